@@ -1,0 +1,42 @@
+/**
+ * Label keys k3ts puts on every container, network and volume it makes. All state is recoverable
+ * from these labels; none of them ever holds a secret in clear text.
+ */
+export const LABEL_PREFIX = "k3ts.io/";
+
+export const LABELS = {
+  /** "true" on everything k3ts created. */
+  managed: "k3ts.io/managed",
+  /** The k3ts version that created the object. */
+  version: "k3ts.io/version",
+  cluster: "k3ts.io/cluster",
+  role: "k3ts.io/role",
+  /** Index of a server or agent within its role. */
+  nodeIndex: "k3ts.io/node-index",
+  network: "k3ts.io/network",
+  /** "true" when the cluster joined a network it did not create (not deleted with the cluster). */
+  networkExternal: "k3ts.io/network-external",
+  serverInit: "k3ts.io/server-init",
+  apiHost: "k3ts.io/api-host",
+  apiHostIP: "k3ts.io/api-host-ip",
+  apiPort: "k3ts.io/api-port",
+  /** SHA-256 of the cluster token: lets k3ts check a token without storing it. */
+  tokenSha256: "k3ts.io/token-sha256",
+  imageVolume: "k3ts.io/image-volume",
+} as const;
+
+export type LabelKey = (typeof LABELS)[keyof typeof LABELS];
+
+/** The labels every k3ts object carries. */
+export function baseLabels(version: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { [LABELS.managed]: "true", [LABELS.version]: version, ...extra };
+}
+
+/** True when `labels` contains every pair of `filter` (an empty filter value matches any value). */
+export function matchesLabels(labels: Record<string, string>, filter: Record<string, string> = {}): boolean {
+  for (const [k, v] of Object.entries(filter)) {
+    if (!(k in labels)) return false;
+    if (v !== "" && labels[k] !== v) return false;
+  }
+  return true;
+}

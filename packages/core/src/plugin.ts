@@ -1,0 +1,179 @@
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import { pathToFileURL } from "node:url";
+import { resolve as resolveModule } from "import-meta-resolve";
+import { K3tsError, isK3tsError } from "./errors.js";
+import { silentLogger } from "./logger.js";
+import { RUNTIME_API_VERSION, type Runtime, type RuntimeContext, type RuntimePlugin } from "./runtime.js";
+
+/** The first-party runtimes, in auto-detection order. */
+export const BUILTIN_RUNTIMES = ["docker", "podman"] as const;
+
+function looksLikePath(name: string): boolean {
+  return name.startsWith(".") || isAbsolute(name) || name.startsWith("file:");
+}
+
+/**
+ * Package names to try for a runtime name, in order (ESLint's naming convention):
+ * `docker` → `@k3ts/runtime-docker`, `k3ts-runtime-docker`; `@acme/lima` → `@acme/k3ts-runtime-lima`;
+ * `@acme` → `@acme/k3ts-runtime`; a full `k3ts-runtime-*` or `@scope/k3ts-runtime*` name is used as is.
+ */
+export function runtimePackageCandidates(name: string): string[] {
+  if (!name || /\s/.test(name)) {
+    throw new K3tsError("INVALID_ARGUMENT", `invalid runtime name ${JSON.stringify(name)}`, { meta: { name } });
+  }
+  if (name.startsWith("@")) {
+    const [scope, rest] = name.split("/", 2);
+    if (!rest) return [`${scope}/k3ts-runtime`];
+    if (rest.startsWith("k3ts-runtime")) return [name];
+    if (scope === "@k3ts") return [rest.startsWith("runtime-") ? name : `@k3ts/runtime-${rest}`];
+    return [`${scope}/k3ts-runtime-${rest}`];
+  }
+  if (name.startsWith("k3ts-runtime-")) return [name];
+  return [`@k3ts/runtime-${name}`, `k3ts-runtime-${name}`];
+}
+
+export interface LoadPluginOptions {
+  /** Directory to resolve packages and relative paths from first (default: process.cwd()). */
+  cwd?: string;
+  /** Further module URLs to resolve packages from, in order (the CLI passes its own import.meta.url). */
+  resolveFrom?: string[];
+}
+
+/** Checks that a module's export is a runtime plugin for this core. */
+export function validatePlugin(candidate: unknown, source: string): RuntimePlugin {
+  let value = candidate as Record<string, unknown> | undefined;
+  // CJS interop and `export default` both nest the plugin under `default`, sometimes twice.
+  for (let i = 0; i < 2 && value && typeof value === "object" && "default" in value && !("create" in value); i++) {
+    value = value.default as Record<string, unknown>;
+  }
+  const problems: string[] = [];
+  if (!value || typeof value !== "object") problems.push("the default export is not an object");
+  else {
+    const meta = value.meta as Record<string, unknown> | undefined;
+    if (!meta || typeof meta.name !== "string") problems.push("meta.name is missing");
+    if (typeof value.apiVersion !== "number") problems.push("apiVersion is missing");
+    if (typeof value.create !== "function") problems.push("create() is missing");
+    if (typeof value.isAvailable !== "function") problems.push("isAvailable() is missing");
+  }
+  if (problems.length) {
+    throw new K3tsError("PLUGIN_INVALID", `${source} is not a k3ts runtime plugin: ${problems.join(", ")}`, {
+      meta: { source, problems },
+      hint: "a runtime plugin's default export comes from defineRuntime() in @k3ts/core",
+    });
+  }
+  const plugin = value as unknown as RuntimePlugin;
+  if (plugin.apiVersion !== RUNTIME_API_VERSION) {
+    throw new K3tsError(
+      "PLUGIN_API_MISMATCH",
+      `runtime plugin ${plugin.meta.name} (${source}) implements runtime API v${plugin.apiVersion}, but this k3ts needs v${RUNTIME_API_VERSION}`,
+      {
+        meta: { source, plugin: plugin.meta.name, pluginApiVersion: plugin.apiVersion, coreApiVersion: RUNTIME_API_VERSION },
+        hint: `install a version of ${plugin.meta.name} built for runtime API v${RUNTIME_API_VERSION}`,
+      },
+    );
+  }
+  return plugin;
+}
+
+function resolveSpecifier(specifier: string, parents: string[]): string | undefined {
+  for (const parent of parents) {
+    try {
+      return resolveModule(specifier, parent);
+    } catch {
+      // not resolvable from this parent: try the next one
+    }
+  }
+  return undefined;
+}
+
+/** Resolves and imports a runtime plugin by short name, package name or path. */
+export async function loadRuntimePlugin(name: string, options: LoadPluginOptions = {}): Promise<RuntimePlugin> {
+  const cwd = options.cwd ?? process.cwd();
+  if (looksLikePath(name)) {
+    const url = name.startsWith("file:") ? name : pathToFileURL(resolvePath(cwd, name)).href;
+    let mod: unknown;
+    try {
+      mod = await import(url);
+    } catch (err) {
+      throw new K3tsError("PLUGIN_NOT_FOUND", `cannot load runtime plugin from ${name}: ${(err as Error).message}`, {
+        meta: { name, url },
+        cause: err,
+      });
+    }
+    return validatePlugin(mod, name);
+  }
+  const parents = [pathToFileURL(`${cwd}/`).href, ...(options.resolveFrom ?? [])];
+  const candidates = runtimePackageCandidates(name);
+  for (const pkg of candidates) {
+    const url = resolveSpecifier(pkg, parents);
+    if (!url) continue;
+    return validatePlugin(await import(url), pkg);
+  }
+  throw new K3tsError("PLUGIN_NOT_FOUND", `no runtime plugin named ${JSON.stringify(name)}: looked for ${candidates.join(", ")}`, {
+    meta: { name, candidates },
+    hint: `install it (e.g. pnpm add ${candidates.at(-1)}) or pass a path to the plugin's entry file`,
+  });
+}
+
+export interface SelectRuntimeOptions extends LoadPluginOptions {
+  /** The name asked for (e.g. the --runtime flag). Wins over the environment. */
+  name?: string;
+  env?: Record<string, string | undefined>;
+  context?: Partial<RuntimeContext>;
+  /** Runtimes to try, in order, when none is named (default {@link BUILTIN_RUNTIMES}). */
+  detect?: readonly string[];
+  /** Options passed to the plugin's create(). */
+  pluginOptions?: Record<string, unknown>;
+}
+
+export interface SelectedRuntime {
+  runtime: Runtime;
+  plugin: RuntimePlugin;
+  /** How it was chosen, for messages. */
+  reason: "flag" | "env" | "detected";
+}
+
+/**
+ * Picks a runtime: the name given, else `K3TS_RUNTIME`, else the first built-in whose engine answers.
+ * When nothing answers, the error says, per runtime, why.
+ */
+export async function selectRuntime(options: SelectRuntimeOptions = {}): Promise<SelectedRuntime> {
+  const env = options.env ?? process.env;
+  const ctx: RuntimeContext = {
+    logger: options.context?.logger ?? silentLogger,
+    k3tsVersion: options.context?.k3tsVersion ?? "0.0.0",
+    env,
+    ...(options.context?.signal ? { signal: options.context.signal } : {}),
+  };
+  const named = options.name ?? env.K3TS_RUNTIME;
+  if (named) {
+    const plugin = await loadRuntimePlugin(named, options);
+    const runtime = await plugin.create(ctx, options.pluginOptions);
+    return { runtime, plugin, reason: options.name ? "flag" : "env" };
+  }
+  const reasons: string[] = [];
+  for (const name of options.detect ?? BUILTIN_RUNTIMES) {
+    let plugin: RuntimePlugin;
+    try {
+      plugin = await loadRuntimePlugin(name, options);
+    } catch (err) {
+      if (!isK3tsError(err, "PLUGIN_NOT_FOUND")) throw err;
+      reasons.push(`${name}: not installed`);
+      continue;
+    }
+    const availability = await plugin.isAvailable(ctx).catch((err: unknown) => ({
+      available: false,
+      reason: (err as Error).message,
+      endpoint: undefined,
+    }));
+    if (availability.available) {
+      ctx.logger.debug(`runtime ${name} detected`, { endpoint: availability.endpoint });
+      return { runtime: await plugin.create(ctx, options.pluginOptions), plugin, reason: "detected" };
+    }
+    reasons.push(`${name}: ${availability.reason ?? "not reachable"}${availability.endpoint ? ` (${availability.endpoint})` : ""}`);
+  }
+  throw new K3tsError("RUNTIME_UNAVAILABLE", `no container runtime is reachable:\n  ${reasons.join("\n  ")}`, {
+    meta: { reasons },
+    hint: "start Docker or Podman, or name one with --runtime / K3TS_RUNTIME",
+  });
+}

@@ -1,0 +1,670 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { Writable } from "node:stream";
+import { isK3tsError, type ErrorCode } from "../errors.js";
+import type { Runtime } from "../runtime.js";
+import type { Node, NodeSpec } from "../types.js";
+import { listTarEntries } from "../tar.js";
+
+/**
+ * The runtime conformance kit: the checks every k3ts Runtime (first- or third-party) must pass
+ * against a real engine. Each check is plain async code using node:assert, so it can run under any
+ * test runner; {@link defineRuntimeConformance} registers them with vitest.
+ *
+ * The test image must contain busybox with `sh`, `cat`, `echo`, `sleep`, `stat`, `httpd`, `wget`
+ * and `nslookup` on PATH (a `docker import` of busybox-static is enough).
+ */
+export interface ConformanceOptions {
+  /** Makes the runtime under test (called once per suite). */
+  create: () => Runtime | Promise<Runtime>;
+  /** The busybox test image, present in the engine. */
+  image: string;
+  /** Merged into every node the suite creates (e.g. `{ privileged: false }`). */
+  nodeDefaults?: Partial<NodeSpec>;
+  /** Prefix for every object the suite creates. */
+  prefix?: string;
+  /** Per-check timeout for test runners (ms). */
+  timeoutMs?: number;
+}
+
+export interface CheckContext {
+  runtime: Runtime;
+  image: string;
+  /** A unique name for an object of this check. */
+  name(suffix: string): string;
+  /** Labels that mark the suite's objects (for cleanup and for the leak check). */
+  labels: Record<string, string>;
+  /** Creates a node with the suite's defaults and labels; removed after the check. */
+  node(spec: Partial<NodeSpec> & { name: string }): Promise<Node>;
+  /** Registers a network or volume for removal after the check. */
+  track(kind: "network" | "volume", name: string): void;
+}
+
+export interface ConformanceCheck {
+  group: string;
+  name: string;
+  run(ctx: CheckContext): Promise<void>;
+}
+
+const SUITE_LABEL = "k3ts.io/conformance-suite";
+
+/** Asserts that `promise` rejects with a k3ts error of `code`. */
+export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isK3tsError(err, code)) return;
+    throw new assert.AssertionError({
+      message: `expected a K3tsError with code ${code}, got ${isK3tsError(err) ? `code ${err.code}` : "a plain error"}: ${(err as Error)?.message}`,
+      actual: isK3tsError(err) ? err.code : err,
+      expected: code,
+    });
+  }
+  throw new assert.AssertionError({ message: `expected a K3tsError with code ${code}, but the call succeeded`, expected: code });
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+const text = (b: Buffer) => b.toString("utf8").trim();
+const HTTPD = (dir = "/www", port = 8080) => ["httpd", "-f", "-p", String(port), "-h", dir];
+const SLEEPER = ["sleep", "3600"];
+
+async function httpNode(ctx: CheckContext, name: string, body: string, extra: Partial<NodeSpec> = {}): Promise<Node> {
+  await ctx.node({ name, command: HTTPD(), ...extra });
+  await ctx.runtime.nodes.writeFile(name, "/www/index.html", body);
+  await ctx.runtime.nodes.start(name);
+  return ctx.runtime.nodes.inspect(name);
+}
+
+export const conformanceChecks: ConformanceCheck[] = [
+  // ---------------------------------------------------------------- info
+  {
+    group: "info",
+    name: "reports the engine, its endpoint and capabilities",
+    async run({ runtime }) {
+      const info = await runtime.info();
+      assert.equal(info.runtime, runtime.name);
+      assert.ok(info.engine.name.length > 0, "engine.name");
+      assert.match(info.engine.version, /\d+\.\d+/, "engine.version");
+      assert.ok(info.endpoint.length > 0, "endpoint");
+      for (const key of ["privileged", "rootless", "memoryLimit", "networkDns", "hostGateway"] as const) {
+        assert.equal(typeof info.capabilities[key], "boolean", `capabilities.${key}`);
+      }
+    },
+  },
+  // ---------------------------------------------------------------- nodes
+  {
+    group: "nodes",
+    name: "create makes a node that is not started, with labels and env round-tripped exactly",
+    async run(ctx) {
+      const labels = {
+        "k3ts.io/role": "server",
+        "example.com/with=equals": "a=b,c d",
+        "k3ts.io/unicode": "grüße ✓",
+        "k3ts.io/empty": "",
+      };
+      const name = ctx.name("create");
+      const created = await ctx.node({ name, command: SLEEPER, labels, env: { FOO: "bar baz", EMPTY: "", EQ: "x=y" } });
+      assert.equal(created.name, name);
+      const node = await ctx.runtime.nodes.inspect(name);
+      assert.equal(node.state, "created");
+      for (const [k, v] of Object.entries(labels)) assert.equal(node.labels[k], v, `label ${k}`);
+      assert.equal(node.env.FOO, "bar baz");
+      assert.equal(node.env.EMPTY, "");
+      assert.equal(node.env.EQ, "x=y");
+      assert.ok(node.image === ctx.image || node.image.endsWith(`/${ctx.image}`), `image ${node.image}`);
+      assert.deepEqual(node.command.slice(-2), SLEEPER);
+    },
+  },
+  {
+    group: "nodes",
+    name: "list selects by labels, in every state, and an empty value matches any value",
+    async run(ctx) {
+      const key = "k3ts.io/conformance-pick";
+      const a = ctx.name("list-a");
+      const b = ctx.name("list-b");
+      await ctx.node({ name: a, command: SLEEPER, labels: { [key]: "a" } });
+      await ctx.node({ name: b, command: SLEEPER, labels: { [key]: "b" } });
+      await ctx.runtime.nodes.start(b);
+      const onlyA = await ctx.runtime.nodes.list({ labels: { ...ctx.labels, [key]: "a" } });
+      assert.deepEqual(onlyA.map((n) => n.name), [a]);
+      const both = await ctx.runtime.nodes.list({ labels: { ...ctx.labels, [key]: "" } });
+      assert.deepEqual(both.map((n) => n.name).sort(), [a, b].sort());
+      assert.equal(both.find((n) => n.name === b)?.state, "running");
+      const none = await ctx.runtime.nodes.list({ labels: { ...ctx.labels, [key]: "c" } });
+      assert.equal(none.length, 0);
+    },
+  },
+  {
+    group: "nodes",
+    name: "start, stop, start again and delete move the node through its states",
+    async run(ctx) {
+      const name = ctx.name("life");
+      await ctx.node({ name, command: SLEEPER, stopTimeoutSeconds: 1 });
+      await ctx.runtime.nodes.start(name);
+      const running = await ctx.runtime.nodes.inspect(name);
+      assert.equal(running.state, "running");
+      assert.ok(running.startedAt, "startedAt is set once started");
+      await ctx.runtime.nodes.start(name); // starting a running node is not an error
+      await ctx.runtime.nodes.stop(name, { timeoutSeconds: 1 });
+      assert.equal((await ctx.runtime.nodes.inspect(name)).state, "stopped");
+      await ctx.runtime.nodes.stop(name); // stopping a stopped node is not an error
+      await ctx.runtime.nodes.start(name);
+      assert.equal((await ctx.runtime.nodes.inspect(name)).state, "running");
+      await ctx.runtime.nodes.delete(name);
+      await expectCode(ctx.runtime.nodes.inspect(name), "NODE_NOT_FOUND");
+    },
+  },
+  {
+    group: "nodes",
+    name: "a node that exits reports stopped with its exit code",
+    async run(ctx) {
+      const name = ctx.name("exit");
+      await ctx.node({ name, command: ["sh", "-c", "exit 3"] });
+      await ctx.runtime.nodes.start(name);
+      const node = await eventually("the node to exit", async () => {
+        const n = await ctx.runtime.nodes.inspect(name);
+        return n.state === "stopped" ? n : undefined;
+      });
+      assert.equal(node.exitCode, 3);
+    },
+  },
+  {
+    group: "nodes",
+    name: "error codes: NODE_ALREADY_EXISTS, NODE_NOT_FOUND, IMAGE_NOT_FOUND, NETWORK_NOT_FOUND",
+    async run(ctx) {
+      const name = ctx.name("dup");
+      await ctx.node({ name, command: SLEEPER });
+      await expectCode(ctx.node({ name, command: SLEEPER }), "NODE_ALREADY_EXISTS");
+      const missing = ctx.name("missing");
+      await expectCode(ctx.runtime.nodes.inspect(missing), "NODE_NOT_FOUND");
+      await expectCode(ctx.runtime.nodes.start(missing), "NODE_NOT_FOUND");
+      await expectCode(ctx.runtime.nodes.stop(missing), "NODE_NOT_FOUND");
+      await expectCode(ctx.runtime.nodes.delete(missing), "NODE_NOT_FOUND");
+      await expectCode(ctx.runtime.nodes.exec(missing, ["true"]), "NODE_NOT_FOUND");
+      await expectCode(ctx.runtime.nodes.readFile(missing, "/etc/hostname"), "NODE_NOT_FOUND");
+      await expectCode(ctx.runtime.nodes.writeFile(missing, "/tmp/x", "x"), "NODE_NOT_FOUND");
+      await expectCode(
+        ctx.node({ name: ctx.name("noimage"), image: "k3ts.invalid/conformance/missing:never", command: SLEEPER }),
+        "IMAGE_NOT_FOUND",
+      );
+      await expectCode(
+        ctx.node({ name: ctx.name("nonet"), command: SLEEPER, network: { name: ctx.name("no-such-net") } }),
+        "NETWORK_NOT_FOUND",
+      );
+    },
+  },
+  // ---------------------------------------------------------------- exec
+  {
+    group: "exec",
+    name: "returns exit codes and keeps stdout and stderr apart",
+    async run(ctx) {
+      const name = ctx.name("exec");
+      await ctx.node({ name, command: SLEEPER });
+      await ctx.runtime.nodes.start(name);
+      const ok = await ctx.runtime.nodes.exec(name, ["sh", "-c", "echo out; echo err >&2"]);
+      assert.equal(ok.exitCode, 0);
+      assert.equal(text(ok.stdout), "out");
+      assert.equal(text(ok.stderr), "err");
+      const failed = await ctx.runtime.nodes.exec(name, ["sh", "-c", "exit 7"]);
+      assert.equal(failed.exitCode, 7);
+      const env = await ctx.runtime.nodes.exec(name, ["sh", "-c", 'echo "$GREETING"'], { env: { GREETING: "hello there" } });
+      assert.equal(text(env.stdout), "hello there");
+    },
+  },
+  {
+    group: "exec",
+    name: "passes stdin (text, bytes and streams) and streams stdout to a writable",
+    async run(ctx) {
+      const name = ctx.name("stdin");
+      await ctx.node({ name, command: SLEEPER });
+      await ctx.runtime.nodes.start(name);
+      const fromText = await ctx.runtime.nodes.exec(name, ["cat"], { stdin: "line one\nline two\n" });
+      assert.equal(fromText.stdout.toString(), "line one\nline two\n");
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const fromBytes = await ctx.runtime.nodes.exec(name, ["sh", "-c", "cat > /tmp/bytes && wc -c < /tmp/bytes"], { stdin: bytes });
+      assert.equal(text(fromBytes.stdout), "256");
+      const { Readable } = await import("node:stream");
+      const big = Buffer.alloc(3 * 1024 * 1024, 97);
+      const chunks: Buffer[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          chunks.push(chunk);
+          cb();
+        },
+      });
+      const streamed = await ctx.runtime.nodes.exec(name, ["cat"], { stdin: Readable.from([big.subarray(0, 1 << 20), big.subarray(1 << 20)]), stdout: sink });
+      assert.equal(streamed.exitCode, 0);
+      assert.equal(streamed.stdout.length, 0, "stdout streamed, not collected");
+      assert.equal(Buffer.concat(chunks).length, big.length);
+    },
+  },
+  {
+    group: "exec",
+    name: "exec in a node that is not running is NODE_NOT_RUNNING",
+    async run(ctx) {
+      const name = ctx.name("notrunning");
+      await ctx.node({ name, command: SLEEPER });
+      await expectCode(ctx.runtime.nodes.exec(name, ["true"]), "NODE_NOT_RUNNING");
+    },
+  },
+  // ---------------------------------------------------------------- files
+  {
+    group: "files",
+    name: "writeFile and readFile work before start, after start and after stop",
+    async run(ctx) {
+      const name = ctx.name("files");
+      await ctx.node({ name, command: SLEEPER, stopTimeoutSeconds: 1 });
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      await ctx.runtime.nodes.writeFile(name, "/etc/k3ts/deep/dir/secret.bin", bytes, { mode: 0o600 });
+      assert.deepEqual(await ctx.runtime.nodes.readFile(name, "/etc/k3ts/deep/dir/secret.bin"), bytes, "read before start");
+      await ctx.runtime.nodes.start(name);
+      const stat = await ctx.runtime.nodes.exec(name, ["stat", "-c", "%a %s", "/etc/k3ts/deep/dir/secret.bin"]);
+      assert.equal(text(stat.stdout), "600 256", "mode and size seen inside the node");
+      await ctx.runtime.nodes.exec(name, ["sh", "-c", "echo made-inside > /tmp/inside.txt"]);
+      assert.equal(text(await ctx.runtime.nodes.readFile(name, "/tmp/inside.txt")), "made-inside");
+      await ctx.runtime.nodes.writeFile(name, "/tmp/later.txt", "written while running\n");
+      const cat = await ctx.runtime.nodes.exec(name, ["cat", "/tmp/later.txt"]);
+      assert.equal(cat.stdout.toString(), "written while running\n");
+      await ctx.runtime.nodes.stop(name, { timeoutSeconds: 1 });
+      await ctx.runtime.nodes.writeFile(name, "/tmp/stopped.txt", "while stopped");
+      assert.equal(text(await ctx.runtime.nodes.readFile(name, "/tmp/stopped.txt")), "while stopped");
+      assert.equal(text(await ctx.runtime.nodes.readFile(name, "/tmp/inside.txt")), "made-inside");
+    },
+  },
+  {
+    group: "files",
+    name: "reading a missing file is FILE_NOT_FOUND",
+    async run(ctx) {
+      const name = ctx.name("nofile");
+      await ctx.node({ name, command: SLEEPER });
+      await expectCode(ctx.runtime.nodes.readFile(name, "/no/such/file"), "FILE_NOT_FOUND");
+      await ctx.runtime.nodes.start(name);
+      await expectCode(ctx.runtime.nodes.readFile(name, "/no/such/file"), "FILE_NOT_FOUND");
+    },
+  },
+  // ---------------------------------------------------------------- logs
+  {
+    group: "logs",
+    name: "returns both streams, and follow delivers later lines until aborted",
+    async run(ctx) {
+      const name = ctx.name("logs");
+      await ctx.node({ name, command: ["sh", "-c", "echo out-1; echo err-1 >&2; sleep 2; echo out-2; sleep 3600"] });
+      await ctx.runtime.nodes.start(name);
+      const first = await eventually("the first log lines", async () => {
+        const seen: string[] = [];
+        for await (const chunk of ctx.runtime.nodes.logs(name)) seen.push(`${chunk.stream}:${chunk.data.toString().trim()}`);
+        return seen.includes("stdout:out-1") && seen.includes("stderr:err-1") ? seen : undefined;
+      });
+      assert.ok(!first.includes("stdout:out-2"), "non-follow logs return what was written so far");
+      const ac = new AbortController();
+      const followed: string[] = [];
+      let ended: unknown;
+      const timer = setTimeout(() => ac.abort(), 20_000);
+      try {
+        for await (const chunk of ctx.runtime.nodes.logs(name, { follow: true, signal: ac.signal })) {
+          followed.push(...chunk.data.toString().split("\n").filter(Boolean));
+          if (followed.includes("out-2")) ac.abort();
+        }
+      } catch (err) {
+        ended = err;
+      } finally {
+        clearTimeout(timer);
+      }
+      assert.ok(followed.includes("out-2"), `follow saw the later line (saw ${JSON.stringify(followed)})`);
+      assert.ok(isK3tsError(ended, "ABORTED"), `aborting a follow ends it with ABORTED (got ${String(ended)})`);
+    },
+  },
+  {
+    group: "logs",
+    name: "follow ends by itself when the node stops; tail limits the lines",
+    async run(ctx) {
+      const name = ctx.name("logs-end");
+      await ctx.node({ name, command: ["sh", "-c", "for i in 1 2 3 4 5; do echo line-$i; done; sleep 1"] });
+      await ctx.runtime.nodes.start(name);
+      const lines: string[] = [];
+      for await (const chunk of ctx.runtime.nodes.logs(name, { follow: true })) lines.push(...chunk.data.toString().split("\n").filter(Boolean));
+      assert.deepEqual(lines, ["line-1", "line-2", "line-3", "line-4", "line-5"]);
+      const tail: string[] = [];
+      for await (const chunk of ctx.runtime.nodes.logs(name, { tail: 2 })) tail.push(...chunk.data.toString().split("\n").filter(Boolean));
+      assert.deepEqual(tail, ["line-4", "line-5"]);
+    },
+  },
+  // ---------------------------------------------------------------- ports
+  {
+    group: "ports",
+    name: "published ports are reachable from the host on 127.0.0.1 (engine-picked and fixed)",
+    async run(ctx) {
+      const fixed = await freePort();
+      const name = ctx.name("ports");
+      const node = await httpNode(ctx, name, "hello from a node\n", {
+        ports: [
+          { containerPort: 8080, hostIP: "127.0.0.1" },
+          { containerPort: 8080, hostIP: "127.0.0.1", hostPort: fixed },
+        ],
+      });
+      const picked = node.ports.find((p) => p.hostPort !== fixed);
+      assert.ok(picked && picked.hostPort > 0, `an engine-picked port is reported (${JSON.stringify(node.ports)})`);
+      assert.equal(picked.hostIP, "127.0.0.1");
+      assert.equal(picked.protocol, "tcp");
+      assert.ok(node.ports.some((p) => p.hostPort === fixed && p.containerPort === 8080), "the fixed port is reported");
+      for (const port of [picked.hostPort, fixed]) {
+        const body = await eventually(`http on 127.0.0.1:${port}`, async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/index.html`);
+          return res.ok ? res.text() : undefined;
+        });
+        assert.equal(body, "hello from a node\n");
+      }
+    },
+  },
+  {
+    group: "ports",
+    name: "a host port already taken is PORT_IN_USE when the node starts",
+    async run(ctx) {
+      const busy = createServer();
+      await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+      const port = (busy.address() as { port: number }).port;
+      try {
+        const name = ctx.name("busy-port");
+        await ctx.node({ name, command: HTTPD(), ports: [{ containerPort: 8080, hostIP: "127.0.0.1", hostPort: port }] });
+        await expectCode(ctx.runtime.nodes.start(name), "PORT_IN_USE");
+      } finally {
+        busy.close();
+      }
+    },
+  },
+  // ---------------------------------------------------------------- networks
+  {
+    group: "networks",
+    name: "ensure is idempotent and inspect reports subnet, gateway, labels and members",
+    async run(ctx) {
+      const net = ctx.name("net");
+      ctx.track("network", net);
+      const subnet = `10.${200 + (randomBytes(1)[0]! % 50)}.${randomBytes(1)[0]!}.0/24`;
+      const first = await ctx.runtime.networks.ensure({ name: net, subnet, labels: { ...ctx.labels, "k3ts.io/x": "1" } });
+      assert.equal(first.created, true);
+      const again = await ctx.runtime.networks.ensure({ name: net, labels: ctx.labels });
+      assert.equal(again.created, false);
+      assert.equal(again.network.id, first.network.id);
+      const info = await ctx.runtime.networks.inspect(net);
+      assert.equal(info.subnet, subnet);
+      assert.equal(info.gateway, subnet.replace(/0\/24$/, "1"));
+      assert.equal(info.labels["k3ts.io/x"], "1");
+      const member = ctx.name("member");
+      const ip = subnet.replace(/0\/24$/, "42");
+      await ctx.node({ name: member, command: SLEEPER, network: { name: net, ipv4: ip } });
+      await ctx.runtime.nodes.start(member);
+      const withMember = await ctx.runtime.networks.inspect(net);
+      assert.deepEqual(withMember.members.map((m) => [m.name, m.ipv4]), [[member, ip]]);
+      const node = await ctx.runtime.nodes.inspect(member);
+      assert.equal(node.networks.find((n) => n.name === net)?.ipv4, ip);
+    },
+  },
+  {
+    group: "networks",
+    name: "nodes on one network resolve each other by name and by alias",
+    async run(ctx) {
+      const net = ctx.name("dns");
+      ctx.track("network", net);
+      await ctx.runtime.networks.ensure({ name: net, labels: ctx.labels });
+      const server = ctx.name("dns-server");
+      await httpNode(ctx, server, "found by name\n", { network: { name: net, aliases: ["conformance-alias"] } });
+      const client = ctx.name("dns-client");
+      await ctx.node({ name: client, command: SLEEPER, network: { name: net } });
+      await ctx.runtime.nodes.start(client);
+      for (const host of [server, "conformance-alias"]) {
+        const out = await eventually(`http://${host}:8080 from another node`, async () => {
+          const r = await ctx.runtime.nodes.exec(client, ["wget", "-q", "-O", "-", `http://${host}:8080/index.html`]);
+          return r.exitCode === 0 ? r.stdout.toString() : undefined;
+        });
+        assert.equal(out, "found by name\n");
+      }
+    },
+  },
+  {
+    group: "networks",
+    name: "connect and disconnect attach a running node to a second network",
+    async run(ctx) {
+      const netA = ctx.name("net-a");
+      const netB = ctx.name("net-b");
+      ctx.track("network", netA);
+      ctx.track("network", netB);
+      await ctx.runtime.networks.ensure({ name: netA, labels: ctx.labels });
+      await ctx.runtime.networks.ensure({ name: netB, labels: ctx.labels });
+      const server = ctx.name("multi");
+      await httpNode(ctx, server, "second network\n", { network: { name: netA } });
+      const client = ctx.name("on-b");
+      await ctx.node({ name: client, command: SLEEPER, network: { name: netB } });
+      await ctx.runtime.nodes.start(client);
+      await ctx.runtime.networks.connect(netB, server, { aliases: ["joined-later"] });
+      const node = await ctx.runtime.nodes.inspect(server);
+      assert.deepEqual(node.networks.map((n) => n.name).sort(), [netA, netB].sort());
+      const out = await eventually("the connected node by alias", async () => {
+        const r = await ctx.runtime.nodes.exec(client, ["wget", "-q", "-O", "-", "http://joined-later:8080/index.html"]);
+        return r.exitCode === 0 ? r.stdout.toString() : undefined;
+      });
+      assert.equal(out, "second network\n");
+      await ctx.runtime.networks.disconnect(netB, server);
+      assert.deepEqual((await ctx.runtime.nodes.inspect(server)).networks.map((n) => n.name), [netA]);
+      assert.deepEqual((await ctx.runtime.networks.inspect(netB)).members.map((m) => m.name), [client]);
+    },
+  },
+  {
+    group: "networks",
+    name: "error codes: NETWORK_IN_USE while attached, NETWORK_NOT_FOUND when missing",
+    async run(ctx) {
+      const net = ctx.name("busy-net");
+      ctx.track("network", net);
+      await ctx.runtime.networks.ensure({ name: net, labels: ctx.labels });
+      const member = ctx.name("busy-member");
+      await ctx.node({ name: member, command: SLEEPER, network: { name: net } });
+      await ctx.runtime.nodes.start(member);
+      await expectCode(ctx.runtime.networks.delete(net), "NETWORK_IN_USE");
+      await ctx.runtime.nodes.delete(member);
+      await ctx.runtime.networks.delete(net);
+      await expectCode(ctx.runtime.networks.inspect(net), "NETWORK_NOT_FOUND");
+      await expectCode(ctx.runtime.networks.delete(net), "NETWORK_NOT_FOUND");
+      await expectCode(ctx.runtime.networks.connect(net, ctx.name("whatever")), "NETWORK_NOT_FOUND");
+    },
+  },
+  // ---------------------------------------------------------------- volumes
+  {
+    group: "volumes",
+    name: "volumes are idempotent, listed by labels, shared between nodes, and refused while in use",
+    async run(ctx) {
+      const vol = ctx.name("vol");
+      ctx.track("volume", vol);
+      const first = await ctx.runtime.volumes.ensure({ name: vol, labels: { ...ctx.labels, "k3ts.io/vol": "yes" } });
+      assert.equal(first.created, true);
+      assert.equal((await ctx.runtime.volumes.ensure({ name: vol, labels: ctx.labels })).created, false);
+      const listed = await ctx.runtime.volumes.list({ labels: { ...ctx.labels, "k3ts.io/vol": "yes" } });
+      assert.deepEqual(listed.map((v) => v.name), [vol]);
+      assert.equal(listed[0]?.labels["k3ts.io/vol"], "yes");
+      const writer = ctx.name("vol-writer");
+      await ctx.node({ name: writer, command: SLEEPER, volumes: [{ type: "volume", source: vol, target: "/data" }] });
+      await ctx.runtime.nodes.start(writer);
+      await ctx.runtime.nodes.exec(writer, ["sh", "-c", "echo persisted > /data/file"]);
+      const reader = ctx.name("vol-reader");
+      await ctx.node({ name: reader, command: SLEEPER, volumes: [{ type: "volume", source: vol, target: "/mnt", readOnly: true }] });
+      await ctx.runtime.nodes.start(reader);
+      assert.equal(text((await ctx.runtime.nodes.exec(reader, ["cat", "/mnt/file"])).stdout), "persisted");
+      const ro = await ctx.runtime.nodes.exec(reader, ["sh", "-c", "echo x > /mnt/other"]);
+      assert.notEqual(ro.exitCode, 0, "a read-only mount refuses writes");
+      await expectCode(ctx.runtime.volumes.delete(vol), "VOLUME_IN_USE");
+      await ctx.runtime.nodes.delete(writer);
+      await ctx.runtime.nodes.delete(reader);
+      await ctx.runtime.volumes.delete(vol);
+      await expectCode(ctx.runtime.volumes.delete(vol), "VOLUME_NOT_FOUND");
+      assert.equal((await ctx.runtime.volumes.list({ labels: { ...ctx.labels, "k3ts.io/vol": "yes" } })).length, 0);
+    },
+  },
+  // ---------------------------------------------------------------- images
+  {
+    group: "images",
+    name: "exists, save and load round-trip an image; missing images are IMAGE_NOT_FOUND",
+    async run(ctx) {
+      assert.equal(await ctx.runtime.images.exists(ctx.image), true);
+      assert.equal(await ctx.runtime.images.exists("k3ts.invalid/conformance/missing:never"), false);
+      const entries = await listTarEntries(await ctx.runtime.images.save([ctx.image]));
+      assert.ok(entries.includes("manifest.json"), `a docker-save archive has manifest.json (got ${entries.slice(0, 5).join(", ")})`);
+      const loaded = await ctx.runtime.images.load(await ctx.runtime.images.save([ctx.image]));
+      assert.ok(
+        loaded.some((ref) => ref === ctx.image || ref.endsWith(`/${ctx.image}`)),
+        `load reports the image it loaded (got ${JSON.stringify(loaded)})`,
+      );
+      await expectCode(ctx.runtime.images.save(["k3ts.invalid/conformance/missing:never"]), "IMAGE_NOT_FOUND");
+    },
+  },
+  {
+    group: "images",
+    name: "pulling from an unreachable registry is IMAGE_PULL_FAILED",
+    async run(ctx) {
+      await expectCode(ctx.runtime.images.pull("127.0.0.1:1/k3ts/conformance:none"), "IMAGE_PULL_FAILED");
+    },
+  },
+  // ---------------------------------------------------------------- abort
+  {
+    group: "abort",
+    name: "a signal that already fired rejects every kind of call with ABORTED",
+    async run(ctx) {
+      const signal = AbortSignal.abort();
+      await expectCode(ctx.runtime.info({ signal }), "ABORTED");
+      await expectCode(ctx.runtime.nodes.list({ labels: ctx.labels }, { signal }), "ABORTED");
+      await expectCode(ctx.runtime.networks.ensure({ name: ctx.name("never"), labels: ctx.labels }, { signal }), "ABORTED");
+      await expectCode(ctx.runtime.images.exists(ctx.image, { signal }), "ABORTED");
+      const name = ctx.name("never-node");
+      await expectCode(ctx.runtime.nodes.create({ name, image: ctx.image, labels: ctx.labels }, { signal }), "ABORTED");
+      await expectCode(ctx.runtime.nodes.inspect(name), "NODE_NOT_FOUND");
+    },
+  },
+  {
+    group: "abort",
+    name: "aborting a running exec rejects it promptly with ABORTED",
+    async run(ctx) {
+      const name = ctx.name("abort-exec");
+      await ctx.node({ name, command: SLEEPER });
+      await ctx.runtime.nodes.start(name);
+      const ac = new AbortController();
+      const started = Date.now();
+      setTimeout(() => ac.abort(), 300);
+      await expectCode(ctx.runtime.nodes.exec(name, ["sleep", "30"], { signal: ac.signal }), "ABORTED");
+      assert.ok(Date.now() - started < 10_000, "the exec did not run to completion");
+      // The runtime is still usable afterwards.
+      assert.equal((await ctx.runtime.nodes.exec(name, ["true"])).exitCode, 0);
+    },
+  },
+];
+
+function makeContext(runtime: Runtime, options: ConformanceOptions, prefix: string, cleanup: Array<() => Promise<void>>): CheckContext {
+  const labels = { [SUITE_LABEL]: prefix };
+  let counter = 0;
+  return {
+    runtime,
+    image: options.image,
+    labels,
+    name: (suffix) => `${prefix}-${suffix}-${++counter}`,
+    async node(spec) {
+      const full: NodeSpec = {
+        image: options.image,
+        stopTimeoutSeconds: 1,
+        ...options.nodeDefaults,
+        ...spec,
+        labels: { ...options.nodeDefaults?.labels, ...spec.labels, ...labels },
+      };
+      const node = await runtime.nodes.create(full);
+      cleanup.push(() => runtime.nodes.delete(spec.name, { force: true }));
+      return node;
+    },
+    track(kind, name) {
+      cleanup.push(() => (kind === "network" ? runtime.networks.delete(name) : runtime.volumes.delete(name)));
+    },
+  };
+}
+
+async function runCleanup(cleanup: Array<() => Promise<void>>): Promise<void> {
+  // Nodes first (they were pushed before networks/volumes of later steps, but order is not guaranteed).
+  const ignoreMissing = (err: unknown) => {
+    if (!isK3tsError(err, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND", "VOLUME_NOT_FOUND")) throw err;
+  };
+  const tasks = cleanup.splice(0).reverse();
+  const later: Array<() => Promise<void>> = [];
+  for (const task of tasks) {
+    try {
+      await task();
+    } catch (err) {
+      if (isK3tsError(err, "NETWORK_IN_USE", "VOLUME_IN_USE")) later.push(task);
+      else ignoreMissing(err);
+    }
+  }
+  for (const task of later) await task().catch(ignoreMissing);
+}
+
+export interface CheckResult {
+  group: string;
+  name: string;
+  ok: boolean;
+  error?: unknown;
+}
+
+/**
+ * Runs the checks without a test runner (used by the kit's own tests, and usable from any runner).
+ * Each check's objects are removed after it, pass or fail.
+ */
+export async function runConformanceChecks(
+  options: ConformanceOptions,
+  select: (check: ConformanceCheck) => boolean = () => true,
+): Promise<CheckResult[]> {
+  const runtime = await options.create();
+  const prefix = options.prefix ?? `k3ts-conf-${randomBytes(3).toString("hex")}`;
+  const results: CheckResult[] = [];
+  try {
+    for (const check of conformanceChecks.filter(select)) {
+      const cleanup: Array<() => Promise<void>> = [];
+      try {
+        await check.run(makeContext(runtime, options, prefix, cleanup));
+        results.push({ group: check.group, name: check.name, ok: true });
+      } catch (error) {
+        results.push({ group: check.group, name: check.name, ok: false, error });
+      } finally {
+        await runCleanup(cleanup);
+      }
+    }
+  } finally {
+    await runtime.close?.();
+  }
+  return results;
+}
+
+/** Everything the suite created that still exists (should be nothing). */
+export async function leftovers(runtime: Runtime, prefix: string): Promise<string[]> {
+  const nodes = await runtime.nodes.list({ labels: { [SUITE_LABEL]: prefix } });
+  const volumes = await runtime.volumes.list({ labels: { [SUITE_LABEL]: prefix } });
+  return [...nodes.map((n) => `node ${n.name}`), ...volumes.map((v) => `volume ${v.name}`)];
+}
+
+export { SUITE_LABEL as CONFORMANCE_SUITE_LABEL, makeContext as createCheckContext, runCleanup as runCheckCleanup };

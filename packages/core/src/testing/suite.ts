@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isK3tsError } from "../errors.js";
+import type { Runtime } from "../runtime.js";
+import {
+  conformanceChecks,
+  createCheckContext,
+  leftovers,
+  runCheckCleanup,
+  type ConformanceOptions,
+} from "./conformance.js";
+
+/**
+ * Registers the runtime conformance suite with vitest. Call it at the top level of a test file:
+ *
+ * ```ts
+ * import { defineRuntimeConformance } from "@k3ts/core/testing";
+ * defineRuntimeConformance({ create: () => createMyRuntime(), image: "k3ts-test/busybox:1" });
+ * ```
+ */
+export function defineRuntimeConformance(options: ConformanceOptions & { title?: string }): void {
+  const timeout = options.timeoutMs ?? 60_000;
+  describe(options.title ?? "runtime conformance", () => {
+    let runtime: Runtime;
+    const prefix = options.prefix ?? `k3ts-conf-${randomBytes(3).toString("hex")}`;
+    const networks = new Set<string>();
+
+    beforeAll(async () => {
+      runtime = await options.create();
+    }, timeout);
+
+    afterAll(async () => {
+      await runtime?.close?.();
+    });
+
+    const groups = [...new Set(conformanceChecks.map((c) => c.group))];
+    for (const group of groups) {
+      describe(group, () => {
+        for (const check of conformanceChecks.filter((c) => c.group === group)) {
+          it(
+            check.name,
+            async () => {
+              const cleanup: Array<() => Promise<void>> = [];
+              const ctx = createCheckContext(runtime, options, prefix, cleanup);
+              const track = ctx.track;
+              ctx.track = (kind, name) => {
+                if (kind === "network") networks.add(name);
+                track(kind, name);
+              };
+              try {
+                await check.run(ctx);
+              } finally {
+                await runCheckCleanup(cleanup);
+              }
+            },
+            timeout,
+          );
+        }
+      });
+    }
+
+    describe("cleanup", () => {
+      it("leaves no node, network or volume behind", async () => {
+        expect(await leftovers(runtime, prefix)).toEqual([]);
+        for (const name of networks) {
+          const gone = await runtime.networks.inspect(name).then(
+            () => false,
+            (err: unknown) => isK3tsError(err, "NETWORK_NOT_FOUND"),
+          );
+          expect(gone, `network ${name} was removed`).toBe(true);
+        }
+      }, timeout);
+    });
+  });
+}
