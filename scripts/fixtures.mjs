@@ -6,7 +6,7 @@
 //
 // Usage: pnpm fixtures [--engine docker|podman] [--quiet]
 import { spawnSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync, symlinkSync, copyFileSync, writeFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, symlinkSync, copyFileSync, writeFileSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -26,6 +26,7 @@ function busyboxRoot() {
   }
   const root = mkdtempSync(join(tmpdir(), "k3ts-busybox-"));
   for (const d of ["bin", "etc", "tmp", "root", "proc", "sys", "dev", "var/run", "www"]) mkdirSync(join(root, d), { recursive: true });
+  chmodSync(join(root, "tmp"), 0o1777);
   copyFileSync(bb, join(root, "bin/busybox"));
   const applets = spawnSync(bb, ["--list"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
   for (const a of applets) if (a !== "busybox") symlinkSync("busybox", join(root, "bin", a));

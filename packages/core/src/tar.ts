@@ -4,18 +4,15 @@ import * as tar from "tar-stream";
 import { K3tsError } from "./errors.js";
 
 /**
- * Packs one file into a tar archive, as engines want for copying into a container. Parent
- * directories are included so they are created with sane modes.
+ * Packs one file into a tar archive, as engines want for copying into a container (extract at "/").
+ * Only the file's own entry is written: engines create missing parents, and directory entries would
+ * reset the modes of directories that exist (a /tmp entry would drop its sticky bit).
  */
 export async function packFile(path: string, content: string | Uint8Array, mode = 0o644): Promise<Buffer> {
-  if (!posix.isAbsolute(path)) {
-    throw new K3tsError("INVALID_ARGUMENT", `file path must be absolute: ${path}`, { meta: { path } });
+  if (!posix.isAbsolute(path) || path.endsWith("/")) {
+    throw new K3tsError("INVALID_ARGUMENT", `file path must be absolute and name a file: ${path}`, { meta: { path } });
   }
   const pack = tar.pack();
-  const parts = posix.dirname(path).split("/").filter(Boolean);
-  for (let i = 1; i <= parts.length; i++) {
-    pack.entry({ name: `${parts.slice(0, i).join("/")}/`, type: "directory", mode: 0o755 });
-  }
   const body = typeof content === "string" ? Buffer.from(content) : Buffer.from(content);
   pack.entry({ name: path.slice(1), mode, size: body.length }, body);
   pack.finalize();
