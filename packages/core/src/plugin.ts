@@ -1,6 +1,5 @@
 import { isAbsolute, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
-import { resolve as resolveModule } from "import-meta-resolve";
 import { K3tsError, isK3tsError } from "./errors.js";
 import { silentLogger } from "./logger.js";
 import { RUNTIME_API_VERSION, type Runtime, type RuntimeContext, type RuntimePlugin } from "./runtime.js";
@@ -75,7 +74,9 @@ export function validatePlugin(candidate: unknown, source: string): RuntimePlugi
   return plugin;
 }
 
-function resolveSpecifier(specifier: string, parents: string[]): string | undefined {
+async function resolveSpecifier(specifier: string, parents: string[]): Promise<string | undefined> {
+  // Loaded on use: it is the heaviest import on the CLI's start-up path otherwise.
+  const { resolve: resolveModule } = await import("import-meta-resolve");
   for (const parent of parents) {
     try {
       return resolveModule(specifier, parent);
@@ -105,9 +106,19 @@ export async function loadRuntimePlugin(name: string, options: LoadPluginOptions
   const parents = [pathToFileURL(`${cwd}/`).href, ...(options.resolveFrom ?? [])];
   const candidates = runtimePackageCandidates(name);
   for (const pkg of candidates) {
-    const url = resolveSpecifier(pkg, parents);
+    const url = await resolveSpecifier(pkg, parents);
     if (!url) continue;
-    return validatePlugin(await import(url), pkg);
+    let mod: unknown;
+    try {
+      mod = await import(url);
+    } catch (err) {
+      throw new K3tsError("PLUGIN_INVALID", `runtime plugin ${pkg} is installed but failed to load: ${(err as Error).message}`, {
+        meta: { name, package: pkg, url },
+        cause: err,
+        hint: `reinstall ${pkg}, or check that it is built`,
+      });
+    }
+    return validatePlugin(mod, pkg);
   }
   throw new K3tsError("PLUGIN_NOT_FOUND", `no runtime plugin named ${JSON.stringify(name)}: looked for ${candidates.join(", ")}`, {
     meta: { name, candidates },

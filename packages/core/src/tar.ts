@@ -1,6 +1,5 @@
 import { Readable } from "node:stream";
 import { posix } from "node:path";
-import * as tar from "tar-stream";
 import { K3tsError } from "./errors.js";
 
 /**
@@ -12,6 +11,7 @@ export async function packFile(path: string, content: string | Uint8Array, mode 
   if (!posix.isAbsolute(path) || path.endsWith("/")) {
     throw new K3tsError("INVALID_ARGUMENT", `file path must be absolute and name a file: ${path}`, { meta: { path } });
   }
+  const tar = await import("tar-stream");
   const pack = tar.pack();
   const body = typeof content === "string" ? Buffer.from(content) : Buffer.from(content);
   pack.entry({ name: path.slice(1), mode, size: body.length }, body);
@@ -23,6 +23,7 @@ export async function packFile(path: string, content: string | Uint8Array, mode 
 
 /** Reads the first regular file out of a tar stream (what engines return for one copied-out path). */
 export async function extractFirstFile(archive: Readable | Buffer): Promise<{ name: string; content: Buffer; mode: number } | undefined> {
+  const tar = await import("tar-stream");
   const extract = tar.extract();
   const source = Buffer.isBuffer(archive) ? Readable.from([archive]) : archive;
   source.pipe(extract);
@@ -39,6 +40,7 @@ export async function extractFirstFile(archive: Readable | Buffer): Promise<{ na
 
 /** Names of the entries of a tar stream (consumes it). */
 export async function listTarEntries(archive: Readable): Promise<string[]> {
+  const tar = await import("tar-stream");
   const extract = tar.extract();
   archive.pipe(extract);
   const names: string[] = [];

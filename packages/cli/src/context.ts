@@ -1,0 +1,17 @@
+import type { Progress, Runtime } from "@k3ts/core";
+import type { Output } from "./output.js";
+
+/** What every command handler gets; handlers never touch process.* themselves. */
+export interface CommandContext {
+  out: Output;
+  progress: Progress;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  version: string;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+  /** Picks the runtime (--runtime, K3TS_RUNTIME, or auto-detection) on first use. */
+  runtime(): Promise<Runtime>;
+}
+
+export type CommandResult = number | void;

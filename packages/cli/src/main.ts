@@ -1,0 +1,138 @@
+import type { Writable } from "node:stream";
+import { cac } from "cac";
+import { K3tsError, isK3tsError, selectRuntime, type Runtime } from "@k3ts/core";
+import pkg from "../package.json" with { type: "json" };
+import { commands, foldCommand, type CommandSpec } from "./commands/index.js";
+import type { CommandContext } from "./context.js";
+import { Output, createProgress } from "./output.js";
+import { loadYaml, parseFormat } from "./print.js";
+
+export interface MainIO {
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Aborted on Ctrl-C (the bin wires SIGINT to it). */
+  signal?: AbortSignal;
+}
+
+/** Ends cac's help printing once our own stream has it. */
+class HelpShown extends Error {}
+
+const USAGE_CODES = new Set(["INVALID_ARGUMENT"]);
+
+function colorWanted(io: MainIO, argv: string[]): boolean {
+  if (argv.includes("--no-color") || io.env.NO_COLOR !== undefined || io.env.FORCE_COLOR === "0") return false;
+  if (io.env.FORCE_COLOR !== undefined) return true;
+  return io.stderr.isTTY === true;
+}
+
+/** Runs the k3ts CLI; resolves to the process exit code (0 ok, 1 failure, 2 usage, 130 interrupted). */
+export async function main(argv: string[], io: MainIO): Promise<number> {
+  const verbose = argv.includes("--verbose") || argv.includes("-v");
+  const out = new Output({ stdout: io.stdout, stderr: io.stderr, verbose, color: colorWanted(io, argv) });
+  const signal = io.signal ?? new AbortController().signal;
+  const cli = cac("k3ts");
+  cli.option("--runtime <name>", "Container runtime: docker, podman, a plugin package or a path (env K3TS_RUNTIME)");
+  cli.option("-v, --verbose", "Debug output and stack traces");
+  cli.option("--no-color", "No colours (also NO_COLOR)");
+  // cac prints help with console.info; render it onto our own stdout instead.
+  cli.help((sections) => {
+    out.print(sections.map((s) => (s.title ? `${s.title}:\n${s.body}` : s.body)).join("\n\n"));
+    throw new HelpShown();
+  });
+
+  let exitCode: number | undefined;
+  let running: Promise<void> | undefined;
+  for (const spec of commands) register(cli, spec, (opts, run) => {
+    running = (async () => {
+      let runtime: Runtime | undefined;
+      const ctx: CommandContext = {
+        out,
+        progress: createProgress(out),
+        env: io.env,
+        cwd: io.cwd,
+        version: pkg.version,
+        signal,
+        runtime: async () => {
+          runtime ??= (
+            await selectRuntime({
+              ...(opts.runtime ? { name: String(opts.runtime) } : {}),
+              env: io.env,
+              cwd: io.cwd,
+              resolveFrom: [import.meta.url],
+              context: { logger: out, k3tsVersion: pkg.version, signal },
+            })
+          ).runtime;
+          out.debug(`runtime ${runtime.name}`);
+          return runtime;
+        },
+      };
+      try {
+        if (opts.output !== undefined && parseFormat(opts.output) === "yaml") await loadYaml();
+        exitCode = (await run(ctx)) ?? 0;
+      } finally {
+        await runtime?.close?.();
+      }
+    })();
+  });
+
+  if (argv.length === 1 && argv[0] === "--version") {
+    out.print(`k3ts/${pkg.version} ${process.platform}-${process.arch} node-${process.version}`);
+    return 0;
+  }
+  try {
+    cli.parse(["node", "k3ts", ...foldCommand(argv)], { run: false });
+    if (cli.options.help) {
+      cli.outputHelp();
+      return 0;
+    }
+    if (!cli.matchedCommand) {
+      if (cli.args.length) {
+        throw new K3tsError("INVALID_ARGUMENT", `unknown command ${JSON.stringify(cli.args.join(" "))}`, {
+          meta: { argv },
+          hint: "run k3ts --help for the list of commands",
+        });
+      }
+      try {
+        cli.outputHelp();
+      } catch (err) {
+        if (!(err instanceof HelpShown)) throw err;
+      }
+      return 2;
+    }
+    cli.runMatchedCommand();
+    await running;
+    if (signal.aborted) return 130;
+    return exitCode ?? 0;
+  } catch (err) {
+    if (err instanceof HelpShown) return 0;
+    if (signal.aborted && isK3tsError(err, "ABORTED")) {
+      out.error("interrupted");
+      return 130;
+    }
+    if ((err as Error)?.name === "CACError") {
+      out.error(`${(err as Error).message}`);
+      out.info("  run k3ts --help for usage");
+      return 2;
+    }
+    out.failure(err);
+    return isK3tsError(err) && USAGE_CODES.has(err.code) ? 2 : 1;
+  }
+}
+
+type Runner = (ctx: CommandContext) => Promise<number | void>;
+
+function register(cli: ReturnType<typeof cac>, spec: CommandSpec, invoke: (opts: Record<string, unknown>, run: Runner) => void): void {
+  const command = cli.command(`${spec.name}${spec.args ? ` ${spec.args}` : ""}`, spec.description);
+  for (const alias of spec.aliases ?? []) command.alias(alias);
+  for (const option of spec.options ?? []) {
+    command.option(option.flags, option.description, option.default === undefined ? undefined : { default: option.default });
+  }
+  for (const example of spec.examples ?? []) command.example(example);
+  command.action((...received: unknown[]) => {
+    const opts = (received.at(-1) ?? {}) as Record<string, unknown>;
+    const args = received.slice(0, -1).flat().map(String);
+    invoke(opts, async (ctx) => (await spec.load()).run(ctx, args, opts));
+  });
+}

@@ -1,0 +1,83 @@
+import { fileURLToPath } from "node:url";
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { main } from "../src/main.js";
+import { foldCommand } from "../src/commands/index.js";
+import { formatTable } from "../src/output.js";
+
+const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
+
+async function k3ts(argv: string[], env: Record<string, string | undefined> = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d) => (out += d));
+  stderr.on("data", (d) => (err += d));
+  const code = await main(argv, { stdout, stderr, env: { NO_COLOR: "1", ...env }, cwd: process.cwd() });
+  return { code, out, err };
+}
+
+describe("k3ts CLI", () => {
+  it("version: human text and JSON on stdout", async () => {
+    const human = await k3ts(["version"]);
+    expect(human.code).toBe(0);
+    expect(human.out).toMatch(/^k3ts version \d+\.\d+\.\d+\nruntime API v1\nnode /);
+    const json = await k3ts(["version", "-o", "json"]);
+    expect(JSON.parse(json.out)).toMatchObject({ k3ts: expect.any(String), runtimeApi: 1 });
+    expect(json.err).toBe("");
+  });
+
+  it("bad input exits 2 with a message that names what was wrong, and prints nothing on stdout", async () => {
+    const unknown = await k3ts(["clustr", "create"]);
+    expect(unknown).toMatchObject({ code: 2, out: "" });
+    expect(unknown.err).toContain('unknown command "clustr create"');
+    const flag = await k3ts(["runtime", "info", "--bogus"]);
+    expect(flag.code).toBe(2);
+    expect(flag.err).toContain("Unknown option `--bogus`");
+    const format = await k3ts(["version", "-o", "xml"]);
+    expect(format.code).toBe(2);
+    expect(format.err).toContain("--output xml: expected one of table, json, yaml");
+  });
+
+  it("a runtime that is not installed is a clear failure (exit 1, code shown)", async () => {
+    const r = await k3ts(["--runtime", "nerdctl", "runtime", "info"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no runtime plugin named "nerdctl": looked for @k3ts/runtime-nerdctl, k3ts-runtime-nerdctl');
+    expect(r.err).toContain("code PLUGIN_NOT_FOUND");
+  });
+
+  it("runtime list shows a plugin named by path with the reason it is unavailable", async () => {
+    const r = await k3ts(["runtime", "list", "-o", "json"], { K3TS_RUNTIME: fixture("down-runtime.mjs") });
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.out) as Array<{ name: string; available: boolean; reason?: string; selected: boolean }>;
+    expect(rows.map((x) => x.name)).toEqual(["docker", "podman", fixture("down-runtime.mjs")]);
+    expect(rows[2]).toMatchObject({ available: false, reason: "engine is not running", selected: true });
+  });
+
+  it("help lists every command with examples", async () => {
+    const r = await k3ts(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("runtime info");
+    expect(r.out).toContain("runtime list");
+    const sub = await k3ts(["runtime", "info", "--help"]);
+    expect(sub.out).toContain("k3ts --runtime podman runtime info -o json");
+  });
+});
+
+describe("foldCommand", () => {
+  it.each([
+    [["runtime", "info"], ["runtime info"]],
+    [["runtime", "ls", "-o", "json"], ["runtime list", "-o", "json"]],
+    [["--runtime", "podman", "runtime", "info"], ["--runtime", "podman", "runtime info"]],
+    [["runtime", "--verbose", "info"], ["runtime info", "--verbose"]],
+    [["version"], ["version"]],
+    [["runtime", "explode"], ["runtime", "explode"]],
+  ])("%j → %j", (input, expected) => expect(foldCommand(input)).toEqual(expected));
+});
+
+describe("formatTable", () => {
+  it("aligns columns and upper-cases headers, without trailing spaces", () => {
+    expect(formatTable(["name", "state"], [["a", "running"], ["longer-name", ""]])).toBe("NAME         STATE\na            running\nlonger-name");
+  });
+});

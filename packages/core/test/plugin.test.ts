@@ -1,0 +1,150 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { RUNTIME_API_VERSION } from "../src/runtime.js";
+import { loadRuntimePlugin, runtimePackageCandidates, selectRuntime, validatePlugin } from "../src/plugin.js";
+import { isK3tsError } from "../src/errors.js";
+
+const fixtures = fileURLToPath(new URL("./fixtures/plugins/", import.meta.url));
+const plugin = (file: string) => join(fixtures, file);
+
+async function codeOf(p: Promise<unknown>): Promise<{ code?: string; message: string; meta?: unknown }> {
+  try {
+    await p;
+  } catch (err) {
+    return { code: isK3tsError(err) ? err.code : undefined, message: (err as Error).message, meta: isK3tsError(err) ? err.meta : undefined };
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("runtimePackageCandidates", () => {
+  it.each([
+    ["docker", ["@k3ts/runtime-docker", "k3ts-runtime-docker"]],
+    ["nerdctl", ["@k3ts/runtime-nerdctl", "k3ts-runtime-nerdctl"]],
+    ["k3ts-runtime-nerdctl", ["k3ts-runtime-nerdctl"]],
+    ["@acme/lima", ["@acme/k3ts-runtime-lima"]],
+    ["@acme", ["@acme/k3ts-runtime"]],
+    ["@acme/k3ts-runtime-lima", ["@acme/k3ts-runtime-lima"]],
+    ["@k3ts/runtime-podman", ["@k3ts/runtime-podman"]],
+  ])("%s → %j", (name, expected) => expect(runtimePackageCandidates(name)).toEqual(expected));
+
+  it("rejects names that cannot be packages", () => {
+    expect(() => runtimePackageCandidates("")).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    expect(() => runtimePackageCandidates("two words")).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+  });
+});
+
+describe("validatePlugin", () => {
+  it("lists everything missing from a module that is not a plugin", () => {
+    try {
+      validatePlugin({ default: { meta: {} } }, "x");
+      expect.unreachable();
+    } catch (err) {
+      expect(isK3tsError(err, "PLUGIN_INVALID")).toBe(true);
+      expect((err as Error).message).toBe("x is not a k3ts runtime plugin: meta.name is missing, apiVersion is missing, create() is missing, isAvailable() is missing");
+    }
+  });
+
+  it("names both versions on an API mismatch", () => {
+    const p = { meta: { name: "lima", version: "3.0.0" }, apiVersion: RUNTIME_API_VERSION + 1, isAvailable: async () => ({ available: true }), create: () => ({}) };
+    try {
+      validatePlugin(p, "@acme/k3ts-runtime-lima");
+      expect.unreachable();
+    } catch (err) {
+      expect(isK3tsError(err, "PLUGIN_API_MISMATCH")).toBe(true);
+      expect((err as Error).message).toContain(`implements runtime API v${RUNTIME_API_VERSION + 1}, but this k3ts needs v${RUNTIME_API_VERSION}`);
+      expect((err as { meta: unknown }).meta).toMatchObject({ pluginApiVersion: RUNTIME_API_VERSION + 1, coreApiVersion: RUNTIME_API_VERSION });
+    }
+  });
+});
+
+describe("loadRuntimePlugin", () => {
+  it("loads a plugin from a path, relative to cwd or absolute", async () => {
+    expect((await loadRuntimePlugin("./good.mjs", { cwd: fixtures })).meta).toEqual({ name: "fake-good", version: "1.2.3" });
+    expect((await loadRuntimePlugin(plugin("good.mjs"))).meta.name).toBe("fake-good");
+  });
+
+  it("unwraps a CommonJS default export", async () => {
+    expect((await loadRuntimePlugin(plugin("cjs-nested.cjs"))).meta.name).toBe("fake-cjs");
+  });
+
+  it("refuses an old API version and a module that is not a plugin", async () => {
+    expect(await codeOf(loadRuntimePlugin(plugin("old-api.mjs")))).toMatchObject({ code: "PLUGIN_API_MISMATCH" });
+    expect(await codeOf(loadRuntimePlugin(plugin("not-a-plugin.mjs")))).toMatchObject({ code: "PLUGIN_INVALID" });
+    expect(await codeOf(loadRuntimePlugin(plugin("missing.mjs")))).toMatchObject({ code: "PLUGIN_NOT_FOUND" });
+  });
+
+  describe("by package name", () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3ts-plugins-"));
+    const pkg = (name: string, body: string) => {
+      const root = join(dir, "node_modules", name);
+      mkdirSync(root, { recursive: true });
+      writeFileSync(join(root, "package.json"), JSON.stringify({ name, type: "module", exports: "./index.js" }));
+      writeFileSync(join(root, "index.js"), body);
+    };
+    const def = (name: string, api = 1) =>
+      `export default { meta: { name: ${JSON.stringify(name)}, version: "1.0.0" }, apiVersion: ${api}, isAvailable: async () => ({ available: true }), create: () => ({ name: ${JSON.stringify(name)} }) };`;
+    pkg("k3ts-runtime-nerdctl", def("nerdctl"));
+    pkg("@acme/k3ts-runtime-lima", def("lima"));
+    pkg("@acme/k3ts-runtime", def("acme"));
+    pkg("k3ts-runtime-crashy", "throw new Error('boom at import');");
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("resolves short names the ESLint way, from cwd", async () => {
+      expect((await loadRuntimePlugin("nerdctl", { cwd: dir })).meta.name).toBe("nerdctl");
+      expect((await loadRuntimePlugin("@acme/lima", { cwd: dir })).meta.name).toBe("lima");
+      expect((await loadRuntimePlugin("@acme", { cwd: dir })).meta.name).toBe("acme");
+    });
+
+    it("resolves from a further location when cwd does not have it", async () => {
+      const elsewhere = mkdtempSync(join(tmpdir(), "k3ts-cwd-"));
+      try {
+        const from = new URL(`file://${dir}/node_modules/`).href;
+        expect((await loadRuntimePlugin("nerdctl", { cwd: elsewhere, resolveFrom: [from] })).meta.name).toBe("nerdctl");
+      } finally {
+        rmSync(elsewhere, { recursive: true, force: true });
+      }
+    });
+
+    it("says which packages it looked for, and why an installed one failed", async () => {
+      const missing = await codeOf(loadRuntimePlugin("lxd", { cwd: dir }));
+      expect(missing).toMatchObject({ code: "PLUGIN_NOT_FOUND", message: 'no runtime plugin named "lxd": looked for @k3ts/runtime-lxd, k3ts-runtime-lxd' });
+      const crashy = await codeOf(loadRuntimePlugin("crashy", { cwd: dir }));
+      expect(crashy.code).toBe("PLUGIN_INVALID");
+      expect(crashy.message).toContain("k3ts-runtime-crashy is installed but failed to load: boom at import");
+    });
+  });
+});
+
+describe("selectRuntime", () => {
+  const ctx = { k3tsVersion: "9.9.9" };
+
+  it("a named runtime wins over K3TS_RUNTIME, which wins over detection", async () => {
+    const byFlag = await selectRuntime({ name: plugin("good.mjs"), env: { K3TS_RUNTIME: plugin("cjs-nested.cjs") }, context: ctx });
+    expect(byFlag.reason).toBe("flag");
+    expect(byFlag.runtime.name).toBe("fake-good");
+    const byEnv = await selectRuntime({ env: { K3TS_RUNTIME: plugin("cjs-nested.cjs") }, context: ctx });
+    expect(byEnv.reason).toBe("env");
+    expect(byEnv.runtime.name).toBe("fake-cjs");
+  });
+
+  it("detects the first available runtime in order and hands it the context and options", async () => {
+    const picked = await selectRuntime({
+      env: {},
+      detect: [plugin("unavailable.mjs"), plugin("good.mjs")],
+      context: ctx,
+      pluginOptions: { socket: "/x" },
+    });
+    expect(picked.reason).toBe("detected");
+    expect(picked.runtime).toMatchObject({ name: "fake-good", created: { k3tsVersion: "9.9.9", options: { socket: "/x" } } });
+  });
+
+  it("says per runtime why nothing was found", async () => {
+    const result = await codeOf(selectRuntime({ env: {}, detect: [plugin("unavailable.mjs"), "definitely-not-installed"], context: ctx }));
+    expect(result.code).toBe("RUNTIME_UNAVAILABLE");
+    expect(result.message).toContain("engine is not running (fake://down)");
+    expect(result.message).toContain("definitely-not-installed: not installed");
+  });
+});
