@@ -1,4 +1,5 @@
 import { K3tsError } from "@k3ts/core";
+import type * as Yaml from "yaml";
 import type { CommandContext } from "./context.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "./output.js";
 
@@ -20,7 +21,7 @@ export function printValue(ctx: CommandContext, format: unknown, value: unknown,
   else ctx.out.print(human());
 }
 
-let yamlModule: typeof import("yaml") | undefined;
+let yamlModule: typeof Yaml | undefined;
 function yamlStringify(value: unknown): string {
   if (!yamlModule) throw new Error("yaml output was asked for before the yaml module was loaded");
   return yamlModule.stringify(value);

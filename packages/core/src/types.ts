@@ -61,6 +61,10 @@ export interface NodeSpec {
   /** Replaces the image's command. */
   command?: string[];
   env?: Record<string, string>;
+  /**
+   * Runtime labels. Keys follow Kubernetes label-key syntax (`[prefix/]name`, no `=` or `,`); values
+   * may hold any text and come back exactly as given.
+   */
   labels?: Record<string, string>;
   /** The first network the node joins (more can be connected later). */
   network?: NetworkAttachment;
@@ -118,7 +122,7 @@ export interface NetworkInfo {
   labels: Record<string, string>;
   subnet?: string;
   gateway?: string;
-  /** Nodes attached to the network. */
+  /** Running nodes attached to the network (created or stopped ones are not members). */
   members: Array<{ name: string; ipv4?: string }>;
 }
 

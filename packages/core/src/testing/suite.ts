@@ -3,12 +3,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isK3tsError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import {
+  CONFORMANCE_SUITE_LABEL,
   conformanceChecks,
   createCheckContext,
   leftovers,
   runCheckCleanup,
   type ConformanceOptions,
 } from "./conformance.js";
+
+/**
+ * Removes nodes and volumes that an earlier run of the suite left behind when it was killed before
+ * its clean-up (another prefix, same suite label). Networks cannot be listed through the contract.
+ */
+async function sweepStale(runtime: Runtime, prefix: string): Promise<void> {
+  const label = { [CONFORMANCE_SUITE_LABEL]: "" };
+  for (const node of await runtime.nodes.list({ labels: label })) {
+    if (node.labels[CONFORMANCE_SUITE_LABEL] !== prefix) await runtime.nodes.delete(node.name, { force: true }).catch(() => {});
+  }
+  for (const volume of await runtime.volumes.list({ labels: label })) {
+    if (volume.labels[CONFORMANCE_SUITE_LABEL] !== prefix) await runtime.volumes.delete(volume.name).catch(() => {});
+  }
+}
 
 /**
  * Registers the runtime conformance suite with vitest. Call it at the top level of a test file:
@@ -27,6 +42,7 @@ export function defineRuntimeConformance(options: ConformanceOptions & { title?:
 
     beforeAll(async () => {
       runtime = await options.create();
+      await sweepStale(runtime, prefix);
     }, timeout);
 
     afterAll(async () => {
