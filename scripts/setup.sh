@@ -15,7 +15,10 @@ log "system packages"
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(docker.io podman catatonit busybox-static nginx-light ca-certificates)
 missing=()
-for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+for p in "${pkgs[@]}"; do
+  # "rc" (removed, config kept) also answers dpkg -s: only "install ok installed" counts.
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+done
 if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
