@@ -1,10 +1,1 @@
-import { defineConfig } from "vitest/config";
-
-export default defineConfig({
-  test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    testTimeout: 30_000,
-    restoreMocks: true,
-    unstubEnvs: true,
-  },
-});
+export { default } from "../../vitest.shared.ts";
