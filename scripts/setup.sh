@@ -13,7 +13,7 @@ log() { printf '\n== %s\n' "$*" >&2; }
 
 log "system packages"
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(docker.io podman catatonit busybox-static nginx-light ca-certificates)
+pkgs=(docker.io podman catatonit busybox-static nginx-light libnginx-mod-stream ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   # "rc" (removed, config kept) also answers dpkg -s: only "install ok installed" counts.

@@ -2,7 +2,7 @@ import type { Writable } from "node:stream";
 import { cac } from "cac";
 import { K3tsError, isK3tsError, selectRuntime, type Runtime } from "@k3ts/core";
 import pkg from "../package.json" with { type: "json" };
-import { commands, foldCommand, type CommandSpec } from "./commands/index.js";
+import { OUTPUT_OPTION, commands, foldCommand, type CommandSpec } from "./commands/index.js";
 import type { CommandContext } from "./context.js";
 import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
@@ -29,12 +29,12 @@ function colorWanted(io: MainIO, argv: string[]): boolean {
 
 /** Runs the k3ts CLI; resolves to the process exit code (0 ok, 1 failure, 2 usage, 130 interrupted). */
 export async function main(argv: string[], io: MainIO): Promise<number> {
-  const verbose = argv.includes("--verbose") || argv.includes("-v");
+  const verbose = argv.includes("--verbose");
   const out = new Output({ stdout: io.stdout, stderr: io.stderr, verbose, color: colorWanted(io, argv) });
   const signal = io.signal ?? new AbortController().signal;
   const cli = cac("k3ts");
   cli.option("--runtime <name>", "Container runtime: docker, podman, a plugin package or a path (env K3TS_RUNTIME)");
-  cli.option("-v, --verbose", "Debug output and stack traces");
+  cli.option("--verbose", "Debug output and stack traces");
   cli.option("--no-color", "No colours (also NO_COLOR)");
   // cac prints help with console.info; render it onto our own stdout instead.
   cli.help((sections) => {
@@ -44,7 +44,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
 
   let exitCode: number | undefined;
   let running: Promise<void> | undefined;
-  for (const spec of commands) register(cli, spec, (opts, run) => {
+  for (const spec of commands) register(cli, spec, (opts, run, formatted) => {
     running = (async () => {
       let runtime: Runtime | undefined;
       const ctx: CommandContext = {
@@ -69,7 +69,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
         },
       };
       try {
-        if (opts.output !== undefined && parseFormat(opts.output) === "yaml") await loadYaml();
+        if (formatted && opts.output !== undefined && parseFormat(opts.output) === "yaml") await loadYaml();
         exitCode = (await run(ctx)) ?? 0;
       } finally {
         await runtime?.close?.();
@@ -123,7 +123,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
 
 type Runner = (ctx: CommandContext) => Promise<number | void>;
 
-function register(cli: ReturnType<typeof cac>, spec: CommandSpec, invoke: (opts: Record<string, unknown>, run: Runner) => void): void {
+function register(cli: ReturnType<typeof cac>, spec: CommandSpec, invoke: (opts: Record<string, unknown>, run: Runner, formatted: boolean) => void): void {
   const command = cli.command(`${spec.name}${spec.args ? ` ${spec.args}` : ""}`, spec.description);
   for (const alias of spec.aliases ?? []) command.alias(alias);
   for (const option of spec.options ?? []) {
@@ -133,6 +133,6 @@ function register(cli: ReturnType<typeof cac>, spec: CommandSpec, invoke: (opts:
   command.action((...received: unknown[]) => {
     const opts = (received.at(-1) ?? {}) as Record<string, unknown>;
     const args = received.slice(0, -1).flat().map(String);
-    invoke(opts, async (ctx) => (await spec.load()).run(ctx, args, opts));
+    invoke(opts, async (ctx) => (await spec.load()).run(ctx, args, opts), spec.options?.includes(OUTPUT_OPTION) ?? false);
   });
 }

@@ -64,3 +64,50 @@ export {
 } from "./plugin.js";
 export type { LoadPluginOptions, SelectRuntimeOptions, SelectedRuntime } from "./plugin.js";
 export { packFile, extractFirstFile, listTarEntries } from "./tar.js";
+export {
+  DEFAULT_CLUSTER_NAME,
+  DEFAULT_K3S_IMAGE,
+  DEFAULT_LB_IMAGE,
+  HOST_ALIAS,
+  K3S_API_PORT,
+  KUBECONFIG_IN_NODE,
+  LB_CONFIG_PATH,
+  REGISTRIES_YAML,
+  names,
+  parseNodeFilter,
+  selectNodes,
+  splitFilters,
+  MAX_CLUSTER_NAME_LENGTH,
+  parseApiPort,
+  parseDuration,
+  parseHostAlias,
+  parseKeyValue,
+  parseMemory,
+  parsePortSpec,
+  parseVolumeSpec,
+  validateClusterName,
+  renderNginxConfig,
+  kubeconfigPath,
+  mergeKubeconfig,
+  removeFromKubeconfig,
+  restoreKubeconfigFile,
+  rewriteKubeconfig,
+  updateKubeconfigFile,
+} from "./cluster/index.js";
+export type { ApiSpec, ClusterSpec, Filtered, KeyValue, NodeFilter, NodeGroup, PortSpec, MountSpec } from "./cluster/index.js";
+export { planCluster, tokenSha256, apiHostName, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";
+export type { ClusterPlan, PlannedNode, PlanContext, ProxiedPort } from "./cluster/plan.js";
+export {
+  createCluster,
+  deleteCluster,
+  getCluster,
+  getKubeconfig,
+  listClusters,
+  startCluster,
+  stopCluster,
+  generateToken,
+  freePort,
+} from "./cluster/lifecycle.js";
+export type { ClusterSummary, NodeSummary, CreateResult, DeleteResult, LifecycleOptions } from "./cluster/lifecycle.js";
+export { accessFromKubeconfig, kubeGet, listNodeReadiness, waitForReady } from "./cluster/kubeapi.js";
+export type { KubeAccess, NodeReadiness } from "./cluster/kubeapi.js";

@@ -27,6 +27,11 @@ export interface CommandSpec {
 
 export const OUTPUT_OPTION: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table" };
 
+const ALL: OptionSpec = { flags: "-a, --all", description: "Every cluster" };
+const KUBECONFIG_FILE: OptionSpec = { flags: "--kubeconfig <file>", description: "Kubeconfig file to update (default: $KUBECONFIG's first file, else ~/.kube/config)" };
+const WAIT: OptionSpec = { flags: "--wait", description: "Wait for the API and every node to be Ready (--wait=false to return at once)", default: true };
+const TIMEOUT: OptionSpec = { flags: "--timeout <duration>", description: "Give up after this long (e.g. 60s, 2m); create rolls back" };
+
 export const commands: CommandSpec[] = [
   {
     name: "version",
@@ -34,6 +39,110 @@ export const commands: CommandSpec[] = [
     options: [OUTPUT_OPTION],
     examples: ["k3ts version", "k3ts version -o json"],
     load: () => import("./version.js"),
+  },
+  {
+    name: "cluster create",
+    args: "[name]",
+    description: "Create a k3s cluster (default name k3s-default) and merge its kubeconfig",
+    options: [
+      { flags: "-s, --servers <count>", description: "Server nodes (3 or more for HA with embedded etcd)", default: 1 },
+      { flags: "-a, --agents <count>", description: "Agent nodes", default: 0 },
+      { flags: "-i, --image <image>", description: "k3s image (env K3TS_IMAGE)" },
+      { flags: "--api-port <[host:]port>", description: "Where the Kubernetes API is published (default 127.0.0.1 and a free port)" },
+      { flags: "-p, --port <spec>", description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable), e.g. 8080:80@loadbalancer" },
+      { flags: "-v, --volume <spec>", description: "[SOURCE:]DEST[:ro][@FILTER] (repeatable)" },
+      { flags: "-e, --env <spec>", description: "KEY[=VALUE][@FILTER] (repeatable)" },
+      { flags: "--k3s-arg <arg>", description: "Extra k3s argument ARG[@FILTER] (repeatable), e.g. --disable=traefik@server:*" },
+      { flags: "--k3s-node-label <label>", description: "Kubernetes node label KEY[=VALUE][@FILTER] (repeatable)" },
+      { flags: "--runtime-label <label>", description: "Container label KEY[=VALUE][@FILTER] (repeatable)" },
+      { flags: "--network <name>", description: "Join an existing network (kept when the cluster is deleted)" },
+      { flags: "--subnet <cidr>", description: "IPv4 subnet for the cluster network" },
+      { flags: "--token <token>", description: "Cluster token (default: random from a CSPRNG)" },
+      WAIT,
+      TIMEOUT,
+      { flags: "--no-lb", description: "No load balancer: the API is published on server-0" },
+      { flags: "--lb-image <image>", description: "nginx image for the load balancer (env K3TS_LB_IMAGE)" },
+      { flags: "--no-rollback", description: "Keep what was created when create fails" },
+      { flags: "--servers-memory <size>", description: "Memory limit per server (e.g. 1g)" },
+      { flags: "--agents-memory <size>", description: "Memory limit per agent (e.g. 512m)" },
+      { flags: "--host-alias <ip:host[,host]>", description: "Extra /etc/hosts entry in every node (repeatable)" },
+      { flags: "--no-privileged", description: "Run nodes unprivileged (real k3s needs privileged nodes)" },
+      { flags: "--kubeconfig-update-default", description: "Merge into the default kubeconfig (=false to skip)", default: true },
+      { flags: "--kubeconfig-switch-context", description: "Make the new context current (=false to keep it)", default: true },
+      KUBECONFIG_FILE,
+      OUTPUT_OPTION,
+    ],
+    examples: [
+      "k3ts cluster create dev",
+      "k3ts cluster create dev --agents 2 -p 8080:80@loadbalancer",
+      "k3ts cluster create ha --servers 3 --api-port 127.0.0.1:6550 --timeout 5m",
+      "k3ts cluster create dev --k3s-arg --disable=traefik@server:* --k3s-node-label tier=edge@agent:0",
+    ],
+    load: () => import("./cluster/create.js"),
+  },
+  {
+    name: "cluster list",
+    aliases: ["cluster ls", "cluster get"],
+    args: "[names...]",
+    description: "List clusters (servers and agents as running/total)",
+    options: [{ flags: "--no-headers", description: "No table header" }, OUTPUT_OPTION],
+    examples: ["k3ts cluster list", "k3ts cluster get dev -o json"],
+    load: () => import("./cluster/list.js"),
+  },
+  {
+    name: "cluster delete",
+    aliases: ["cluster rm", "cluster del"],
+    args: "[names...]",
+    description: "Delete clusters: nodes, network, volumes and kubeconfig entries (idempotent)",
+    options: [ALL, KUBECONFIG_FILE, OUTPUT_OPTION],
+    examples: ["k3ts cluster delete dev", "k3ts cluster delete --all"],
+    load: () => import("./cluster/delete.js"),
+  },
+  {
+    name: "cluster start",
+    args: "[names...]",
+    description: "Start stopped clusters (servers, then agents, then the load balancer) and wait until Ready",
+    options: [ALL, WAIT, TIMEOUT, OUTPUT_OPTION],
+    examples: ["k3ts cluster start dev", "k3ts cluster start --all --timeout 2m"],
+    load: () => import("./cluster/start.js"),
+  },
+  {
+    name: "cluster stop",
+    args: "[names...]",
+    description: "Stop clusters (their data stays)",
+    options: [ALL, OUTPUT_OPTION],
+    examples: ["k3ts cluster stop dev"],
+    load: () => import("./cluster/stop.js"),
+  },
+  {
+    name: "kubeconfig get",
+    aliases: ["kubeconfig print", "kubeconfig show"],
+    args: "[clusters...]",
+    description: "Print clusters' kubeconfigs (YAML documents) on stdout",
+    options: [ALL],
+    examples: ["k3ts kubeconfig get dev > dev.yaml"],
+    load: () => import("./kubeconfig/get.js"),
+  },
+  {
+    name: "kubeconfig merge",
+    args: "[clusters...]",
+    description: "Merge clusters' kubeconfigs into a file (default: one per cluster under ~/.config/k3ts)",
+    options: [
+      ALL,
+      { flags: "-o, --output <file>", description: "Merge into FILE (- for stdout)" },
+      { flags: "-d, --kubeconfig-merge-default", description: "Merge into $KUBECONFIG / ~/.kube/config" },
+      { flags: "-s, --kubeconfig-switch-context", description: "Make the context current (=false to keep)", default: true },
+    ],
+    examples: ["k3ts kubeconfig merge dev -d", "k3ts kubeconfig merge --all -o ./kubeconfig.yaml"],
+    load: () => import("./kubeconfig/merge.js"),
+  },
+  {
+    name: "kubeconfig write",
+    args: "[clusters...]",
+    description: "Write each cluster's kubeconfig to its own file and print the paths",
+    options: [ALL],
+    examples: ["export KUBECONFIG=$(k3ts kubeconfig write dev)"],
+    load: () => import("./kubeconfig/write.js"),
   },
   {
     name: "runtime list",

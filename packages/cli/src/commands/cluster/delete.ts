@@ -1,0 +1,19 @@
+import { K3tsError, deleteCluster, listClusters, type DeleteResult } from "@k3ts/core";
+import type { CommandContext } from "../../context.js";
+import { printValue } from "../../print.js";
+
+export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
+  const runtime = await ctx.runtime();
+  const all = options.all === true;
+  if (all && args.length) throw new K3tsError("INVALID_ARGUMENT", "give cluster names or --all, not both", { meta: { flag: "--all" } });
+  const targets = all ? (await listClusters(runtime)).map((c) => c.name) : args.length ? args : ["k3s-default"];
+  const kubeconfigPath = options.kubeconfig as string | undefined;
+  const results: DeleteResult[] = [];
+  for (const name of targets) {
+    const r = await deleteCluster(name, { runtime, progress: ctx.progress, signal: ctx.signal, env: ctx.env, ...(kubeconfigPath ? { kubeconfigPath } : {}) });
+    if (!r.found) ctx.out.info(`cluster ${name} does not exist: nothing to delete`);
+    results.push(r);
+  }
+  printValue(ctx, options.output, results, () => results.filter((r) => r.found).map((r) => `Deleted cluster ${r.name}`).join("\n"));
+  return 0;
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { specFromFlags } from "../src/commands/cluster/spec.js";
+
+describe("cluster create flags → ClusterSpec", () => {
+  it("defaults: k3s-default, 1 server, API on 127.0.0.1, privileged, load balancer, rollback, kubeconfig merged and switched", () => {
+    const spec = specFromFlags(undefined, {}, {});
+    expect(spec).toMatchObject({
+      name: "k3s-default",
+      servers: 1,
+      agents: 0,
+      api: { hostIP: "127.0.0.1" },
+      privileged: true,
+      wait: true,
+      rollback: true,
+      timeoutMs: 0,
+      loadBalancer: { enabled: true },
+      kubeconfig: { update: true, switchContext: true },
+    });
+    expect(spec.api.hostPort).toBeUndefined();
+  });
+
+  it("k3d's flags, repeated and filtered", () => {
+    const spec = specFromFlags(
+      "dev",
+      {
+        servers: "3",
+        agents: "2",
+        apiPort: "0.0.0.0:6550",
+        port: ["8080:80@loadbalancer", "127.0.0.1:1234:4321/udp@agent:0:direct"],
+        env: "MODE=edge@agent:1",
+        k3sArg: ["--disable=traefik@server:*"],
+        k3sNodeLabel: "tier=edge@agent:*",
+        timeout: "2m",
+        lb: false,
+        rollback: false,
+        serversMemory: "1g",
+        hostAlias: "10.0.0.9:db.test,cache.test",
+        privileged: false,
+        kubeconfigSwitchContext: "false",
+      },
+      { K3TS_IMAGE: "example/k3s:test" },
+    );
+    expect(spec).toMatchObject({
+      name: "dev",
+      servers: 3,
+      agents: 2,
+      image: "example/k3s:test",
+      api: { hostIP: "0.0.0.0", hostPort: 6550 },
+      timeoutMs: 120_000,
+      loadBalancer: { enabled: false },
+      rollback: false,
+      privileged: false,
+      memory: { servers: 1024 ** 3 },
+      hostAliases: [{ ip: "10.0.0.9", hostnames: ["db.test", "cache.test"] }],
+      kubeconfig: { update: true, switchContext: false },
+    });
+    expect(spec.ports).toHaveLength(2);
+    expect(spec.ports[1]).toMatchObject({ value: { hostIP: "127.0.0.1", hostPort: 1234, containerPort: 4321, protocol: "udp" }, filters: [{ group: "agent", suffix: "direct" }] });
+    expect(spec.env[0]).toMatchObject({ value: { key: "MODE", value: "edge" }, filters: [{ group: "agent" }] });
+    expect(spec.k3sArgs[0]!.value).toBe("--disable=traefik");
+  });
+
+  it.each([
+    [{ servers: "zero" }, "--servers zero: expected a whole number ≥ 1"],
+    [{ servers: "0" }, "--servers 0: expected a whole number ≥ 1"],
+    [{ agents: ["1", "2"] }, "--agents was given 2 times"],
+    [{ port: "8080:80@agnet:0" }, "--port 8080:80@agnet:0"],
+    [{ port: "99999:80" }, "--port 99999:80"],
+    [{ port: "8080:80@server:0:sideways" }, "--port 8080:80@server:0:sideways"],
+    [{ timeout: "soon" }, "--timeout"],
+    [{ wait: "maybe" }, "--wait=maybe: expected true or false"],
+    [{ hostAlias: "nohost" }, "--host-alias nohost"],
+  ])("%j is refused, naming the flag", (flags, message) => {
+    expect(() => specFromFlags("dev", flags, {})).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringContaining(message) }));
+  });
+
+  it("refuses a cluster name that would not make valid hostnames", () => {
+    expect(() => specFromFlags("Not_Valid", {}, {})).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    expect(() => specFromFlags("a".repeat(33), {}, {})).toThrow(/32/);
+  });
+});

@@ -1,0 +1,415 @@
+/**
+ * The cluster lifecycle on any Runtime: create (with rollback), list, get, start, stop, delete.
+ * Every long step is reported through Progress; Ctrl-C arrives as the AbortSignal.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { homedir } from "node:os";
+import { K3tsError, abortedError, isK3tsError } from "../errors.js";
+import { LABELS, baseLabels } from "../labels.js";
+import { silentLogger, silentProgress, withStep, type Logger, type Progress } from "../logger.js";
+import type { Runtime } from "../runtime.js";
+import type { Node, PublishedPort } from "../types.js";
+import { VERSION } from "../version.js";
+import { accessFromKubeconfig, waitForReady, type NodeReadiness } from "./kubeapi.js";
+import {
+  kubeconfigPath as defaultKubeconfigPath,
+  mergeKubeconfig,
+  removeFromKubeconfig,
+  restoreKubeconfigFile,
+  rewriteKubeconfig,
+  updateKubeconfigFile,
+} from "./kubeconfig.js";
+import { planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type PlannedNode } from "./plan.js";
+import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, names, type ClusterSpec } from "./spec.js";
+import { validateClusterName } from "./parse.js";
+
+export interface LifecycleOptions {
+  runtime: Runtime;
+  logger?: Logger;
+  progress?: Progress;
+  signal?: AbortSignal;
+  k3tsVersion?: string;
+  env?: Record<string, string | undefined>;
+  /** The kubeconfig file to merge into / clean up (default: $KUBECONFIG's first file or ~/.kube/config). */
+  kubeconfigPath?: string;
+}
+
+export interface NodeSummary {
+  name: string;
+  role: string;
+  index: number;
+  state: Node["state"];
+  ports: PublishedPort[];
+  image: string;
+}
+
+export interface ClusterSummary {
+  name: string;
+  network: string;
+  networkExternal: boolean;
+  apiServerUrl: string;
+  servers: NodeSummary[];
+  agents: NodeSummary[];
+  loadBalancer?: NodeSummary;
+}
+
+export interface CreateResult {
+  cluster: ClusterSummary;
+  /** The cluster's kubeconfig (context k3ts-NAME, server on the host). */
+  kubeconfig: string;
+  /** The file it was merged into, when it was. */
+  kubeconfigPath?: string;
+  nodes: NodeReadiness[];
+}
+
+function kubeconfigFile(opts: LifecycleOptions): string {
+  return opts.kubeconfigPath ?? defaultKubeconfigPath(opts.env ?? process.env, homedir());
+}
+
+/** A free TCP port on `host` (the engine then binds it; the window in between is small). */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", (err) =>
+      reject(new K3tsError("PORT_IN_USE", `cannot find a free port on ${host}: ${err.message}`, { meta: { host }, cause: err })),
+    );
+    srv.listen(0, host === "0.0.0.0" ? undefined : host, () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** A cluster token from the CSPRNG (k3s accepts any string; 32 random bytes as hex). */
+export function generateToken(): string {
+  return randomBytes(32).toString("hex");
+}
+
+function summarize(name: string, nodes: Node[]): ClusterSummary {
+  const toSummary = (n: Node): NodeSummary => ({
+    name: n.name,
+    role: n.labels[LABELS.role] ?? "unknown",
+    index: Number(n.labels[LABELS.nodeIndex] ?? 0),
+    state: n.state,
+    ports: n.ports,
+    image: n.image,
+  });
+  const byIndex = (a: NodeSummary, b: NodeSummary) => a.index - b.index;
+  const servers = nodes.filter((n) => n.labels[LABELS.role] === "server").map(toSummary).sort(byIndex);
+  const agents = nodes.filter((n) => n.labels[LABELS.role] === "agent").map(toSummary).sort(byIndex);
+  const lb = nodes.find((n) => n.labels[LABELS.role] === "loadbalancer");
+  const any = nodes[0]?.labels ?? {};
+  return {
+    name,
+    network: any[LABELS.network] ?? names.network(name),
+    networkExternal: any[LABELS.networkExternal] === "true",
+    apiServerUrl: `https://${any[LABELS.apiHost] ?? "127.0.0.1"}:${any[LABELS.apiPort] ?? "?"}`,
+    servers,
+    agents,
+    ...(lb ? { loadBalancer: toSummary(lb) } : {}),
+  };
+}
+
+async function clusterNodes(runtime: Runtime, name: string, signal?: AbortSignal): Promise<Node[]> {
+  return runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: name } }, signal ? { signal } : {});
+}
+
+/** Every cluster k3ts manages on this runtime, by name. */
+export async function listClusters(runtime: Runtime, options: { signal?: AbortSignal } = {}): Promise<ClusterSummary[]> {
+  const nodes = await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: "" } }, options);
+  const groups = new Map<string, Node[]>();
+  for (const n of nodes) {
+    const c = n.labels[LABELS.cluster]!;
+    groups.set(c, [...(groups.get(c) ?? []), n]);
+  }
+  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, ns]) => summarize(name, ns));
+}
+
+export async function getCluster(runtime: Runtime, name: string, options: { signal?: AbortSignal } = {}): Promise<ClusterSummary> {
+  const nodes = await clusterNodes(runtime, name, options.signal);
+  if (nodes.length === 0) {
+    throw new K3tsError("CLUSTER_NOT_FOUND", `cluster ${name} does not exist`, { meta: { cluster: name }, hint: "k3ts cluster list shows the clusters there are" });
+  }
+  return summarize(name, nodes);
+}
+
+/** What went wrong last in a node, for error messages: its state and its last log lines. */
+async function lastWords(runtime: Runtime, node: string, lines = 4): Promise<string> {
+  try {
+    const info = await runtime.nodes.inspect(node);
+    let text = "";
+    for await (const chunk of runtime.nodes.logs(node, { tail: lines })) text += chunk.data.toString();
+    const said = text.trim().split("\n").filter(Boolean).slice(-lines).map((l) => `    ${l}`).join("\n");
+    return `  ${node} (${info.state}${info.exitCode !== undefined ? `, exit ${info.exitCode}` : ""})${said ? `:\n${said}` : ""}`;
+  } catch {
+    return `  ${node}: (no logs)`;
+  }
+}
+
+type Undo = { what: string; run: () => Promise<void> };
+
+async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, signal?: AbortSignal): Promise<void> {
+  const o = signal ? { signal } : {};
+  await runtime.nodes.create(node.spec, o);
+  await runtime.nodes.writeFile(node.spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600, ...o });
+  await runtime.nodes.start(node.spec.name, o);
+}
+
+/** Waits until a server has written its kubeconfig (its supervisor and certificates exist). */
+async function waitForKubeconfig(runtime: Runtime, server: string, deadline: number | undefined, signal?: AbortSignal): Promise<string> {
+  for (;;) {
+    if (signal?.aborted) throw abortedError(signal, "waiting for the first server");
+    try {
+      const content = (await runtime.nodes.readFile(server, KUBECONFIG_IN_NODE, signal ? { signal } : {})).toString("utf8");
+      if (content.includes("certificate-authority-data")) return content;
+    } catch (err) {
+      if (!isK3tsError(err, "FILE_NOT_FOUND")) throw err;
+    }
+    const node = await runtime.nodes.inspect(server, signal ? { signal } : {});
+    if (node.state === "stopped" || node.state === "dead") {
+      throw new K3tsError("CLUSTER_NOT_READY", `server ${server} exited before writing its kubeconfig:\n${await lastWords(runtime, server)}`, {
+        meta: { node: server },
+      });
+    }
+    if (deadline !== undefined && Date.now() >= deadline) {
+      throw new K3tsError("CLUSTER_NOT_READY", `server ${server} did not write its kubeconfig in time:\n${await lastWords(runtime, server)}`, {
+        meta: { node: server },
+      });
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Creates a cluster: network, server-0, the other servers and the agents in parallel, the load
+ * balancer, readiness through the published API port, then the kubeconfig. On failure, timeout or
+ * abort, removes everything it made (unless spec.rollback is false) and rethrows.
+ */
+export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): Promise<CreateResult> {
+  const { runtime, signal } = opts;
+  const progress = opts.progress ?? silentProgress;
+  const logger = opts.logger ?? silentLogger;
+  const version = opts.k3tsVersion ?? VERSION;
+  const o = signal ? { signal } : {};
+  const deadline = spec.timeoutMs > 0 ? Date.now() + spec.timeoutMs : undefined;
+  validateClusterName(spec.name, "name");
+  const undo: Undo[] = [];
+  try {
+    if ((await clusterNodes(runtime, spec.name, signal)).length > 0) {
+      throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} already exists`, {
+        meta: { cluster: spec.name },
+        hint: `delete it first (k3ts cluster delete ${spec.name}) or pick another name`,
+      });
+    }
+    const networkName = spec.network ?? names.network(spec.name);
+    const network = await withStep(progress, `Preparing network ${networkName}`, async () => {
+      const { network, created } = await runtime.networks.ensure(
+        {
+          name: networkName,
+          labels: baseLabels(version, { [LABELS.cluster]: spec.name }),
+          ...(spec.subnet ? { subnet: spec.subnet } : {}),
+        },
+        o,
+      );
+      if (created) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
+      else logger.info(`using existing network ${networkName}; it stays when the cluster is deleted`);
+      return { info: network, external: !created };
+    });
+    const apiHostPort = spec.api.hostPort ?? (await freePort(spec.api.hostIP));
+    const token = spec.token ?? generateToken();
+    const plan: ClusterPlan = planCluster(spec, {
+      apiHostPort,
+      network: networkName,
+      networkExternal: network.external,
+      ...(network.info.gateway ? { gateway: network.info.gateway } : {}),
+      token,
+      k3tsVersion: version,
+    });
+    const track = (name: string) => undo.push({ what: `node ${name}`, run: () => runtime.nodes.delete(name, { force: true }) });
+    const [first, ...otherServers] = plan.servers;
+    await withStep(progress, `Starting server ${first!.spec.name}`, async () => {
+      track(first!.spec.name);
+      await startK3sNode(runtime, first!, token, signal);
+      await waitForKubeconfig(runtime, first!.spec.name, deadline, signal);
+    });
+    const rest = [...otherServers, ...plan.agents];
+    if (rest.length > 0) {
+      const what = [otherServers.length ? `${otherServers.length} server(s)` : "", plan.agents.length ? `${plan.agents.length} agent(s)` : ""].filter(Boolean).join(" and ");
+      await withStep(progress, `Starting ${what}`, async () => {
+        for (const n of rest) track(n.spec.name);
+        const results = await Promise.allSettled(rest.map((n) => startK3sNode(runtime, n, token, signal)));
+        const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: rest[i]!.spec.name, error: r.reason as Error }] : []));
+        if (failed.length) {
+          if (signal?.aborted) throw abortedError(signal, "cluster create");
+          throw failed.length === 1 ? failed[0]!.error : new AggregateError(failed.map((f) => f.error), `${failed.length} nodes failed: ${failed.map((f) => `${f.node}: ${f.error.message}`).join("; ")}`);
+        }
+      });
+    }
+    if (plan.loadBalancer) {
+      const lb = plan.loadBalancer;
+      await withStep(progress, `Starting load balancer ${lb.spec.name}`, async () => {
+        track(lb.spec.name);
+        await runtime.nodes.create(lb.spec, o);
+        await runtime.nodes.writeFile(lb.spec.name, LB_CONFIG_PATH, plan.loadBalancerConfig!, o);
+        await runtime.nodes.start(lb.spec.name, o);
+      });
+    }
+    const raw = (await runtime.nodes.readFile(first!.spec.name, KUBECONFIG_IN_NODE, o)).toString("utf8");
+    const kubeconfig = rewriteKubeconfig(raw, { cluster: spec.name, server: plan.apiServerUrl });
+    let nodes: NodeReadiness[] = [];
+    if (spec.wait) {
+      const expected = [...plan.servers, ...plan.agents].map((n) => n.spec.name);
+      nodes = await withStep(progress, `Waiting for the API and ${expected.length} node(s) to be Ready`, async (step) => {
+        try {
+          return await waitForReady(accessFromKubeconfig(kubeconfig), expected, { ...o, ...(deadline ? { deadline } : {}), onStatus: (s) => step.update(s) });
+        } catch (err) {
+          if (!isK3tsError(err, "CLUSTER_NOT_READY")) throw err;
+          const missing = (err.meta as { missing?: string[] }).missing ?? [];
+          const words = await Promise.all((missing.length ? missing : [first!.spec.name]).map((n) => lastWords(runtime, n)));
+          throw new K3tsError("CLUSTER_NOT_READY", `${err.message}\nwhat the nodes said last:\n${words.join("\n")}`, { meta: err.meta, cause: err });
+        }
+      });
+    }
+    let mergedInto: string | undefined;
+    if (spec.kubeconfig.update) {
+      const path = kubeconfigFile(opts);
+      await withStep(progress, `Merging kubeconfig into ${path}`, async () => {
+        let written = "";
+        const { previous, changed } = await updateKubeconfigFile(path, (current) => {
+          written = mergeKubeconfig(current, kubeconfig, { switchContext: spec.kubeconfig.switchContext });
+          return written;
+        });
+        if (changed) undo.push({ what: `kubeconfig ${path}`, run: async () => void (await restoreKubeconfigFile(path, previous, written)) });
+        mergedInto = path;
+      });
+      if (signal?.aborted) throw abortedError(signal, "cluster create");
+    }
+    const cluster = await getCluster(runtime, spec.name);
+    return { cluster, kubeconfig, nodes, ...(mergedInto ? { kubeconfigPath: mergedInto } : {}) };
+  } catch (err) {
+    if (!spec.rollback) {
+      logger.warn(`leaving the partly created cluster ${spec.name} in place (rollback is off)`);
+      throw err;
+    }
+    await withStep(progress, `Rolling back cluster ${spec.name}`, async () => {
+      const failures: string[] = [];
+      for (const step of undo.reverse()) {
+        try {
+          await step.run();
+        } catch (e) {
+          if (!isK3tsError(e, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND", "VOLUME_NOT_FOUND")) failures.push(`${step.what}: ${(e as Error).message}`);
+        }
+      }
+      await deleteOwnedVolumes(runtime, spec.name);
+      if (failures.length) logger.warn(`rollback could not remove: ${failures.join("; ")}`);
+    }).catch(() => {});
+    throw err;
+  }
+}
+
+async function deleteOwnedVolumes(runtime: Runtime, cluster: string): Promise<void> {
+  for (const v of await runtime.volumes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: cluster } })) {
+    await runtime.volumes.delete(v.name).catch(() => {});
+  }
+}
+
+export interface DeleteResult {
+  name: string;
+  found: boolean;
+  removed: string[];
+}
+
+/** Deletes a cluster: its nodes, its network (unless it joined an existing one), its volumes, its kubeconfig entries. Idempotent. */
+export async function deleteCluster(name: string, opts: LifecycleOptions & { updateKubeconfig?: boolean }): Promise<DeleteResult> {
+  const { runtime } = opts;
+  const progress = opts.progress ?? silentProgress;
+  const nodes = await clusterNodes(runtime, name, opts.signal);
+  const removed: string[] = [];
+  if (nodes.length) {
+    await withStep(progress, `Deleting ${nodes.length} node(s) of ${name}`, async () => {
+      await Promise.all(nodes.map((n) => runtime.nodes.delete(n.name, { force: true }).catch((e: unknown) => {
+        if (!isK3tsError(e, "NODE_NOT_FOUND")) throw e;
+      })));
+      removed.push(...nodes.map((n) => `node ${n.name}`));
+    });
+  }
+  const networkName = nodes[0]?.labels[LABELS.network] ?? names.network(name);
+  const external = nodes[0]?.labels[LABELS.networkExternal] === "true";
+  if (!external) {
+    try {
+      const net = await runtime.networks.inspect(networkName);
+      if (net.labels[LABELS.cluster] === name && net.labels[LABELS.managed] === "true") {
+        await withStep(progress, `Deleting network ${networkName}`, () => runtime.networks.delete(networkName));
+        removed.push(`network ${networkName}`);
+      }
+    } catch (e) {
+      if (!isK3tsError(e, "NETWORK_NOT_FOUND")) throw e;
+    }
+  }
+  const volumes = await runtime.volumes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: name } });
+  for (const v of volumes) {
+    await runtime.volumes.delete(v.name);
+    removed.push(`volume ${v.name}`);
+  }
+  if (opts.updateKubeconfig !== false) {
+    const path = kubeconfigFile(opts);
+    const { changed } = await updateKubeconfigFile(path, (current) => {
+      if (current === undefined) return undefined;
+      const r = removeFromKubeconfig(current, name);
+      return r.changed ? r.content : undefined;
+    });
+    if (changed) removed.push(`kubeconfig context ${names.context(name)} in ${path}`);
+  }
+  return { name, found: nodes.length > 0 || removed.length > 0, removed };
+}
+
+/** Stops a cluster: load balancer, agents, then servers. */
+export async function stopCluster(name: string, opts: LifecycleOptions): Promise<ClusterSummary> {
+  const { runtime } = opts;
+  const progress = opts.progress ?? silentProgress;
+  const cluster = await getCluster(runtime, name, opts.signal ? { signal: opts.signal } : {});
+  const o = opts.signal ? { signal: opts.signal } : {};
+  await withStep(progress, `Stopping cluster ${name}`, async () => {
+    if (cluster.loadBalancer) await runtime.nodes.stop(cluster.loadBalancer.name, o);
+    await Promise.all(cluster.agents.map((a) => runtime.nodes.stop(a.name, o)));
+    await Promise.all(cluster.servers.map((s) => runtime.nodes.stop(s.name, o)));
+  });
+  return getCluster(runtime, name);
+}
+
+/** Starts a stopped cluster: servers first, then agents, then the load balancer; waits for readiness again. */
+export async function startCluster(name: string, opts: LifecycleOptions & { wait?: boolean; timeoutMs?: number }): Promise<ClusterSummary> {
+  const { runtime, signal } = opts;
+  const progress = opts.progress ?? silentProgress;
+  const o = signal ? { signal } : {};
+  const cluster = await getCluster(runtime, name, o);
+  const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : undefined;
+  const [first, ...others] = cluster.servers;
+  if (!first) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${name} has no server node`, { meta: { cluster: name } });
+  await withStep(progress, `Starting servers of ${name}`, async () => {
+    await runtime.nodes.start(first.name, o);
+    await Promise.all(others.map((s) => runtime.nodes.start(s.name, o)));
+  });
+  if (cluster.agents.length) await withStep(progress, `Starting agents of ${name}`, () => Promise.all(cluster.agents.map((a) => runtime.nodes.start(a.name, o))).then(() => {}));
+  if (cluster.loadBalancer) await withStep(progress, `Starting load balancer`, () => runtime.nodes.start(cluster.loadBalancer!.name, o));
+  if (opts.wait !== false) {
+    const raw = await waitForKubeconfig(runtime, first.name, deadline, signal);
+    const access = accessFromKubeconfig(rewriteKubeconfig(raw, { cluster: name, server: cluster.apiServerUrl }));
+    const expected = [...cluster.servers, ...cluster.agents].map((n) => n.name);
+    await withStep(progress, `Waiting for the API and ${expected.length} node(s) to be Ready`, (step) =>
+      waitForReady(access, expected, { ...o, ...(deadline ? { deadline } : {}), onStatus: (s) => step.update(s) }),
+    );
+  }
+  return getCluster(runtime, name);
+}
+
+/** The cluster's kubeconfig, read from its first server and pointed at the published API port. */
+export async function getKubeconfig(name: string, opts: { runtime: Runtime; signal?: AbortSignal }): Promise<string> {
+  const cluster = await getCluster(opts.runtime, name, opts.signal ? { signal: opts.signal } : {});
+  const server = cluster.servers[0];
+  if (!server) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${name} has no server node`, { meta: { cluster: name } });
+  const raw = (await opts.runtime.nodes.readFile(server.name, KUBECONFIG_IN_NODE, opts.signal ? { signal: opts.signal } : {})).toString("utf8");
+  return rewriteKubeconfig(raw, { cluster: name, server: cluster.apiServerUrl });
+}
+

@@ -1,0 +1,285 @@
+/**
+ * Planning: ClusterSpec → the nodes to create, as runtime NodeSpecs. Pure: every rule about how k3s
+ * is wired (roles, join URL, TLS SANs, node filters, load-balancer ports) is here and table-tested.
+ */
+import { createHash } from "node:crypto";
+import { K3tsError } from "../errors.js";
+import { LABELS, baseLabels } from "../labels.js";
+import type { HostAlias, NodeSpec, PortMapping, VolumeMount } from "../types.js";
+import { selectNodes } from "./filters.js";
+import { renderNginxConfig } from "./lb.js";
+import {
+  HOST_ALIAS,
+  K3S_API_PORT,
+  KUBECONFIG_IN_NODE,
+  names,
+  type ClusterSpec,
+  type Filtered,
+  type NodeFilter,
+  type PortSpec,
+} from "./spec.js";
+
+export type PlannedRole = "server" | "agent" | "loadbalancer";
+
+export interface PlannedNode {
+  role: PlannedRole;
+  index: number;
+  spec: NodeSpec;
+}
+
+/** Where k3ts puts the cluster token inside k3s nodes (read by k3s through K3S_TOKEN_FILE). */
+export const TOKEN_FILE_IN_NODE = "/etc/rancher/k3ts/token";
+
+export interface PlanContext {
+  /** The host port the API is published on (resolved before planning). */
+  apiHostPort: number;
+  /** The cluster network's name. */
+  network: string;
+  networkExternal: boolean;
+  /** The cluster network's gateway: where nodes reach the host (host.k3ts.internal). */
+  gateway?: string;
+  token: string;
+  k3tsVersion: string;
+}
+
+export interface ClusterPlan {
+  network: string;
+  servers: PlannedNode[];
+  agents: PlannedNode[];
+  loadBalancer?: PlannedNode;
+  /** The generated nginx.conf for the load balancer (absent without one). */
+  loadBalancerConfig?: string;
+  /** The URL the kubeconfig points at. */
+  apiServerUrl: string;
+  /** Host ports the load balancer publishes, as PORT.PROTO → targets. */
+  proxiedPorts: ProxiedPort[];
+}
+
+export interface ProxiedPort {
+  port: number;
+  protocol: "tcp" | "udp";
+  targets: string[];
+  hostIP?: string;
+  hostPort?: number;
+}
+
+export function tokenSha256(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** The name the kubeconfig and TLS SAN use for the API: never 0.0.0.0. */
+export function apiHostName(spec: ClusterSpec): string {
+  if (spec.api.host) return spec.api.host;
+  return spec.api.hostIP === "0.0.0.0" || spec.api.hostIP === "" ? "127.0.0.1" : spec.api.hostIP;
+}
+
+type Slot = { role: PlannedRole; index: number; name: string };
+
+function select<T>(items: Array<Filtered<T>>, slots: Slot[], where: string, defaultAll: boolean): Array<{ value: T; nodes: Set<string> }> {
+  const multiNode = slots.filter((s) => s.role !== "loadbalancer").length > 1;
+  return items.map((item, i) => {
+    if (item.filters.length === 0) {
+      if (!defaultAll && multiNode) {
+        throw new K3tsError("INVALID_ARGUMENT", `${where}[${i}]: a node filter is needed when the cluster has more than one node (e.g. @server:0 or @agent:*)`, {
+          meta: { where, index: i },
+        });
+      }
+      return { value: item.value, nodes: new Set(slots.filter((s) => s.role !== "loadbalancer").map((s) => s.name)) };
+    }
+    return { value: item.value, nodes: new Set(selectNodes(item.filters, slots, `${where}[${i}]`).map((s) => s.name)) };
+  });
+}
+
+function isDirect(filters: NodeFilter[]): boolean {
+  return filters.some((f) => f.suffix === "direct");
+}
+
+/** k3d's port rule: no filter or `@loadbalancer` proxies through the LB to every server and agent. */
+function planPorts(spec: ClusterSpec, slots: Slot[]): { proxied: ProxiedPort[]; direct: Map<string, PortMapping[]> } {
+  const proxied = new Map<string, ProxiedPort>();
+  const direct = new Map<string, PortMapping[]>();
+  const k3sNodes = slots.filter((s) => s.role !== "loadbalancer");
+  spec.ports.forEach((item, i) => {
+    const where = `ports[${i}]`;
+    const p: PortSpec = item.value;
+    const mapping: PortMapping = {
+      containerPort: p.containerPort,
+      protocol: p.protocol,
+      ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+      ...(p.hostPort ? { hostPort: p.hostPort } : {}),
+    };
+    if (isDirect(item.filters)) {
+      const chosen = selectNodes(item.filters, slots, where);
+      if (chosen.length !== 1) {
+        throw new K3tsError("INVALID_ARGUMENT", `${where}: a :direct port maps to exactly one node, but the filter selects ${chosen.length}`, { meta: { where } });
+      }
+      const name = chosen[0]!.name;
+      direct.set(name, [...(direct.get(name) ?? []), mapping]);
+      return;
+    }
+    const toLb = item.filters.length === 0 || item.filters.every((f) => f.group === "loadbalancer");
+    if (!spec.loadBalancer.enabled) {
+      if (item.filters.length === 0 && k3sNodes.length === 1) {
+        direct.set(k3sNodes[0]!.name, [...(direct.get(k3sNodes[0]!.name) ?? []), mapping]);
+        return;
+      }
+      throw new K3tsError("INVALID_ARGUMENT", `${where}: proxied ports need the load balancer, which is disabled; add :direct to the node filter (e.g. @server:0:direct)`, {
+        meta: { where },
+      });
+    }
+    const targets = toLb ? k3sNodes : selectNodes(item.filters, slots, where).filter((s) => s.role !== "loadbalancer");
+    const key = `${p.containerPort}/${p.protocol}`;
+    const existing = proxied.get(key);
+    if (existing && (existing.hostPort !== p.hostPort || existing.hostIP !== p.hostIP)) {
+      throw new K3tsError("INVALID_ARGUMENT", `${where}: container port ${key} is already proxied by another port mapping`, { meta: { where } });
+    }
+    if (existing) {
+      for (const t of targets) if (!existing.targets.includes(t.name)) existing.targets.push(t.name);
+      return;
+    }
+    proxied.set(key, {
+      port: p.containerPort,
+      protocol: p.protocol,
+      targets: targets.map((t) => t.name),
+      ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+      ...(p.hostPort ? { hostPort: p.hostPort } : {}),
+    });
+  });
+  return { proxied: [...proxied.values()].sort((a, b) => a.port - b.port), direct };
+}
+
+function hostAliases(spec: ClusterSpec, gateway: string | undefined): HostAlias[] {
+  return [...(gateway ? [{ ip: gateway, hostnames: [HOST_ALIAS] }] : []), ...spec.hostAliases];
+}
+
+/** Plans every node of a cluster. Throws INVALID_ARGUMENT (with where) for filters that do not fit. */
+export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
+  if (spec.servers < 1) throw new K3tsError("INVALID_ARGUMENT", `servers: a cluster needs at least one server (got ${spec.servers})`, { meta: { where: "servers" } });
+  if (spec.agents < 0) throw new K3tsError("INVALID_ARGUMENT", `agents: cannot be negative (got ${spec.agents})`, { meta: { where: "agents" } });
+  const c = spec.name;
+  const slots: Slot[] = [
+    ...Array.from({ length: spec.servers }, (_, i) => ({ role: "server" as const, index: i, name: names.server(c, i) })),
+    ...Array.from({ length: spec.agents }, (_, i) => ({ role: "agent" as const, index: i, name: names.agent(c, i) })),
+    ...(spec.loadBalancer.enabled ? [{ role: "loadbalancer" as const, index: 0, name: names.loadBalancer(c) }] : []),
+  ];
+  const envSel = select(spec.env, slots, "env", false);
+  const argSel = select(spec.k3sArgs, slots, "k3sArgs", false);
+  const labelSel = select(spec.nodeLabels, slots, "nodeLabels", false);
+  const runtimeLabelSel = select(spec.runtimeLabels, slots, "runtimeLabels", true);
+  const volumeSel = select(spec.volumes, slots, "volumes", true);
+  const { proxied, direct } = planPorts(spec, slots);
+  const host = apiHostName(spec);
+  const apiServerUrl = `https://${host}:${ctx.apiHostPort}`;
+  const joinUrl = `https://${names.server(c, 0)}:${K3S_API_PORT}`;
+  const common = {
+    [LABELS.cluster]: c,
+    [LABELS.network]: ctx.network,
+    [LABELS.networkExternal]: String(ctx.networkExternal),
+    [LABELS.tokenSha256]: tokenSha256(ctx.token),
+    [LABELS.apiHost]: host,
+    [LABELS.apiHostIP]: spec.api.hostIP,
+    [LABELS.apiPort]: String(ctx.apiHostPort),
+  };
+  const apiMapping: PortMapping = { containerPort: K3S_API_PORT, protocol: "tcp", hostIP: spec.api.hostIP, hostPort: ctx.apiHostPort };
+
+  const forNode = <T>(sel: Array<{ value: T; nodes: Set<string> }>, name: string) => sel.filter((s) => s.nodes.has(name)).map((s) => s.value);
+  const volumesFor = (name: string): VolumeMount[] =>
+    forNode(volumeSel, name).map((v) => ({
+      type: v.source && v.source.startsWith("/") ? "bind" : "volume",
+      source: v.source ?? `${names.network(c)}-anon-${createHash("sha256").update(v.target).digest("hex").slice(0, 8)}`,
+      target: v.target,
+      readOnly: v.readOnly,
+    }));
+  const runtimeLabelsFor = (name: string) => Object.fromEntries(forNode(runtimeLabelSel, name).map((kv) => [kv.key, kv.value]));
+
+  const k3sNode = (slot: Slot): PlannedNode => {
+    const isServer = slot.role === "server";
+    const args: string[] = [isServer ? "server" : "agent"];
+    if (isServer) {
+      if (slot.index === 0 && spec.servers > 1) args.push("--cluster-init");
+      args.push("--tls-san", host);
+      if (spec.loadBalancer.enabled) args.push("--tls-san", names.loadBalancer(c));
+    }
+    for (const kv of forNode(labelSel, slot.name)) args.push("--node-label", kv.value === "" ? kv.key : `${kv.key}=${kv.value}`);
+    args.push(...forNode(argSel, slot.name));
+    const env: Record<string, string> = {
+      K3S_TOKEN_FILE: TOKEN_FILE_IN_NODE,
+      ...(isServer ? { K3S_KUBECONFIG_OUTPUT: KUBECONFIG_IN_NODE } : {}),
+      ...(slot.role === "agent" || slot.index > 0 ? { K3S_URL: joinUrl } : {}),
+      ...Object.fromEntries(forNode(envSel, slot.name).map((kv) => [kv.key, kv.value])),
+    };
+    const ports = [...(!spec.loadBalancer.enabled && isServer && slot.index === 0 ? [apiMapping] : []), ...(direct.get(slot.name) ?? [])];
+    const memory = isServer ? spec.memory.servers : spec.memory.agents;
+    return {
+      role: slot.role,
+      index: slot.index,
+      spec: {
+        name: slot.name,
+        hostname: slot.name,
+        image: spec.image,
+        command: args,
+        env,
+        labels: {
+          ...runtimeLabelsFor(slot.name),
+          ...baseLabels(ctx.k3tsVersion, common),
+          [LABELS.role]: slot.role,
+          [LABELS.nodeIndex]: String(slot.index),
+          ...(isServer && slot.index === 0 && spec.servers > 1 ? { [LABELS.serverInit]: "true" } : {}),
+        },
+        network: { name: ctx.network },
+        ports,
+        volumes: volumesFor(slot.name),
+        tmpfs: { "/run": "", "/var/run": "" },
+        privileged: spec.privileged,
+        init: true,
+        restart: "unless-stopped",
+        extraHosts: hostAliases(spec, ctx.gateway),
+        ...(memory ? { memoryBytes: memory } : {}),
+      },
+    };
+  };
+
+  const servers = slots.filter((s) => s.role === "server").map(k3sNode);
+  const agents = slots.filter((s) => s.role === "agent").map(k3sNode);
+  let loadBalancer: PlannedNode | undefined;
+  let loadBalancerConfig: string | undefined;
+  if (spec.loadBalancer.enabled) {
+    const name = names.loadBalancer(c);
+    const lbPorts = [{ port: K3S_API_PORT, protocol: "tcp" as const, targets: servers.map((s) => s.spec.name) }, ...proxied];
+    loadBalancerConfig = renderNginxConfig({ ports: lbPorts, workerConnections: 1024 + lbPorts.length * servers.length });
+    loadBalancer = {
+      role: "loadbalancer",
+      index: 0,
+      spec: {
+        name,
+        hostname: name,
+        image: spec.loadBalancer.image,
+        command: ["nginx", "-g", "daemon off;"],
+        labels: { ...runtimeLabelsFor(name), ...baseLabels(ctx.k3tsVersion, common), [LABELS.role]: "loadbalancer", [LABELS.nodeIndex]: "0" },
+        network: { name: ctx.network },
+        ports: [
+          apiMapping,
+          ...proxied.map((p) => ({
+            containerPort: p.port,
+            protocol: p.protocol,
+            ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+            ...(p.hostPort ? { hostPort: p.hostPort } : {}),
+          })),
+        ],
+        volumes: volumesFor(name),
+        restart: "unless-stopped",
+        init: true,
+        extraHosts: hostAliases(spec, ctx.gateway),
+      },
+    };
+  }
+  return {
+    network: ctx.network,
+    servers,
+    agents,
+    ...(loadBalancer ? { loadBalancer } : {}),
+    ...(loadBalancerConfig ? { loadBalancerConfig } : {}),
+    apiServerUrl,
+    proxiedPorts: proxied,
+  };
+}

@@ -1,0 +1,18 @@
+import { expect } from "vitest";
+import { isK3tsError, type K3tsError } from "../../src/errors.ts";
+
+/** Runs fn, expects an INVALID_ARGUMENT whose message starts with `where` and names `mention` (default: the value). */
+export function expectInvalid(fn: () => unknown, where: string, mention: string): K3tsError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, "expected an error").toBeDefined();
+  if (!isK3tsError(caught, "INVALID_ARGUMENT")) throw caught;
+  expect(caught.message.startsWith(`${where}: `), caught.message).toBe(true);
+  expect(caught.message, caught.message).toContain(mention);
+  expect(caught.meta).toMatchObject({ where });
+  return caught;
+}
