@@ -3,10 +3,18 @@
 // same run (interleaved, medians), never an absolute time: these machines are noisy.
 //
 //   startup   `k3ts --version` against `node -e 0`
+//   create    `k3ts cluster create` (1 server + 2 agents + load balancer, waiting until Ready) against
+//             the same network and containers made by raw `docker` calls in parallel (no waiting)
+//   scale     create with 8 agents against create with 1 agent
+// The cluster benchmarks run on Docker with the k3s stand-in (pnpm fixtures builds it), unless
+// K3TS_BENCH_K3S_IMAGE names a real k3s image.
 //
-// Usage: pnpm bench [--runs N] [--json]
+// Usage: pnpm bench [--runs N] [--cluster-runs N] [--json] [--only startup|create|scale]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const args = process.argv.slice(2);
 const runs = Number(args.includes("--runs") ? args[args.indexOf("--runs") + 1] : 30);
@@ -42,7 +50,114 @@ function compare(name, subject, baseline) {
   return result;
 }
 
-const results = [compare("startup: k3ts --version vs node -e 0", [bin, "--version"], ["-e", "0"])];
+const clusterRuns = Number(args.includes("--cluster-runs") ? args[args.indexOf("--cluster-runs") + 1] : 3);
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+const k3sImage = process.env.K3TS_BENCH_K3S_IMAGE ?? "k3ts-test/k3s-standin:1";
+const lbImage = process.env.K3TS_BENCH_LB_IMAGE ?? (process.env.K3TS_BENCH_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
+const privilege = process.env.K3TS_BENCH_K3S_IMAGE ? [] : ["--no-privileged"];
+
+const benchKubeconfig = join(mkdtempSync(join(tmpdir(), "k3ts-bench-")), "config");
+
+function sh(cmd, argv) {
+  const r = spawnSync(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function timed(fn) {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function k3tsCreate(name, agents) {
+  return timed(() =>
+    sh(process.execPath, [bin, "--runtime", "docker", "cluster", "create", name, "--agents", String(agents), "--image", k3sImage, "--lb-image", lbImage, ...privilege, "--kubeconfig-update-default=false", "--timeout", "180s"]),
+  );
+}
+
+function k3tsDelete(name) {
+  sh(process.execPath, [bin, "--runtime", "docker", "cluster", "delete", name, "--kubeconfig", benchKubeconfig]);
+}
+
+/** The same network and containers, by raw docker calls started in parallel. */
+function rawCreate(name, agents) {
+  const net = `bench-raw-${name}`;
+  const containers = [
+    ["server-0", ["server"], []],
+    ...Array.from({ length: agents }, (_, i) => [`agent-${i}`, ["agent"], ["-e", `K3S_URL=https://bench-raw-${name}-server-0:6443`, "-e", "K3S_TOKEN=bench"]]),
+  ];
+  return timed(() => {
+    sh("docker", ["network", "create", net]);
+    const script = [
+      ...containers.map(([n, cmd, env]) => `docker run -d --name bench-raw-${name}-${n} --network ${net} --init --tmpfs /run --tmpfs /var/run -e K3S_TOKEN=bench ${env.join(" ")} ${k3sImage} ${cmd.join(" ")} >/dev/null &`),
+      `docker run -d --name bench-raw-${name}-serverlb --network ${net} -p 127.0.0.1::6443 ${lbImage} sleep 3600 >/dev/null &`,
+      "wait",
+    ].join("\n");
+    sh("sh", ["-c", script]);
+  });
+}
+
+function rawDelete(name) {
+  const ids = sh("docker", ["ps", "-aq", "--filter", `name=bench-raw-${name}-`]).trim().split("\n").filter(Boolean);
+  if (ids.length) sh("docker", ["rm", "-f", ...ids]);
+  sh("docker", ["network", "rm", `bench-raw-${name}`]);
+}
+
+function ratioOf(name, subjectLabel, subject, baselineLabel, baseline, n) {
+  const a = [];
+  const b = [];
+  for (let i = 0; i < n; i++) {
+    a.push(subject(i));
+    b.push(baseline(i));
+  }
+  const result = { name, runs: n, subject: subjectLabel, baseline: baselineLabel, subjectMs: +median(a).toFixed(0), baselineMs: +median(b).toFixed(0) };
+  result.ratio = +(result.subjectMs / result.baselineMs).toFixed(2);
+  return result;
+}
+
+const results = [];
+if (!only || only === "startup") results.push(compare("startup: k3ts --version vs node -e 0", [bin, "--version"], ["-e", "0"]));
+if (!only || only === "create") {
+  results.push(
+    ratioOf(
+      "create: k3ts cluster create (1+2, until Ready) vs raw parallel docker run of the same containers",
+      "k3ts",
+      (i) => {
+        const ms = k3tsCreate(`bench-c${i}`, 2);
+        k3tsDelete(`bench-c${i}`);
+        return ms;
+      },
+      "raw",
+      (i) => {
+        const ms = rawCreate(`r${i}`, 2);
+        rawDelete(`r${i}`);
+        return ms;
+      },
+      clusterRuns,
+    ),
+  );
+}
+if (!only || only === "scale") {
+  results.push(
+    ratioOf(
+      "scale: k3ts cluster create with 8 agents vs with 1 agent",
+      "8 agents",
+      (i) => {
+        const ms = k3tsCreate(`bench-e${i}`, 8);
+        k3tsDelete(`bench-e${i}`);
+        return ms;
+      },
+      "1 agent",
+      (i) => {
+        const ms = k3tsCreate(`bench-o${i}`, 1);
+        k3tsDelete(`bench-o${i}`);
+        return ms;
+      },
+      clusterRuns,
+    ),
+  );
+}
 
 if (asJson) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {

@@ -2,29 +2,38 @@
 // Builds the local test images in every engine on this machine, from root filesystems made on the
 // host (no registry is reachable here): `docker import` / `podman import` of a tar stream.
 //
-//   k3ts-test/busybox:1   busybox-static with its applets linked: what the conformance suite runs
+//   k3ts-test/busybox:1       busybox-static with its applets linked: what the conformance suite runs
+//   k3ts-test/k3s-standin:1   the k3s STAND-IN (test double, fixtures/k3s-standin): busybox + the host's
+//                             node binary and its libraries + dist/k3s.js; ENTRYPOINT /bin/k3s, CMD agent
+//   k3ts-test/nginx:1         Debian's nginx (nginx-light + libnginx-mod-stream) + busybox, for k3ts'
+//                             load balancer; k3ts writes /etc/nginx/nginx.conf itself
 //
 // Usage: pnpm fixtures [--engine docker|podman] [--quiet]
 import { spawnSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync, symlinkSync, copyFileSync, writeFileSync, rmSync, chmodSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, symlinkSync, copyFileSync, writeFileSync, rmSync, chmodSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const args = process.argv.slice(2);
 const only = args.includes("--engine") ? args[args.indexOf("--engine") + 1] : undefined;
 const quiet = args.includes("--quiet");
 const log = (m) => quiet || process.stderr.write(`${m}\n`);
 
-export const IMAGES = { busybox: "k3ts-test/busybox:1" };
+export const IMAGES = { busybox: "k3ts-test/busybox:1", k3sStandin: "k3ts-test/k3s-standin:1", nginx: "k3ts-test/nginx:1" };
 
-function busyboxRoot() {
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** The version the stand-in reports (and the tag real k3s would have). */
+const STANDIN_K3S_VERSION = "v1.33.5+k3s1";
+
+function busyboxRoot(prefix = "k3ts-busybox-") {
   const bb = ["/bin/busybox", "/usr/bin/busybox"].find(existsSync);
   if (!bb) throw new Error("busybox is missing: apt-get install busybox-static");
   const check = spawnSync("file", ["-L", bb], { encoding: "utf8" });
   if (check.status === 0 && !/statically linked|static-pie/.test(check.stdout)) {
     throw new Error(`${bb} is not statically linked: apt-get install busybox-static`);
   }
-  const root = mkdtempSync(join(tmpdir(), "k3ts-busybox-"));
+  const root = mkdtempSync(join(tmpdir(), prefix));
   for (const d of ["bin", "etc", "tmp", "root", "proc", "sys", "dev", "var/run", "www"]) mkdirSync(join(root, d), { recursive: true });
   chmodSync(join(root, "tmp"), 0o1777);
   copyFileSync(bb, join(root, "bin/busybox"));
@@ -32,6 +41,69 @@ function busyboxRoot() {
   for (const a of applets) if (a !== "busybox") symlinkSync("busybox", join(root, "bin", a));
   writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
   writeFileSync(join(root, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
+  return root;
+}
+
+/** Copies a dynamically linked binary to the same path in `root`, with every library ldd lists. */
+function copyWithLibs(root, binary, dest = binary) {
+  const ldd = spawnSync("ldd", [binary], { encoding: "utf8" });
+  if (ldd.status !== 0) throw new Error(`ldd ${binary} failed: ${ldd.stderr}`);
+  const libs = [];
+  for (const line of ldd.stdout.split("\n")) {
+    const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m) libs.push(m[1]);
+  }
+  for (const [from, to] of [[binary, dest], ...libs.map((l) => [l, l])]) {
+    mkdirSync(join(root, dirname(to)), { recursive: true });
+    copyFileSync(realpathSync(from), join(root, to));
+    chmodSync(join(root, to), 0o755);
+  }
+}
+
+/** busybox + node + the bundled stand-in (built here first). */
+function k3sStandinRoot() {
+  const build = spawnSync(process.execPath, [join(repo, "fixtures/k3s-standin/build.mjs")], { stdio: ["ignore", "inherit", "inherit"] });
+  if (build.status !== 0) throw new Error("building fixtures/k3s-standin failed");
+  const which = spawnSync("sh", ["-c", "command -v node"], { encoding: "utf8" }).stdout.trim();
+  if (!which) throw new Error("node is not on PATH");
+  const node = realpathSync(which);
+  const root = busyboxRoot("k3ts-k3s-standin-");
+  copyWithLibs(root, node, "/usr/local/bin/node");
+  mkdirSync(join(root, "usr/lib/k3s-standin"), { recursive: true });
+  copyFileSync(join(repo, "fixtures/k3s-standin/dist/k3s.js"), join(root, "usr/lib/k3s-standin/k3s.js"));
+  writeFileSync(
+    join(root, "bin/k3s"),
+    "#!/bin/sh\n# k3s STAND-IN (test double) for k3ts tests: NOT k3s (see fixtures/k3s-standin/README.md).\nexec /usr/local/bin/node /usr/lib/k3s-standin/k3s.js \"$@\"\n",
+    { mode: 0o755 },
+  );
+  writeFileSync(
+    join(root, "etc/os-release"),
+    `NAME="K3s stand-in (test double)"\nID=k3s-standin\nVERSION_ID="${STANDIN_K3S_VERSION}"\nPRETTY_NAME="K3s stand-in (test double) ${STANDIN_K3S_VERSION}"\n`,
+  );
+  for (const d of ["var/lib/rancher/k3s", "var/lib/kubelet", "var/lib/cni", "var/log", "etc/rancher/k3s", "etc/rancher/node", "output", "run", "bin/aux"]) mkdirSync(join(root, d), { recursive: true });
+  return root;
+}
+
+/** Debian's nginx with the stream module, its libraries, and busybox. */
+function nginxRoot() {
+  for (const f of ["/usr/sbin/nginx", "/usr/lib/nginx/modules/ngx_stream_module.so", "/etc/nginx/mime.types"]) {
+    if (!existsSync(f)) throw new Error(`${f} is missing: apt-get install nginx-light libnginx-mod-stream`);
+  }
+  const root = busyboxRoot("k3ts-nginx-");
+  copyWithLibs(root, "/usr/sbin/nginx");
+  copyWithLibs(root, "/usr/lib/nginx/modules/ngx_stream_module.so");
+  for (const d of ["etc/nginx/modules-enabled", "etc/nginx/conf.d", "var/log/nginx", "var/lib/nginx", "run/lock", "usr/share/nginx/html"]) mkdirSync(join(root, d), { recursive: true });
+  symlinkSync("/run/lock", join(root, "var/lock"));
+  symlinkSync("/usr/lib/nginx/modules", join(root, "usr/share/nginx/modules"));
+  copyFileSync("/etc/nginx/mime.types", join(root, "etc/nginx/mime.types"));
+  writeFileSync(join(root, "etc/nginx/modules-enabled/50-mod-stream.conf"), "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n");
+  // A placeholder: k3ts writes its own nginx.conf before starting the load balancer.
+  writeFileSync(
+    join(root, "etc/nginx/nginx.conf"),
+    "include /etc/nginx/modules-enabled/*.conf;\nworker_processes auto;\nerror_log stderr notice;\nevents { worker_connections 1024; }\nstream {}\n",
+  );
+  writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/:/bin/false\n");
+  writeFileSync(join(root, "etc/group"), "root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n");
   return root;
 }
 
@@ -53,18 +125,42 @@ function importRoot(engine, root, image, changes) {
     const imp = spawn(engine, ["import", ...changes.flatMap((c) => ["--change", c]), "-", image], { stdio: ["pipe", "ignore", "pipe"] });
     let err = "";
     imp.stderr.on("data", (d) => (err += d));
+    imp.stdin.on("error", () => {}); // the engine's own error (stderr) is what gets reported
     tar.stdout.pipe(imp.stdin);
     imp.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${engine} import ${image} failed: ${err}`))));
   });
 }
 
-const root = busyboxRoot();
-try {
-  for (const engine of engines()) {
-    await importRoot(engine, root, IMAGES.busybox, ['CMD ["/bin/sh"]', "ENV PATH=/bin"]);
-    log(`${engine}: ${IMAGES.busybox}`);
+const builds = [
+  { image: IMAGES.busybox, root: busyboxRoot, changes: ['CMD ["/bin/sh"]', "ENV PATH=/bin"] },
+  {
+    image: IMAGES.k3sStandin,
+    root: k3sStandinRoot,
+    changes: [
+      'ENTRYPOINT ["/bin/k3s"]',
+      'CMD ["agent"]',
+      "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/bin/aux",
+      "ENV CRI_CONFIG_FILE=/var/lib/rancher/k3s/agent/etc/crictl.yaml",
+      'VOLUME ["/var/lib/kubelet", "/var/lib/rancher/k3s", "/var/lib/cni", "/var/log"]',
+    ],
+  },
+  {
+    image: IMAGES.nginx,
+    root: nginxRoot,
+    changes: ['CMD ["nginx", "-g", "daemon off;"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+  },
+];
+
+const found = engines();
+for (const { image, root: makeRoot, changes } of builds) {
+  const root = makeRoot();
+  try {
+    for (const engine of found) {
+      await importRoot(engine, root, image, changes);
+      log(`${engine}: ${image}`);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
-} finally {
-  rmSync(root, { recursive: true, force: true });
 }
 process.stdout.write(`${Object.values(IMAGES).join("\n")}\n`);

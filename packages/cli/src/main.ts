@@ -132,7 +132,7 @@ function register(cli: ReturnType<typeof cac>, spec: CommandSpec, invoke: (opts:
   for (const example of spec.examples ?? []) command.example(example);
   command.action((...received: unknown[]) => {
     const opts = (received.at(-1) ?? {}) as Record<string, unknown>;
-    const args = received.slice(0, -1).flat().map(String);
+    const args = received.slice(0, -1).flat().filter((a) => a !== undefined && a !== null).map(String);
     invoke(opts, async (ctx) => (await spec.load()).run(ctx, args, opts), spec.options?.includes(OUTPUT_OPTION) ?? false);
   });
 }

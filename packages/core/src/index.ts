@@ -111,3 +111,8 @@ export {
 export type { ClusterSummary, NodeSummary, CreateResult, DeleteResult, LifecycleOptions } from "./cluster/lifecycle.js";
 export { accessFromKubeconfig, kubeGet, listNodeReadiness, waitForReady } from "./cluster/kubeapi.js";
 export type { KubeAccess, NodeReadiness } from "./cluster/kubeapi.js";
+export { addNodes, deleteNodes, editClusterPorts } from "./cluster/nodes.js";
+export type { AddNodesOptions, EditPortsOptions } from "./cluster/nodes.js";
+export { loadBalancerConfig } from "./cluster/plan.js";
+export type { LoadBalancerState } from "./cluster/plan.js";
+export { LB_STATE_PATH } from "./cluster/spec.js";

@@ -23,6 +23,8 @@ export const LABELS = {
   /** SHA-256 of the cluster token: lets k3ts check a token without storing it. */
   tokenSha256: "k3ts.io/token-sha256",
   imageVolume: "k3ts.io/image-volume",
+  /** JSON of the user's host aliases, re-applied to nodes added later. */
+  hostAliases: "k3ts.io/host-aliases",
 } as const;
 
 export type LabelKey = (typeof LABELS)[keyof typeof LABELS];

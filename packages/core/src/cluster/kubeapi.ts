@@ -3,8 +3,7 @@
  * spoken over HTTPS with the kubeconfig's own credentials. k3s turns anonymous auth off, so every
  * call presents the admin client certificate. (The sdk uses @kubernetes/client-node; core stays lean.)
  */
-import { request } from "node:https";
-import { parse } from "yaml";
+import { yaml } from "./deps.js";
 import { K3tsError, abortedError } from "../errors.js";
 
 export interface KubeAccess {
@@ -22,8 +21,8 @@ interface KubeconfigShape {
 }
 
 /** Credentials of the kubeconfig's current context (or the named one). */
-export function accessFromKubeconfig(yaml: string, context?: string): KubeAccess {
-  const doc = (parse(yaml) ?? {}) as KubeconfigShape;
+export function accessFromKubeconfig(text: string, context?: string): KubeAccess {
+  const doc = (yaml().parse(text) ?? {}) as KubeconfigShape;
   const ctxName = context ?? doc["current-context"];
   const ctx = doc.contexts?.find((c) => c.name === ctxName) ?? doc.contexts?.[0];
   const cluster = doc.clusters?.find((c) => c.name === ctx?.context?.cluster) ?? doc.clusters?.[0];
@@ -44,9 +43,11 @@ export interface KubeResponse {
 }
 
 /** GET a path of the API server. Network failures reject; HTTP statuses resolve. */
-export function kubeGet(access: KubeAccess, path: string, options: { signal?: AbortSignal; timeoutMs?: number; accept?: string } = {}): Promise<KubeResponse> {
-  if (options.signal?.aborted) return Promise.reject(abortedError(options.signal, "API request"));
+export async function kubeGet(access: KubeAccess, path: string, options: { signal?: AbortSignal; timeoutMs?: number; accept?: string } = {}): Promise<KubeResponse> {
+  if (options.signal?.aborted) throw abortedError(options.signal, "API request");
   const url = new URL(path, access.server);
+  // Loaded on use: node:https is the costliest built-in on the CLI's start-up path.
+  const { request } = await import("node:https");
   return new Promise((resolve, reject) => {
     const req = request(
       url,

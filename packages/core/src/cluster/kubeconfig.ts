@@ -9,9 +9,8 @@
  */
 import { lstat, mkdir, readFile, readlink, unlink } from "node:fs/promises";
 import { delimiter, dirname, join, resolve } from "node:path";
-import lockfile from "proper-lockfile";
-import writeFileAtomic from "write-file-atomic";
-import { Document, isMap, isScalar, isSeq, parseDocument, YAMLSeq, type Node, type YAMLMap } from "yaml";
+import type { Document, Node, YAMLMap, YAMLSeq } from "yaml";
+import { lockfile as loadLockfile, writeFileAtomic as loadWriteFileAtomic, yaml } from "./deps.js";
 import { K3tsError } from "../errors.js";
 import { names } from "./spec.js";
 
@@ -65,10 +64,10 @@ function stringify(doc: Document, style: Style): string {
 }
 
 function parseConfig(text: string, where: string): Document {
-  const doc = parseDocument(text);
+  const doc = yaml().parseDocument(text);
   const err = doc.errors[0];
   if (err) throw invalid(where, `not valid YAML: ${err.message}`);
-  if (doc.contents !== null && !isMap(doc.contents)) throw invalid(where, "not a kubeconfig (the document is not a mapping)");
+  if (doc.contents !== null && !yaml().isMap(doc.contents)) throw invalid(where, "not a kubeconfig (the document is not a mapping)");
   keepTrailingComment(doc, text);
   return doc;
 }
@@ -79,7 +78,7 @@ function parseConfig(text: string, where: string): Document {
  */
 function keepTrailingComment(doc: Document, text: string): void {
   const contents = doc.contents;
-  if (!doc.comment || !isMap(contents) || contents.comment) return;
+  if (!doc.comment || !yaml().isMap(contents) || contents.comment) return;
   const lines = text.replace(/\s+$/, "").split(/\r?\n/);
   const before = lines[lines.length - doc.comment.split("\n").length - 1];
   if (before !== undefined && before.trim() !== "") {
@@ -89,19 +88,19 @@ function keepTrailingComment(doc: Document, text: string): void {
 }
 
 function scalarString(node: unknown): string | undefined {
-  if (isScalar(node)) return node.value === null || node.value === undefined ? undefined : String(node.value);
+  if (yaml().isScalar(node)) return node.value === null || node.value === undefined ? undefined : String(node.value);
   return undefined;
 }
 
 function entryName(item: unknown): string | undefined {
-  return isMap(item) ? scalarString(item.get("name", true)) : undefined;
+  return yaml().isMap(item) ? scalarString(item.get("name", true)) : undefined;
 }
 
 /** The section's sequence, or undefined when the key is missing or null. */
 function section(map: YAMLMap, key: Section, where: string): YAMLSeq | undefined {
   const node = map.get(key, true);
-  if (node === undefined || (isScalar(node) && (node.value === null || node.value === ""))) return undefined;
-  if (!isSeq(node)) throw invalid(where, `${key} is not a list`);
+  if (node === undefined || (yaml().isScalar(node) && (node.value === null || node.value === ""))) return undefined;
+  if (!yaml().isSeq(node)) throw invalid(where, `${key} is not a list`);
   return node;
 }
 
@@ -121,7 +120,7 @@ function insertKey(map: YAMLMap, key: string, value: Node): void {
 function setCurrentContext(doc: Document, map: YAMLMap, name: string): void {
   const node = doc.createNode(name);
   const old = map.get("current-context", true);
-  if (isScalar(old)) node.comment = old.comment;
+  if (yaml().isScalar(old)) node.comment = old.comment;
   if (map.has("current-context")) map.set("current-context", node);
   else insertKey(map, "current-context", node);
 }
@@ -139,16 +138,16 @@ function currentContext(map: YAMLMap): string | undefined {
 export function rewriteKubeconfig(k3sYaml: string, opts: { cluster: string; server: string }): string {
   const where = "k3s kubeconfig";
   const doc = parseConfig(k3sYaml, where);
-  if (!isMap(doc.contents)) throw invalid(where, "the file is empty");
+  if (!yaml().isMap(doc.contents)) throw invalid(where, "the file is empty");
   const map = doc.contents as unknown as YAMLMap;
   const entries = {} as Record<Section, { entry: YAMLMap; body: YAMLMap }>;
   for (const key of SECTIONS) {
     const seq = section(map, key, where);
     const count = seq?.items.length ?? 0;
     const entry = seq?.items[0];
-    if (count !== 1 || !isMap(entry)) throw invalid(where, `want exactly one entry in ${key}, found ${count}`);
+    if (count !== 1 || !yaml().isMap(entry)) throw invalid(where, `want exactly one entry in ${key}, found ${count}`);
     const body = entry.get(BODY[key], true);
-    if (!isMap(body)) throw invalid(where, `${key}[0] has no ${BODY[key]} mapping`);
+    if (!yaml().isMap(body)) throw invalid(where, `${key}[0] has no ${BODY[key]} mapping`);
     entries[key] = { entry, body };
   }
   const contextName = names.context(opts.cluster);
@@ -171,7 +170,7 @@ interface Incoming {
 function readIncoming(incoming: string): Incoming {
   const where = "incoming kubeconfig";
   const doc = parseConfig(incoming, where);
-  if (!isMap(doc.contents)) throw invalid(where, "the file is empty");
+  if (!yaml().isMap(doc.contents)) throw invalid(where, "the file is empty");
   const map = doc.contents as unknown as YAMLMap;
   const entries = { clusters: [], contexts: [], users: [] } as Incoming["entries"];
   for (const key of SECTIONS) {
@@ -201,15 +200,15 @@ export function mergeKubeconfig(existing: string | undefined, incoming: string, 
   const where = "existing kubeconfig";
   const add = readIncoming(incoming);
   const blank = existing === undefined || existing.trim() === "";
-  const doc = blank ? new Document() : parseConfig(existing, where);
+  const doc = blank ? new (yaml().Document)() : parseConfig(existing, where);
   const style = blank ? KUBECTL_STYLE : detectStyle(existing);
-  const map = isMap(doc.contents) ? (doc.contents as unknown as YAMLMap) : freshConfig(doc);
+  const map = yaml().isMap(doc.contents) ? (doc.contents as unknown as YAMLMap) : freshConfig(doc);
 
   for (const key of SECTIONS) {
     if (add.entries[key].length === 0) continue;
     let seq = section(map, key, where);
     if (seq === undefined) {
-      seq = new YAMLSeq();
+      seq = new (yaml().YAMLSeq)();
       if (map.has(key)) map.set(key, seq);
       else insertKey(map, key, seq);
     }
@@ -217,7 +216,7 @@ export function mergeKubeconfig(existing: string | undefined, incoming: string, 
       const node = doc.createNode(value);
       const i = seq.items.findIndex((item) => entryName(item) === name);
       const old = seq.items[i];
-      if (i < 0 || !isMap(old)) {
+      if (i < 0 || !yaml().isMap(old)) {
         seq.items.push(node);
         continue;
       }
@@ -243,7 +242,7 @@ export function removeFromKubeconfig(existing: string, cluster: string): { conte
   if (existing.trim() === "") return { content: existing, changed: false };
   const where = "kubeconfig";
   const doc = parseConfig(existing, where);
-  if (!isMap(doc.contents)) return { content: existing, changed: false };
+  if (!yaml().isMap(doc.contents)) return { content: existing, changed: false };
   const map = doc.contents as unknown as YAMLMap;
   const target: Record<Section, string> = {
     clusters: names.context(cluster),
@@ -318,7 +317,7 @@ async function withKubeconfigLock<T>(path: string, fn: (target: string, assertLo
   let lost: Error | undefined;
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(abs, {
+    release = await (await loadLockfile()).lock(abs, {
       realpath: false,
       lockfilePath: `${abs}.lock`,
       stale: LOCK_STALE_MS,
@@ -349,7 +348,7 @@ async function withKubeconfigLock<T>(path: string, fn: (target: string, assertLo
 }
 
 async function writeKubeconfig(target: string, content: string): Promise<void> {
-  await writeFileAtomic(target, content, { mode: 0o600 });
+  await (await loadWriteFileAtomic())(target, content, { mode: 0o600 });
 }
 
 /**

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
-import { K3tsError, abortedError, isK3tsError } from "../errors.js";
+import { K3tsError, abortedError, isK3tsError, throwIfAborted } from "../errors.js";
 import { LABELS, baseLabels } from "../labels.js";
 import { silentLogger, silentProgress, withStep, type Logger, type Progress } from "../logger.js";
 import type { Runtime } from "../runtime.js";
@@ -21,7 +21,7 @@ import {
   updateKubeconfigFile,
 } from "./kubeconfig.js";
 import { planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type PlannedNode } from "./plan.js";
-import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, names, type ClusterSpec } from "./spec.js";
+import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, names, type ClusterSpec } from "./spec.js";
 import { validateClusterName } from "./parse.js";
 
 export interface LifecycleOptions {
@@ -149,11 +149,17 @@ async function lastWords(runtime: Runtime, node: string, lines = 4): Promise<str
 
 type Undo = { what: string; run: () => Promise<void> };
 
+/**
+ * Creates, seeds and starts one node. The engine calls themselves are not aborted half-way (an
+ * aborted request can still complete in the engine after rollback looked for it); the signal is
+ * checked between them instead.
+ */
 async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, signal?: AbortSignal): Promise<void> {
-  const o = signal ? { signal } : {};
-  await runtime.nodes.create(node.spec, o);
-  await runtime.nodes.writeFile(node.spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600, ...o });
-  await runtime.nodes.start(node.spec.name, o);
+  throwIfAborted(signal, "cluster create");
+  await runtime.nodes.create(node.spec);
+  await runtime.nodes.writeFile(node.spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600 });
+  throwIfAborted(signal, "cluster create");
+  await runtime.nodes.start(node.spec.name);
 }
 
 /** Waits until a server has written its kubeconfig (its supervisor and certificates exist). */
@@ -204,17 +210,17 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
     }
     const networkName = spec.network ?? names.network(spec.name);
     const network = await withStep(progress, `Preparing network ${networkName}`, async () => {
-      const { network, created } = await runtime.networks.ensure(
-        {
-          name: networkName,
-          labels: baseLabels(version, { [LABELS.cluster]: spec.name }),
-          ...(spec.subnet ? { subnet: spec.subnet } : {}),
-        },
-        o,
-      );
-      if (created) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
+      throwIfAborted(signal, "cluster create");
+      const { network, created } = await runtime.networks.ensure({
+        name: networkName,
+        labels: baseLabels(version, { [LABELS.cluster]: spec.name }),
+        ...(spec.subnet ? { subnet: spec.subnet } : {}),
+      });
+      // A network labelled as this cluster's (left by a crashed create) is owned, not external.
+      const owned = created || (network.labels[LABELS.managed] === "true" && network.labels[LABELS.cluster] === spec.name);
+      if (owned) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
       else logger.info(`using existing network ${networkName}; it stays when the cluster is deleted`);
-      return { info: network, external: !created };
+      return { info: network, external: !owned };
     });
     const apiHostPort = spec.api.hostPort ?? (await freePort(spec.api.hostIP));
     const token = spec.token ?? generateToken();
@@ -250,9 +256,12 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       const lb = plan.loadBalancer;
       await withStep(progress, `Starting load balancer ${lb.spec.name}`, async () => {
         track(lb.spec.name);
-        await runtime.nodes.create(lb.spec, o);
-        await runtime.nodes.writeFile(lb.spec.name, LB_CONFIG_PATH, plan.loadBalancerConfig!, o);
-        await runtime.nodes.start(lb.spec.name, o);
+        throwIfAborted(signal, "cluster create");
+        await runtime.nodes.create(lb.spec);
+        await runtime.nodes.writeFile(lb.spec.name, LB_STATE_PATH, `${JSON.stringify(plan.loadBalancerState, null, 2)}\n`);
+        await runtime.nodes.writeFile(lb.spec.name, LB_CONFIG_PATH, plan.loadBalancerConfig!);
+        throwIfAborted(signal, "cluster create");
+        await runtime.nodes.start(lb.spec.name);
       });
     }
     const raw = (await runtime.nodes.readFile(first!.spec.name, KUBECONFIG_IN_NODE, o)).toString("utf8");
@@ -301,7 +310,13 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
           if (!isK3tsError(e, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND", "VOLUME_NOT_FOUND")) failures.push(`${step.what}: ${(e as Error).message}`);
         }
       }
+      // Anything else labelled with this cluster is this create's too (the name was free when it began).
+      for (const n of await clusterNodes(runtime, spec.name)) await runtime.nodes.delete(n.name, { force: true }).catch(() => {});
       await deleteOwnedVolumes(runtime, spec.name);
+      if (!spec.network) {
+        const net = await runtime.networks.inspect(names.network(spec.name)).catch(() => undefined);
+        if (net && net.labels[LABELS.cluster] === spec.name && net.labels[LABELS.managed] === "true") await runtime.networks.delete(net.name).catch(() => {});
+      }
       if (failures.length) logger.warn(`rollback could not remove: ${failures.join("; ")}`);
     }).catch(() => {});
     throw err;

@@ -49,6 +49,8 @@ export interface ClusterPlan {
   loadBalancer?: PlannedNode;
   /** The generated nginx.conf for the load balancer (absent without one). */
   loadBalancerConfig?: string;
+  /** The port table behind it (written beside it as LB_STATE_PATH). */
+  loadBalancerState?: LoadBalancerState;
   /** The URL the kubeconfig points at. */
   apiServerUrl: string;
   /** Host ports the load balancer publishes, as PORT.PROTO → targets. */
@@ -61,6 +63,19 @@ export interface ProxiedPort {
   targets: string[];
   hostIP?: string;
   hostPort?: number;
+}
+
+/** What the load balancer forwards: its own record, kept in the LB node so it can be regenerated. */
+export interface LoadBalancerState {
+  ports: ProxiedPort[];
+}
+
+/** nginx.conf for a load-balancer state (k3d sizes worker connections by ports × servers). */
+export function loadBalancerConfig(state: LoadBalancerState, servers: number): string {
+  return renderNginxConfig({
+    ports: state.ports.map((p) => ({ port: p.port, protocol: p.protocol, targets: p.targets })),
+    workerConnections: 1024 + state.ports.length * Math.max(servers, 1),
+  });
 }
 
 export function tokenSha256(token: string): string {
@@ -148,6 +163,8 @@ function planPorts(spec: ClusterSpec, slots: Slot[]): { proxied: ProxiedPort[]; 
   return { proxied: [...proxied.values()].sort((a, b) => a.port - b.port), direct };
 }
 
+const loadBalancerConfig_ = loadBalancerConfig;
+
 function hostAliases(spec: ClusterSpec, gateway: string | undefined): HostAlias[] {
   return [...(gateway ? [{ ip: gateway, hostnames: [HOST_ALIAS] }] : []), ...spec.hostAliases];
 }
@@ -179,6 +196,7 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
     [LABELS.apiHost]: host,
     [LABELS.apiHostIP]: spec.api.hostIP,
     [LABELS.apiPort]: String(ctx.apiHostPort),
+    ...(spec.hostAliases.length ? { [LABELS.hostAliases]: JSON.stringify(spec.hostAliases) } : {}),
   };
   const apiMapping: PortMapping = { containerPort: K3S_API_PORT, protocol: "tcp", hostIP: spec.api.hostIP, hostPort: ctx.apiHostPort };
 
@@ -243,10 +261,13 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
   const agents = slots.filter((s) => s.role === "agent").map(k3sNode);
   let loadBalancer: PlannedNode | undefined;
   let loadBalancerConfig: string | undefined;
+  let loadBalancerState: LoadBalancerState | undefined;
   if (spec.loadBalancer.enabled) {
     const name = names.loadBalancer(c);
-    const lbPorts = [{ port: K3S_API_PORT, protocol: "tcp" as const, targets: servers.map((s) => s.spec.name) }, ...proxied];
-    loadBalancerConfig = renderNginxConfig({ ports: lbPorts, workerConnections: 1024 + lbPorts.length * servers.length });
+    loadBalancerState = {
+      ports: [{ port: K3S_API_PORT, protocol: "tcp", targets: servers.map((s) => s.spec.name), hostIP: spec.api.hostIP, hostPort: ctx.apiHostPort }, ...proxied],
+    };
+    loadBalancerConfig = loadBalancerConfig_(loadBalancerState, servers.length);
     loadBalancer = {
       role: "loadbalancer",
       index: 0,
@@ -279,6 +300,7 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
     agents,
     ...(loadBalancer ? { loadBalancer } : {}),
     ...(loadBalancerConfig ? { loadBalancerConfig } : {}),
+    ...(loadBalancerState ? { loadBalancerState } : {}),
     apiServerUrl,
     proxiedPorts: proxied,
   };

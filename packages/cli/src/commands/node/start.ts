@@ -1,0 +1,1 @@
+export { start as run } from "./startstop.js";

@@ -1,0 +1,1 @@
+export { stop as run } from "./startstop.js";

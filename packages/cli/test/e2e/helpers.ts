@@ -1,0 +1,118 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa, type ResultPromise } from "execa";
+import { LABELS, deleteCluster, selectRuntime, type Runtime } from "@k3ts/core";
+
+export const bin = fileURLToPath(new URL("../../bin/k3ts.js", import.meta.url));
+
+/** The k3s image the e2e suite runs: the stand-in by default, a real k3s when K3TS_E2E_K3S_IMAGE names one. */
+export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:1";
+export const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
+/** Real k3s needs privileged nodes; the stand-in (and this sandbox) run without. */
+export const PRIVILEGE_FLAGS = process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged"];
+export const ENGINES = ["docker", "podman"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export async function runtimeFor(engine: Engine): Promise<Runtime | undefined> {
+  try {
+    const { runtime } = await selectRuntime({ name: engine, resolveFrom: [import.meta.url] });
+    await runtime.info({ signal: AbortSignal.timeout(5000) });
+    return runtime;
+  } catch (err) {
+    if (process.env.CI) throw err;
+    return undefined;
+  }
+}
+
+/** A kubeconfig file that already holds someone else's context, to prove it is kept. */
+export function kubeconfigWithOtherContext(): { dir: string; path: string; original: string } {
+  const dir = mkdtempSync(join(tmpdir(), "k3ts-e2e-"));
+  const path = join(dir, "config");
+  const original = [
+    "apiVersion: v1",
+    "kind: Config",
+    "# a comment the user wrote",
+    "clusters:",
+    "- cluster:",
+    "    server: https://prod.example.test:6443",
+    "  name: prod",
+    "contexts:",
+    "- context:",
+    "    cluster: prod",
+    "    user: prod-admin",
+    "  name: prod",
+    "current-context: prod",
+    "preferences: {}",
+    "users:",
+    "- name: prod-admin",
+    "  user:",
+    "    token: not-a-real-token",
+    "",
+  ].join("\n");
+  writeFileSync(path, original, { mode: 0o600 });
+  return { dir, path, original };
+}
+
+export const read = (path: string) => readFileSync(path, "utf8");
+export const cleanupDir = (dir: string) => rmSync(dir, { recursive: true, force: true });
+
+export function k3ts(engine: Engine, args: string[], env: Record<string, string> = {}): ResultPromise<{ reject: false; env: Record<string, string> }> {
+  return execa("node", [bin, "--runtime", engine, ...args], { reject: false, env: { NO_COLOR: "1", ...env } });
+}
+
+export function createArgs(name: string, extra: string[] = []): string[] {
+  return ["cluster", "create", name, "--image", K3S_IMAGE, "--lb-image", LB_IMAGE, ...PRIVILEGE_FLAGS, "--timeout", "150s", ...extra];
+}
+
+export async function kubectl(kubeconfig: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const r = await execa("kubectl", ["--kubeconfig", kubeconfig, ...args], { reject: false });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Everything of the cluster still on the engine (should be nothing after delete or rollback). */
+export async function leftovers(runtime: Runtime, cluster: string): Promise<string[]> {
+  const nodes = await runtime.nodes.list({ labels: { [LABELS.cluster]: cluster } });
+  const volumes = await runtime.volumes.list({ labels: { [LABELS.cluster]: cluster } });
+  const network = await runtime.networks.inspect(`k3ts-${cluster}`).then(
+    (n) => [`network ${n.name}`],
+    () => [],
+  );
+  return [...nodes.map((n) => `node ${n.name}`), ...volumes.map((v) => `volume ${v.name}`), ...network];
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freeHostPort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Removes whatever an earlier, interrupted run left under this cluster name. */
+export async function clearName(runtime: Runtime, cluster: string): Promise<string> {
+  await deleteCluster(cluster, { runtime, updateKubeconfig: false });
+  return cluster;
+}
+
+/**
+ * Runs kubectl until `accept` holds (HA control planes may answer unevenly for a moment after they
+ * report ready), at most `timeoutMs`; returns the last answer either way.
+ */
+export async function kubectlUntil(
+  kubeconfig: string,
+  args: string[],
+  accept: (r: { exitCode: number; stdout: string }) => boolean,
+  timeoutMs = 20_000,
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await kubectl(kubeconfig, args);
+    if (accept(r) || Date.now() > deadline) return r;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import {
+  ENGINES,
+  cleanupDir,
+  clearName,
+  createArgs,
+  freeHostPort,
+  k3ts,
+  kubeconfigWithOtherContext,
+  kubectl,
+  kubectlUntil,
+  leftovers,
+  read,
+  runtimeFor,
+} from "./helpers.js";
+
+// End to end, per engine: the real CLI, the real engine, and the real kubectl as referee.
+for (const engine of ENGINES) {
+  const runtime = await runtimeFor(engine);
+  const suite = runtime ? describe : describe.skip;
+  const short = engine[0];
+
+  suite(`cluster lifecycle on ${engine}`, () => {
+    it("1 server + 2 agents: API behind the load balancer, proxied port, kubectl sees every node; stop/start; delete leaves nothing", async () => {
+      const name = await clearName(runtime!, `e2e${short}-basic`);
+      const kc = kubeconfigWithOtherContext();
+      const env = { KUBECONFIG: kc.path };
+      const lbPort = await freeHostPort();
+      try {
+        const created = await k3ts(engine, [...createArgs(name, ["--agents", "2", "-p", `127.0.0.1:${lbPort}:80@loadbalancer`])], env);
+        expect(created.stderr).toContain(`✓ Starting server k3ts-${name}-server-0`);
+        expect(created.exitCode, created.stderr).toBe(0);
+        expect(created.stdout).toContain(`Cluster ${name} is ready`);
+
+        const nodes = await kubectl(kc.path, ["get", "nodes", "-o", "json"]);
+        expect(nodes.exitCode, nodes.stderr).toBe(0);
+        const items = (JSON.parse(nodes.stdout) as { items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }> } }> }).items;
+        expect(items.map((n) => n.metadata.name).sort()).toEqual([`k3ts-${name}-agent-0`, `k3ts-${name}-agent-1`, `k3ts-${name}-server-0`]);
+        for (const n of items) expect(n.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
+        const table = await kubectl(kc.path, ["get", "nodes"]);
+        expect(table.stdout).toMatch(new RegExp(`k3ts-${name}-server-0\\s+Ready\\s+control-plane,master`));
+
+        const config = read(kc.path);
+        expect(config).toContain("name: prod");
+        expect(config).toContain("# a comment the user wrote");
+        expect(config).toContain(`current-context: k3ts-${name}`);
+        expect(config).not.toContain("0.0.0.0");
+
+        const listed = await k3ts(engine, ["cluster", "list", "-o", "json"], env);
+        const clusters = JSON.parse(listed.stdout) as Array<{ name: string; agents: unknown[]; loadBalancer?: { ports: Array<{ containerPort: number; hostPort: number }> } }>;
+        const mine = clusters.find((c) => c.name === name);
+        expect(mine?.agents).toHaveLength(2);
+        expect(mine?.loadBalancer?.ports.some((p) => p.containerPort === 80 && p.hostPort === lbPort)).toBe(true);
+
+        // The proxied port reaches the nodes' port 80 (k3s's default ingress answers 404 there).
+        const viaLb = await fetch(`http://127.0.0.1:${lbPort}/`);
+        expect(viaLb.status).toBe(404);
+        expect(await viaLb.text()).toBe("404 page not found\n");
+
+        // Nodes come and go while the cluster runs.
+        const added = await k3ts(engine, ["node", "create", "-c", name, "--replicas", "1", "--timeout", "60s"], env);
+        expect(added.exitCode, added.stderr).toBe(0);
+        expect(added.stdout).toContain(`Added k3ts-${name}-agent-2`);
+        const four = await kubectl(kc.path, ["get", "nodes", "--no-headers"]);
+        expect(four.stdout).toMatch(new RegExp(`k3ts-${name}-agent-2\\s+Ready`));
+        const nodeList = JSON.parse((await k3ts(engine, ["node", "list", "-o", "json"], env)).stdout) as Array<{ name: string; cluster: string }>;
+        expect(nodeList.filter((n) => n.cluster === name)).toHaveLength(5);
+        const removed = await k3ts(engine, ["node", "delete", `k3ts-${name}-agent-2`], env);
+        expect(removed.exitCode, removed.stderr).toBe(0);
+        expect((await runtime!.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.name)).not.toContain(`k3ts-${name}-agent-2`);
+        const lastServer = await k3ts(engine, ["node", "delete", `k3ts-${name}-server-0`], env);
+        expect(lastServer.exitCode).toBe(2);
+        expect(lastServer.stderr).toContain("is the last server");
+
+        // Ports change without recreating the cluster: only the load balancer is replaced.
+        const newPort = await freeHostPort();
+        const edited = await k3ts(engine, ["cluster", "edit", name, "--port-add", `127.0.0.1:${newPort}:80@agent:0`, "--port-delete", `${lbPort}:80`], env);
+        expect(edited.exitCode, edited.stderr).toBe(0);
+        expect((await fetch(`http://127.0.0.1:${newPort}/`)).status).toBe(404);
+        await expect(fetch(`http://127.0.0.1:${lbPort}/`)).rejects.toThrow();
+        expect((await kubectl(kc.path, ["get", "--raw", "/readyz"])).stdout).toBe("ok");
+        const server0 = await runtime!.nodes.inspect(`k3ts-${name}-server-0`);
+        expect(server0.state).toBe("running");
+
+        const stopped = await k3ts(engine, ["cluster", "stop", name], env);
+        expect(stopped.exitCode, stopped.stderr).toBe(0);
+        expect((await runtime!.nodes.list({ labels: { "k3ts.io/cluster": name } })).every((n) => n.state === "stopped")).toBe(true);
+        const started = await k3ts(engine, ["cluster", "start", name, "--timeout", "120s"], env);
+        expect(started.exitCode, started.stderr).toBe(0);
+        expect((await kubectl(kc.path, ["get", "--raw", "/readyz"])).stdout).toBe("ok");
+      } finally {
+        const deleted = await k3ts(engine, ["cluster", "delete", name], env);
+        expect(deleted.exitCode, deleted.stderr).toBe(0);
+        expect(await leftovers(runtime!, name)).toEqual([]);
+        const config = read(kc.path);
+        expect(config).not.toContain(`k3ts-${name}`);
+        expect(config).toContain("name: prod");
+        const again = await k3ts(engine, ["cluster", "delete", name], env);
+        expect(again.exitCode).toBe(0);
+        expect(again.stderr).toContain("does not exist");
+        cleanupDir(kc.dir);
+      }
+    }, 300_000);
+
+    it("3 servers (HA): every server is a control-plane etcd member", async () => {
+      const name = await clearName(runtime!, `e2e${short}-ha`);
+      const kc = kubeconfigWithOtherContext();
+      const env = { KUBECONFIG: kc.path };
+      try {
+        const created = await k3ts(engine, createArgs(name, ["--servers", "3"]), env);
+        expect(created.exitCode, created.stderr).toBe(0);
+        const table = await kubectlUntil(kc.path, ["get", "nodes", "--no-headers"], (r) => r.stdout.trim().split("\n").length === 3);
+        const lines = table.stdout.trim().split("\n");
+        expect(lines, table.stderr).toHaveLength(3);
+        for (const line of lines) expect(line).toMatch(/\sReady\s+control-plane,etcd,master\s/);
+        // A fourth server joins the running cluster and the load balancer forwards to it too.
+        const added = await k3ts(engine, ["node", "create", "-c", name, "--role", "server", "--timeout", "60s"], env);
+        expect(added.exitCode, added.stderr).toBe(0);
+        const four = await kubectlUntil(kc.path, ["get", "nodes", "--no-headers"], (r) => r.stdout.trim().split("\n").length === 4);
+        expect(four.stdout.trim().split("\n"), four.stderr).toHaveLength(4);
+        const lbConf = (await runtime!.nodes.readFile(`k3ts-${name}-serverlb`, "/etc/nginx/nginx.conf")).toString();
+        expect(lbConf).toContain(`server k3ts-${name}-server-3:6443`);
+        expect((await kubectl(kc.path, ["get", "--raw", "/readyz"])).stdout).toBe("ok");
+      } finally {
+        await k3ts(engine, ["cluster", "delete", name], env);
+        expect(await leftovers(runtime!, name)).toEqual([]);
+        cleanupDir(kc.dir);
+      }
+    }, 300_000);
+  });
+}

@@ -1,0 +1,144 @@
+import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { K3tsError, TOKEN_FILE_IN_NODE, createCluster, isK3tsError, type Runtime } from "@k3ts/core";
+import { specFromFlags } from "../../src/commands/cluster/spec.js";
+import { ENGINES, K3S_IMAGE, LB_IMAGE, bin, cleanupDir, clearName, kubeconfigWithOtherContext, leftovers, read, runtimeFor } from "./helpers.js";
+
+/** A runtime that fails the first call for which `when(method, args)` is true (everything else passes through). */
+function failing(runtime: Runtime, when: (method: string, args: unknown[]) => boolean): Runtime {
+  let fired = false;
+  const wrap = <T extends object>(group: string, target: T): T =>
+    new Proxy(target, {
+      get(obj, prop, receiver) {
+        const value = Reflect.get(obj, prop, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (!fired && when(`${group}.${String(prop)}`, args)) {
+            fired = true;
+            return Promise.reject(new K3tsError("RUNTIME_ERROR", `injected failure in ${group}.${String(prop)}`));
+          }
+          return (value as (...a: unknown[]) => unknown).apply(obj, args);
+        };
+      },
+    });
+  return Object.assign(Object.create(runtime) as Runtime, {
+    nodes: wrap("nodes", runtime.nodes),
+    networks: wrap("networks", runtime.networks),
+    volumes: wrap("volumes", runtime.volumes),
+    images: wrap("images", runtime.images),
+  });
+}
+
+const flags = (extra: Record<string, unknown> = {}) => ({
+  image: K3S_IMAGE,
+  lbImage: LB_IMAGE,
+  privileged: process.env.K3TS_E2E_K3S_IMAGE ? true : false,
+  agents: "2",
+  timeout: "150s",
+  ...extra,
+});
+
+const steps: Array<{ step: string; when: (m: string, a: unknown[]) => boolean; flags?: Record<string, unknown> }> = [
+  { step: "network", when: (m) => m === "networks.ensure" },
+  { step: "server-0 start", when: (m, a) => m === "nodes.start" && String(a[0]).endsWith("-server-0") },
+  { step: "agent create (parallel step)", when: (m, a) => m === "nodes.create" && String((a[0] as { name: string }).name).endsWith("-agent-1") },
+  { step: "load balancer config", when: (m, a) => m === "nodes.writeFile" && String(a[0]).endsWith("-serverlb") },
+  { step: "load balancer start", when: (m, a) => m === "nodes.start" && String(a[0]).endsWith("-serverlb") },
+  { step: "reading the kubeconfig", when: (m, a) => m === "nodes.readFile" && String(a[1]) === "/output/kubeconfig.yaml", flags: {} },
+];
+
+for (const engine of ENGINES) {
+  const runtime = await runtimeFor(engine);
+  const suite = runtime ? describe : describe.skip;
+  const short = engine[0];
+
+  suite(`create rolls back on ${engine}`, () => {
+    steps.forEach(({ step, when }, i) => {
+      it(`failure at: ${step}`, async () => {
+        const name = await clearName(runtime!, `e2e${short}-rb${i}`);
+        const kc = kubeconfigWithOtherContext();
+        try {
+          const spec = specFromFlags(name, flags(), {});
+          const err = await createCluster(spec, { runtime: failing(runtime!, when), kubeconfigPath: kc.path }).catch((e: unknown) => e);
+          expect(isK3tsError(err, "RUNTIME_ERROR"), String(err)).toBe(true);
+          expect((err as Error).message).toMatch(/injected failure/);
+          expect(await leftovers(runtime!, name)).toEqual([]);
+          expect(read(kc.path)).toBe(kc.original);
+        } finally {
+          cleanupDir(kc.dir);
+        }
+      }, 180_000);
+    });
+
+    it("failure at: readiness timeout (the error quotes what the stuck nodes said)", async () => {
+      const name = await clearName(runtime!, `e2e${short}-rbto`);
+      const kc = kubeconfigWithOtherContext();
+      try {
+        // An agent given the wrong token never joins (k3s agents retry forever): readiness times out.
+        const wrongToken = Object.assign(Object.create(runtime!) as Runtime, {
+          nodes: new Proxy(runtime!.nodes, {
+            get(obj, prop, receiver) {
+              const value = Reflect.get(obj, prop, receiver) as (...a: unknown[]) => unknown;
+              if (prop !== "writeFile") return typeof value === "function" ? value.bind(obj) : value;
+              return (node: string, path: string, content: unknown, o: unknown) =>
+                value.call(obj, node, path, node.endsWith("-agent-1") && path === TOKEN_FILE_IN_NODE ? "not-the-cluster-token\n" : content, o);
+            },
+          }),
+        });
+        const spec = specFromFlags(name, flags({ timeout: "15s" }), {});
+        const err = await createCluster(spec, { runtime: wrongToken, kubeconfigPath: kc.path }).catch((e: unknown) => e);
+        expect(isK3tsError(err, "CLUSTER_NOT_READY"), String(err)).toBe(true);
+        expect((err as Error).message).toContain(`not Ready: k3ts-${name}-agent-1`);
+        expect((err as Error).message).toContain("what the nodes said last");
+        expect(await leftovers(runtime!, name)).toEqual([]);
+        expect(read(kc.path)).toBe(kc.original);
+      } finally {
+        cleanupDir(kc.dir);
+      }
+    }, 180_000);
+
+    it("failure at: writing the kubeconfig", async () => {
+      const name = await clearName(runtime!, `e2e${short}-rbkc`);
+      const kc = kubeconfigWithOtherContext();
+      try {
+        const blocker = join(kc.dir, "not-a-dir");
+        writeFileSync(blocker, "a file where a directory should be");
+        const spec = specFromFlags(name, flags(), {});
+        const err = await createCluster(spec, { runtime: runtime!, kubeconfigPath: join(blocker, "config") }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(Error);
+        expect(await leftovers(runtime!, name)).toEqual([]);
+        expect(read(kc.path)).toBe(kc.original);
+      } finally {
+        cleanupDir(kc.dir);
+      }
+    }, 180_000);
+
+    it("Ctrl-C during create: exit 130, nothing left, kubeconfig unchanged", async () => {
+      const name = await clearName(runtime!, `e2e${short}-int`);
+      const kc = kubeconfigWithOtherContext();
+      try {
+        const child = execa("node", [bin, "--runtime", engine, "cluster", "create", name, "--image", K3S_IMAGE, "--lb-image", LB_IMAGE, ...(process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged"]), "--agents", "2"], {
+          reject: false,
+          env: { KUBECONFIG: kc.path, NO_COLOR: "1" },
+        });
+        let stderr = "";
+        await new Promise<void>((resolve) => {
+          child.stderr?.on("data", (d: Buffer) => {
+            stderr += d.toString();
+            if (stderr.includes("Starting 2 agent(s)")) resolve();
+          });
+          void child.then(() => resolve());
+        });
+        child.kill("SIGINT");
+        const result = await child;
+        expect(result.exitCode, stderr + String(result.stderr)).toBe(130);
+        expect(await leftovers(runtime!, name)).toEqual([]);
+        expect(read(kc.path)).toBe(kc.original);
+      } finally {
+        cleanupDir(kc.dir);
+      }
+    }, 180_000);
+  });
+}

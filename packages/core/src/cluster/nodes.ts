@@ -1,0 +1,258 @@
+/**
+ * Changing a running cluster: adding and removing nodes, and adding or removing load-balancer ports.
+ * New nodes are built from what the cluster records about itself (labels on its nodes, the token file
+ * in server-0, the load balancer's port table), never from a stored copy of the create flags.
+ */
+import { K3tsError, isK3tsError } from "../errors.js";
+import { LABELS } from "../labels.js";
+import { silentProgress, withStep } from "../logger.js";
+import type { Runtime } from "../runtime.js";
+import type { HostAlias, Node, NodeSpec, PortMapping } from "../types.js";
+import { accessFromKubeconfig, waitForReady } from "./kubeapi.js";
+import { getCluster, getKubeconfig, type ClusterSummary, type LifecycleOptions } from "./lifecycle.js";
+import { loadBalancerConfig, TOKEN_FILE_IN_NODE, type LoadBalancerState, type ProxiedPort } from "./plan.js";
+import { selectNodes } from "./filters.js";
+import { HOST_ALIAS, K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, names, type Filtered, type PortSpec } from "./spec.js";
+
+export interface AddNodesOptions extends LifecycleOptions {
+  role: "server" | "agent";
+  count?: number;
+  /** Default: the image of the cluster's nodes of that role (else server-0's). */
+  image?: string;
+  memoryBytes?: number;
+  nodeLabels?: Array<{ key: string; value: string }>;
+  k3sArgs?: string[];
+  runtimeLabels?: Record<string, string>;
+  wait?: boolean;
+  timeoutMs?: number;
+}
+
+async function inspectAll(runtime: Runtime, cluster: ClusterSummary): Promise<Node[]> {
+  return Promise.all([...cluster.servers, ...cluster.agents, ...(cluster.loadBalancer ? [cluster.loadBalancer] : [])].map((n) => runtime.nodes.inspect(n.name)));
+}
+
+async function readLbState(runtime: Runtime, lb: string): Promise<LoadBalancerState> {
+  return JSON.parse((await runtime.nodes.readFile(lb, LB_STATE_PATH)).toString("utf8")) as LoadBalancerState;
+}
+
+/** Writes the LB's state and nginx.conf, and reloads nginx when it runs (in place: no restart). */
+async function applyLbState(runtime: Runtime, lb: string, state: LoadBalancerState, servers: number, signal?: AbortSignal): Promise<void> {
+  const o = signal ? { signal } : {};
+  await runtime.nodes.writeFile(lb, LB_STATE_PATH, `${JSON.stringify(state, null, 2)}\n`, o);
+  await runtime.nodes.writeFile(lb, LB_CONFIG_PATH, loadBalancerConfig(state, servers), o);
+  const node = await runtime.nodes.inspect(lb, o);
+  if (node.state !== "running") return;
+  const reload = await runtime.nodes.exec(lb, ["nginx", "-s", "reload"], o);
+  if (reload.exitCode !== 0) {
+    throw new K3tsError("COMMAND_FAILED", `nginx in ${lb} refused the new configuration: ${reload.stderr.toString().trim()}`, { meta: { node: lb } });
+  }
+}
+
+/** Adds servers or agents to a running cluster; servers are added to the load balancer in place. */
+export async function addNodes(clusterName: string, opts: AddNodesOptions): Promise<string[]> {
+  const { runtime, signal } = opts;
+  const o = signal ? { signal } : {};
+  const progress = opts.progress ?? silentProgress;
+  const cluster = await getCluster(runtime, clusterName, o);
+  const nodes = await inspectAll(runtime, cluster);
+  const server0 = nodes.find((n) => n.name === cluster.servers[0]?.name);
+  if (!server0) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${clusterName} has no server-0`, { meta: { cluster: clusterName } });
+  if (opts.role === "server" && server0.labels[LABELS.serverInit] !== "true") {
+    throw new K3tsError("INVALID_ARGUMENT", `cluster ${clusterName} runs a single server without embedded etcd; servers can only join clusters created with --servers 2 or more`, {
+      meta: { cluster: clusterName, role: opts.role },
+    });
+  }
+  const sameRole = nodes.filter((n) => n.labels[LABELS.role] === opts.role);
+  const template = sameRole[0] ?? server0;
+  const token = (await runtime.nodes.readFile(server0.name, TOKEN_FILE_IN_NODE, o)).toString("utf8").trim();
+  const network = server0.labels[LABELS.network] ?? names.network(clusterName);
+  const gateway = (await runtime.networks.inspect(network, o)).gateway;
+  const aliases: HostAlias[] = [
+    ...(gateway ? [{ ip: gateway, hostnames: [HOST_ALIAS] }] : []),
+    ...(JSON.parse(server0.labels[LABELS.hostAliases] ?? "[]") as HostAlias[]),
+  ];
+  const lbName = cluster.loadBalancer?.name;
+  const joinUrl = `https://${lbName ?? server0.name}:${K3S_API_PORT}`;
+  const inherited = Object.fromEntries(
+    [LABELS.managed, LABELS.version, LABELS.cluster, LABELS.network, LABELS.networkExternal, LABELS.tokenSha256, LABELS.apiHost, LABELS.apiHostIP, LABELS.apiPort, LABELS.hostAliases]
+      .filter((k) => server0.labels[k] !== undefined)
+      .map((k) => [k, server0.labels[k]!]),
+  );
+  let next = Math.max(-1, ...sameRole.map((n) => Number(n.labels[LABELS.nodeIndex] ?? -1))) + 1;
+  const specs: NodeSpec[] = Array.from({ length: opts.count ?? 1 }, () => {
+    const index = next++;
+    const name = opts.role === "server" ? names.server(clusterName, index) : names.agent(clusterName, index);
+    const command: string[] = [opts.role];
+    if (opts.role === "server") command.push("--tls-san", server0.labels[LABELS.apiHost] ?? "127.0.0.1", ...(lbName ? ["--tls-san", lbName] : []));
+    for (const l of opts.nodeLabels ?? []) command.push("--node-label", l.value === "" ? l.key : `${l.key}=${l.value}`);
+    command.push(...(opts.k3sArgs ?? []));
+    return {
+      name,
+      hostname: name,
+      image: opts.image ?? template.image,
+      command,
+      env: {
+        K3S_TOKEN_FILE: TOKEN_FILE_IN_NODE,
+        K3S_URL: opts.role === "server" ? `https://${server0.name}:${K3S_API_PORT}` : joinUrl,
+        ...(opts.role === "server" ? { K3S_KUBECONFIG_OUTPUT: server0.env.K3S_KUBECONFIG_OUTPUT ?? "/output/kubeconfig.yaml" } : {}),
+      },
+      labels: { ...opts.runtimeLabels, ...inherited, [LABELS.role]: opts.role, [LABELS.nodeIndex]: String(index) },
+      network: { name: network },
+      tmpfs: { "/run": "", "/var/run": "" },
+      privileged: template.privileged,
+      init: true,
+      restart: "unless-stopped",
+      extraHosts: aliases,
+      ...((opts.memoryBytes ?? template.memoryBytes) ? { memoryBytes: opts.memoryBytes ?? template.memoryBytes } : {}),
+    };
+  });
+  const made: string[] = [];
+  try {
+    await withStep(progress, `Adding ${specs.length} ${opts.role}(s) to ${clusterName}`, async () => {
+      for (const spec of specs) {
+        await runtime.nodes.create(spec, o);
+        made.push(spec.name);
+        await runtime.nodes.writeFile(spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600, ...o });
+        await runtime.nodes.start(spec.name, o);
+      }
+    });
+    if (opts.wait !== false) {
+      const access = accessFromKubeconfig(await getKubeconfig(clusterName, { runtime }));
+      const expected = [...cluster.servers, ...cluster.agents].map((n) => n.name).concat(made);
+      await withStep(progress, `Waiting for ${made.join(", ")} to be Ready`, (step) =>
+        waitForReady(access, expected, { ...o, ...(opts.timeoutMs ? { deadline: Date.now() + opts.timeoutMs } : {}), onStatus: (s) => step.update(s) }),
+      );
+    }
+    if (opts.role === "server" && lbName) {
+      await withStep(progress, `Updating load balancer ${lbName}`, async () => {
+        const state = await readLbState(runtime, lbName);
+        for (const p of state.ports) if (p.port === K3S_API_PORT && p.protocol === "tcp") p.targets.push(...made);
+        await applyLbState(runtime, lbName, state, cluster.servers.length + made.length, signal);
+      });
+    }
+    return made;
+  } catch (err) {
+    for (const name of made) await runtime.nodes.delete(name, { force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** Removes nodes from their cluster (never the last server); servers leave the load balancer first. */
+export async function deleteNodes(nodeNames: string[], opts: LifecycleOptions): Promise<string[]> {
+  const { runtime } = opts;
+  const progress = opts.progress ?? silentProgress;
+  const removed: string[] = [];
+  for (const name of nodeNames) {
+    let node: Node;
+    try {
+      node = await runtime.nodes.inspect(name);
+    } catch (err) {
+      if (isK3tsError(err, "NODE_NOT_FOUND")) continue;
+      throw err;
+    }
+    const clusterName = node.labels[LABELS.cluster];
+    if (node.labels[LABELS.managed] !== "true" || !clusterName) {
+      throw new K3tsError("INVALID_ARGUMENT", `${name} is not a k3ts node`, { meta: { node: name } });
+    }
+    const cluster = await getCluster(runtime, clusterName);
+    const role = node.labels[LABELS.role];
+    if (role === "loadbalancer") throw new K3tsError("INVALID_ARGUMENT", `${name} is the load balancer of ${clusterName}; delete the cluster instead`, { meta: { node: name } });
+    if (role === "server" && cluster.servers.length === 1) {
+      throw new K3tsError("INVALID_ARGUMENT", `${name} is the last server of ${clusterName}; delete the cluster instead`, { meta: { node: name } });
+    }
+    await withStep(progress, `Deleting node ${name}`, async () => {
+      if (role === "server" && cluster.loadBalancer) {
+        const state = await readLbState(runtime, cluster.loadBalancer.name);
+        for (const p of state.ports) p.targets = p.targets.filter((t) => t !== name);
+        await applyLbState(runtime, cluster.loadBalancer.name, state, cluster.servers.length - 1);
+      }
+      await runtime.nodes.delete(name, { force: true });
+    });
+    removed.push(name);
+  }
+  return removed;
+}
+
+export interface EditPortsOptions extends LifecycleOptions {
+  add?: Array<Filtered<PortSpec>>;
+  /** Ports to stop forwarding, matched by container port and protocol. */
+  remove?: PortSpec[];
+}
+
+/**
+ * Adds or removes ports forwarded by the load balancer. Published host ports are fixed when a
+ * container is created, so the load balancer alone is recreated (its nodes keep running); if the new
+ * one fails to start, the old one is put back.
+ */
+export async function editClusterPorts(clusterName: string, opts: EditPortsOptions): Promise<ClusterSummary> {
+  const { runtime } = opts;
+  const progress = opts.progress ?? silentProgress;
+  const cluster = await getCluster(runtime, clusterName);
+  const lbName = cluster.loadBalancer?.name;
+  if (!lbName) throw new K3tsError("INVALID_ARGUMENT", `cluster ${clusterName} has no load balancer; ports can only be edited on clusters with one`, { meta: { cluster: clusterName } });
+  const lb = await runtime.nodes.inspect(lbName);
+  const state = await readLbState(runtime, lbName);
+  const slots = [
+    ...cluster.servers.map((n) => ({ role: "server" as const, index: n.index, name: n.name })),
+    ...cluster.agents.map((n) => ({ role: "agent" as const, index: n.index, name: n.name })),
+    { role: "loadbalancer" as const, index: 0, name: lbName },
+  ];
+  for (const r of opts.remove ?? []) {
+    const before = state.ports.length;
+    state.ports = state.ports.filter((p) => p.port === K3S_API_PORT || !(p.port === r.containerPort && p.protocol === r.protocol));
+    if (state.ports.length === before) {
+      throw new K3tsError("INVALID_ARGUMENT", `--port-delete ${r.containerPort}/${r.protocol}: the load balancer does not forward that port`, { meta: { flag: "--port-delete" } });
+    }
+  }
+  (opts.add ?? []).forEach((item, i) => {
+    const where = `--port-add[${i}]`;
+    if (item.filters.some((f) => f.suffix === "direct")) throw new K3tsError("INVALID_ARGUMENT", `${where}: :direct ports cannot be added after create`, { meta: { flag: "--port-add" } });
+    if (state.ports.some((p) => p.port === item.value.containerPort && p.protocol === item.value.protocol)) {
+      throw new K3tsError("INVALID_ARGUMENT", `${where}: port ${item.value.containerPort}/${item.value.protocol} is already forwarded`, { meta: { flag: "--port-add" } });
+    }
+    const toAll = item.filters.length === 0 || item.filters.every((f) => f.group === "loadbalancer");
+    const targets = (toAll ? slots : selectNodes(item.filters, slots, where)).filter((s) => s.role !== "loadbalancer").map((s) => s.name);
+    const port: ProxiedPort = {
+      port: item.value.containerPort,
+      protocol: item.value.protocol,
+      targets,
+      ...(item.value.hostIP ? { hostIP: item.value.hostIP } : {}),
+      ...(item.value.hostPort ? { hostPort: item.value.hostPort } : {}),
+    };
+    state.ports.push(port);
+  });
+  const ports: PortMapping[] = state.ports.map((p) => {
+    // Keep the host ports the engine picked before, so existing URLs stay valid.
+    const published = lb.ports.find((x) => x.containerPort === p.port && x.protocol === p.protocol);
+    const hostPort = p.hostPort ?? (published?.hostPort || undefined);
+    return { containerPort: p.port, protocol: p.protocol, ...(p.hostIP ? { hostIP: p.hostIP } : {}), ...(hostPort ? { hostPort } : {}) };
+  });
+  const spec: NodeSpec = {
+    name: lbName,
+    hostname: lbName,
+    image: lb.image,
+    command: lb.command,
+    labels: lb.labels,
+    network: { name: lb.labels[LABELS.network] ?? names.network(clusterName) },
+    ports,
+    restart: "unless-stopped",
+    init: true,
+  };
+  const oldState = await readLbState(runtime, lbName);
+  const oldSpec: NodeSpec = { ...spec, ports: lb.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP, hostPort: p.hostPort })) };
+  await withStep(progress, `Recreating load balancer ${lbName} with the new ports`, async () => {
+    await runtime.nodes.delete(lbName, { force: true });
+    try {
+      await runtime.nodes.create(spec);
+      await applyLbState(runtime, lbName, state, cluster.servers.length);
+      await runtime.nodes.start(lbName);
+    } catch (err) {
+      await runtime.nodes.delete(lbName, { force: true }).catch(() => {});
+      await runtime.nodes.create(oldSpec);
+      await applyLbState(runtime, lbName, oldState, cluster.servers.length);
+      await runtime.nodes.start(lbName);
+      throw err;
+    }
+  });
+  return getCluster(runtime, clusterName);
+}
