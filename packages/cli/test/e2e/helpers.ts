@@ -67,7 +67,8 @@ export function createArgs(name: string, extra: string[] = []): string[] {
 }
 
 export async function kubectl(kubeconfig: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const r = await execa("kubectl", ["--kubeconfig", kubeconfig, ...args], { reject: false });
+  // A discovery cache of its own per kubeconfig: API ports are reused from one cluster to the next.
+  const r = await execa("kubectl", ["--kubeconfig", kubeconfig, ...args], { reject: false, env: { KUBECACHEDIR: `${kubeconfig}.kube-cache` } });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 

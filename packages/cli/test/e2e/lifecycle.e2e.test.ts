@@ -1,3 +1,4 @@
+import { existsSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   ENGINES,
@@ -52,6 +53,19 @@ for (const engine of ENGINES) {
         expect(mine?.agents).toHaveLength(2);
         expect(mine?.loadBalancer?.ports.some((p) => p.containerPort === 80 && p.hostPort === lbPort)).toBe(true);
 
+        // kubeconfig get / write / merge -o
+        const got = await k3ts(engine, ["kubeconfig", "get", name], env);
+        expect(got.stdout.startsWith("---\n")).toBe(true);
+        expect(got.stdout).toContain(`current-context: k3ts-${name}`);
+        const written = await k3ts(engine, ["kubeconfig", "write", name], { ...env, XDG_CONFIG_HOME: kc.dir });
+        expect(written.stdout.trim()).toBe(`${kc.dir}/k3ts/kubeconfig-${name}.yaml`);
+        expect((statSync(written.stdout.trim()).mode & 0o777).toString(8)).toBe("600");
+        expect((await kubectl(written.stdout.trim(), ["get", "--raw", "/readyz"])).stdout).toBe("ok");
+        const mergedFile = `${kc.dir}/merged.yaml`;
+        const merged = await k3ts(engine, ["kubeconfig", "merge", name, "-o", mergedFile], env);
+        expect(merged.exitCode, merged.stderr).toBe(0);
+        expect(read(mergedFile)).toContain(`name: k3ts-${name}`);
+
         // The proxied port reaches the nodes' port 80 (k3s's default ingress answers 404 there).
         const viaLb = await fetch(`http://127.0.0.1:${lbPort}/`);
         expect(viaLb.status).toBe(404);
@@ -89,8 +103,9 @@ for (const engine of ENGINES) {
         expect(started.exitCode, started.stderr).toBe(0);
         expect((await kubectl(kc.path, ["get", "--raw", "/readyz"])).stdout).toBe("ok");
       } finally {
-        const deleted = await k3ts(engine, ["cluster", "delete", name], env);
+        const deleted = await k3ts(engine, ["cluster", "delete", name], { ...env, XDG_CONFIG_HOME: kc.dir });
         expect(deleted.exitCode, deleted.stderr).toBe(0);
+        expect(existsSync(`${kc.dir}/k3ts/kubeconfig-${name}.yaml`)).toBe(false);
         expect(await leftovers(runtime!, name)).toEqual([]);
         const config = read(kc.path);
         expect(config).not.toContain(`k3ts-${name}`);

@@ -3,6 +3,7 @@
  * Every long step is reported through Progress; Ctrl-C arrives as the AbortSignal.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { K3tsError, abortedError, isK3tsError, throwIfAborted } from "../errors.js";
@@ -367,8 +368,9 @@ export async function deleteCluster(name: string, opts: LifecycleOptions & { upd
     await runtime.volumes.delete(v.name);
     removed.push(`volume ${v.name}`);
   }
-  if (opts.updateKubeconfig !== false) {
-    const path = kubeconfigFile(opts);
+  const path = kubeconfigFile(opts);
+  // No kubeconfig file: nothing to clean up, and nothing (not even ~/.kube) to create.
+  if (opts.updateKubeconfig !== false && existsSync(path)) {
     const { changed } = await updateKubeconfigFile(path, (current) => {
       if (current === undefined) return undefined;
       const r = removeFromKubeconfig(current, name);

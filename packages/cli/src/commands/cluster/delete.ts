@@ -1,5 +1,8 @@
 import { K3tsError, deleteCluster, listClusters, type DeleteResult } from "@k3ts/core";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { CommandContext } from "../../context.js";
+import { configDir } from "../kubeconfig/merge.js";
 import { printValue } from "../../print.js";
 
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
@@ -11,6 +14,12 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
   const results: DeleteResult[] = [];
   for (const name of targets) {
     const r = await deleteCluster(name, { runtime, progress: ctx.progress, signal: ctx.signal, env: ctx.env, ...(kubeconfigPath ? { kubeconfigPath } : {}) });
+    // The file `kubeconfig write` made for this cluster goes with it (as in k3d).
+    const own = join(configDir(ctx.env), `kubeconfig-${name}.yaml`);
+    if (existsSync(own)) {
+      rmSync(own);
+      r.removed.push(`kubeconfig file ${own}`);
+    }
     if (!r.found) ctx.out.info(`cluster ${name} does not exist: nothing to delete`);
     results.push(r);
   }
