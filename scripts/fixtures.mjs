@@ -76,6 +76,8 @@ function k3sStandinRoot() {
     "#!/bin/sh\n# k3s STAND-IN (test double) for k3ts tests: NOT k3s (see fixtures/k3s-standin/README.md).\nexec /usr/local/bin/node /usr/lib/k3s-standin/k3s.js \"$@\"\n",
     { mode: 0o755 },
   );
+  // k3s' /bin/ctr is its multicall binary under another name; the stand-in's answers as `k3s ctr`.
+  writeFileSync(join(root, "bin/ctr"), '#!/bin/sh\n# k3s STAND-IN (test double): `k3s ctr`.\nexec /bin/k3s ctr "$@"\n', { mode: 0o755 });
   writeFileSync(
     join(root, "etc/os-release"),
     `NAME="K3s stand-in (test double)"\nID=k3s-standin\nVERSION_ID="${STANDIN_K3S_VERSION}"\nPRETTY_NAME="K3s stand-in (test double) ${STANDIN_K3S_VERSION}"\n`,

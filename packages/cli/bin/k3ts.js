@@ -10,6 +10,7 @@ process.once("SIGINT", () => {
   process.once("SIGINT", () => process.exit(130));
 });
 process.exitCode = await main(process.argv.slice(2), {
+  stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

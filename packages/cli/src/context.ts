@@ -1,9 +1,12 @@
+import type { Readable } from "node:stream";
 import type { Progress, Runtime } from "@k3ts/core";
 import type { Output } from "./output.js";
 
 /** What every command handler gets; handlers never touch process.* themselves. */
 export interface CommandContext {
   out: Output;
+  /** Standard input (for `-` arguments). */
+  stdin: Readable;
   progress: Progress;
   env: Record<string, string | undefined>;
   cwd: string;

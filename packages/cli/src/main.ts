@@ -1,4 +1,4 @@
-import type { Writable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { cac } from "cac";
 import { K3tsError, isK3tsError, selectRuntime, type Runtime } from "@k3ts/core";
 import pkg from "../package.json" with { type: "json" };
@@ -8,6 +8,8 @@ import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
 
 export interface MainIO {
+  /** Standard input, for `-` arguments (default: empty). */
+  stdin?: Readable;
   stdout: Writable & { isTTY?: boolean };
   stderr: Writable & { isTTY?: boolean };
   env: Record<string, string | undefined>;
@@ -49,6 +51,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
       let runtime: Runtime | undefined;
       const ctx: CommandContext = {
         out,
+        stdin: io.stdin ?? Readable.from([]),
         progress: createProgress(out),
         env: io.env,
         cwd: io.cwd,

@@ -79,3 +79,33 @@ describe("cluster create flags → ClusterSpec", () => {
     expect(() => specFromFlags("a".repeat(33), {}, {})).toThrow(/32/);
   });
 });
+
+import { specFromConfig } from "../src/commands/cluster/spec.js";
+
+describe("cluster create --config: flags > environment > file > defaults", () => {
+  const file = {
+    name: "fromfile",
+    servers: 3,
+    image: "file/k3s:1",
+    wait: false,
+    loadBalancer: { enabled: false },
+    rollback: false,
+    ports: [{ value: { containerPort: 80, hostPort: 8080, protocol: "tcp" as const }, filters: [] }],
+  };
+  it("the file fills what no flag says", () => {
+    expect(specFromConfig(undefined, { lb: true, rollback: true, privileged: true }, {}, file)).toMatchObject({
+      name: "fromfile",
+      servers: 3,
+      image: "file/k3s:1",
+      wait: false,
+      loadBalancer: { enabled: false },
+      rollback: false,
+    });
+  });
+  it("environment beats the file, flags beat both; lists add up", () => {
+    const spec = specFromConfig("flagname", { servers: "1", image: "flag/k3s:1", port: "9090:90@loadbalancer", rollback: "true" }, { K3TS_IMAGE: "env/k3s:1" }, file);
+    expect(spec).toMatchObject({ name: "flagname", servers: 1, image: "flag/k3s:1", rollback: true });
+    expect(spec.ports.map((p) => p.value.containerPort)).toEqual([80, 90]);
+    expect(specFromConfig(undefined, {}, { K3TS_IMAGE: "env/k3s:1" }, file).image).toBe("env/k3s:1");
+  });
+});

@@ -116,3 +116,56 @@ export type { AddNodesOptions, EditPortsOptions } from "./cluster/nodes.js";
 export { loadBalancerConfig } from "./cluster/plan.js";
 export type { LoadBalancerState } from "./cluster/plan.js";
 export { LB_STATE_PATH } from "./cluster/spec.js";
+export type { RegistriesSpec, FileSpec } from "./cluster/spec.js";
+export {
+  loadConfig,
+  configError,
+  formatProblem,
+  SUPPORTED_CONFIGS,
+  mergeSpec,
+  defaultClusterSpec,
+  specFromEnvironment,
+  SPEC_ENVIRONMENT,
+  toK3tsDocument,
+  toK3tsYaml,
+  STARTER_CONFIG,
+  formatDuration,
+  formatMemory,
+  formatPort,
+  formatMount,
+  formatKeyValue,
+  K3TS_CONFIG_SCHEMA,
+  K3TS_API_VERSION,
+  K3TS_KIND,
+  K3TS_SCHEMA_ID,
+  k3dSchema,
+  migrateK3d,
+  expandGoEnv,
+  expandBraces,
+} from "./config/index.js";
+export type { JsonSchema, ClusterSpecInput, ConfigFormat, ConfigNotice, ConfigProblem, LoadConfigOptions, LoadedConfig } from "./config/index.js";
+export {
+  importImages,
+  importFailures,
+  resolveSources,
+  readImageArchive,
+  normalizeImageRef,
+  dockerManifestDigest,
+  parseCtrImageList,
+  parseCtrImportOutput,
+  ctrImportCommand,
+  ctrListCommand,
+  K8S_NAMESPACE,
+  formatBytes,
+  formatTransfer,
+} from "./images/index.js";
+export type {
+  ImageSource,
+  ImportImagesOptions,
+  ImportImagesResult,
+  ImportStatus,
+  ImageImportOutcome,
+  NodeImportReport,
+  NodeFailure,
+  ArchiveImage,
+} from "./images/index.js";

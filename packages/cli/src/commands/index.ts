@@ -1,4 +1,6 @@
 import type { CommandContext, CommandResult } from "../context.js";
+import { STDIN_ARG, imageCommands } from "./image/index.js";
+import { CONFIG_OPTION, configCommands } from "./config/index.js";
 
 export interface OptionSpec {
   /** cac flag syntax: "-o, --output <format>". */
@@ -45,8 +47,9 @@ export const commands: CommandSpec[] = [
     args: "[name]",
     description: "Create a k3s cluster (default name k3s-default) and merge its kubeconfig",
     options: [
-      { flags: "-s, --servers <count>", description: "Server nodes (3 or more for HA with embedded etcd)", default: 1 },
-      { flags: "-a, --agents <count>", description: "Agent nodes", default: 0 },
+      CONFIG_OPTION,
+      { flags: "-s, --servers <count>", description: "Server nodes (3 or more for HA with embedded etcd; default 1)" },
+      { flags: "-a, --agents <count>", description: "Agent nodes (default 0)" },
       { flags: "-i, --image <image>", description: "k3s image (env K3TS_IMAGE)" },
       { flags: "--api-port <[host:]port>", description: "Where the Kubernetes API is published (default 127.0.0.1 and a free port)" },
       { flags: "-p, --port <spec>", description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable), e.g. 8080:80@loadbalancer" },
@@ -58,7 +61,7 @@ export const commands: CommandSpec[] = [
       { flags: "--network <name>", description: "Join an existing network (kept when the cluster is deleted)" },
       { flags: "--subnet <cidr>", description: "IPv4 subnet for the cluster network" },
       { flags: "--token <token>", description: "Cluster token (default: random from a CSPRNG)" },
-      WAIT,
+      { flags: "--wait", description: "Wait for the API and every node to be Ready (default; --wait=false to return at once)" },
       TIMEOUT,
       { flags: "--no-lb", description: "No load balancer: the API is published on server-0" },
       { flags: "--lb-image <image>", description: "nginx image for the load balancer (env K3TS_LB_IMAGE)" },
@@ -67,8 +70,8 @@ export const commands: CommandSpec[] = [
       { flags: "--agents-memory <size>", description: "Memory limit per agent (e.g. 512m)" },
       { flags: "--host-alias <ip:host[,host]>", description: "Extra /etc/hosts entry in every node (repeatable)" },
       { flags: "--no-privileged", description: "Run nodes unprivileged (real k3s needs privileged nodes)" },
-      { flags: "--kubeconfig-update-default", description: "Merge into the default kubeconfig (=false to skip)", default: true },
-      { flags: "--kubeconfig-switch-context", description: "Make the new context current (=false to keep it)", default: true },
+      { flags: "--kubeconfig-update-default", description: "Merge into the default kubeconfig (default; =false to skip)" },
+      { flags: "--kubeconfig-switch-context", description: "Make the new context current (default; =false to keep it)" },
       KUBECONFIG_FILE,
       OUTPUT_OPTION,
     ],
@@ -77,6 +80,7 @@ export const commands: CommandSpec[] = [
       "k3ts cluster create dev --agents 2 -p 8080:80@loadbalancer",
       "k3ts cluster create ha --servers 3 --api-port 127.0.0.1:6550 --timeout 5m",
       "k3ts cluster create dev --k3s-arg --disable=traefik@server:* --k3s-node-label tier=edge@agent:0",
+      "k3ts cluster create --config k3d.yaml --agents 3",
     ],
     load: () => import("./cluster/create.js"),
   },
@@ -94,8 +98,8 @@ export const commands: CommandSpec[] = [
     aliases: ["cluster rm", "cluster del"],
     args: "[names...]",
     description: "Delete clusters: nodes, network, volumes and kubeconfig entries (idempotent)",
-    options: [ALL, KUBECONFIG_FILE, OUTPUT_OPTION],
-    examples: ["k3ts cluster delete dev", "k3ts cluster delete --all"],
+    options: [ALL, CONFIG_OPTION, KUBECONFIG_FILE, OUTPUT_OPTION],
+    examples: ["k3ts cluster delete dev", "k3ts cluster delete --all", "k3ts cluster delete --config k3d.yaml"],
     load: () => import("./cluster/delete.js"),
   },
   {
@@ -208,6 +212,7 @@ export const commands: CommandSpec[] = [
     examples: ["export KUBECONFIG=$(k3ts kubeconfig write dev)"],
     load: () => import("./kubeconfig/write.js"),
   },
+  ...configCommands,
   {
     name: "runtime list",
     aliases: ["runtime ls"],
@@ -223,10 +228,11 @@ export const commands: CommandSpec[] = [
     examples: ["k3ts runtime info", "k3ts --runtime podman runtime info -o json"],
     load: () => import("./runtime/info.js"),
   },
+  ...imageCommands,
 ];
 
 /** Nouns that group verbs ("runtime" in "runtime info"). */
-export const nouns = new Set(commands.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
+export const nouns = new Set(commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]).filter((n) => n.includes(" ")).map((n) => n.split(" ")[0]!));
 
 /**
  * cac matches one word per command, so "runtime info" arrives as two argv entries. Folds a known
@@ -240,7 +246,8 @@ export function foldCommand(argv: string[]): string[] {
   if (!nouns.has(argv[first]!)) return argv;
   const spec = commands.find((c) => c.name === joined || c.aliases?.includes(joined));
   if (!spec) return argv;
-  return argv.flatMap((a, i) => (i === first ? [spec.name] : i === second ? [] : [a]));
+  const folded = argv.flatMap((a, i) => (i === first ? [spec.name] : i === second ? [] : [a]));
+  return imageCommands.includes(spec) ? folded.map((a) => (a === "-" ? STDIN_ARG : a)) : folded;
 }
 
 /** Global options that take a value (so their value is not mistaken for a command word). */

@@ -4,6 +4,8 @@
  */
 import { createRequire } from "node:module";
 import type * as YamlModule from "yaml";
+import type AjvModule from "ajv";
+import type AddFormatsModule from "ajv-formats";
 import type LockfileModule from "proper-lockfile";
 import type WriteFileAtomicModule from "write-file-atomic";
 
@@ -22,4 +24,18 @@ export async function lockfile(): Promise<typeof LockfileModule> {
 export async function writeFileAtomic(): Promise<typeof WriteFileAtomicModule> {
   const mod = (await import("write-file-atomic")) as { default?: typeof WriteFileAtomicModule } & typeof WriteFileAtomicModule;
   return mod.default ?? mod;
+}
+
+type AjvClass = typeof AjvModule;
+type AddFormats = typeof AddFormatsModule;
+let ajvModules: { Ajv: AjvClass; addFormats: AddFormats } | undefined;
+
+/** ajv and ajv-formats (CommonJS), for config validation only. */
+export function ajv(): { Ajv: AjvClass; addFormats: AddFormats } {
+  if (!ajvModules) {
+    const a = require("ajv") as { default?: AjvClass } & AjvClass;
+    const f = require("ajv-formats") as { default?: AddFormats } & AddFormats;
+    ajvModules = { Ajv: a.default ?? a, addFormats: f.default ?? f };
+  }
+  return ajvModules;
 }

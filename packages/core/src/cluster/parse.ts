@@ -259,7 +259,9 @@ export function validateClusterName(name: string, where: string): string {
     throw invalid(where, name, `cluster name ${q(name)} is ${name.length} characters long (want ${want})`);
   }
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name)) {
-    const hint = /[A-Z]/.test(name) ? `try ${q(name.toLowerCase())}` : undefined;
+    // Suggest a name only when a simple repair yields a valid one.
+    const repaired = name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "").slice(0, MAX_CLUSTER_NAME_LENGTH);
+    const hint = repaired && repaired !== name && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(repaired) ? `try ${q(repaired)}` : undefined;
     throw invalid(where, name, `cluster name ${q(name)} is not valid (want ${want})`, hint);
   }
   return name;

@@ -2,7 +2,7 @@
  * The cluster model: what `cluster create` can say, in parsed form. Flags and config files are
  * turned into a ClusterSpec; the lifecycle plans nodes from it.
  */
-import type { HostAlias, Protocol } from "../types.js";
+import type { HostAlias, Protocol, Ulimit } from "../types.js";
 
 /** k3d's node-filter groups. `all` selects every node, the load balancer included. */
 export type NodeGroup = "server" | "agent" | "loadbalancer" | "all";
@@ -60,6 +60,33 @@ export interface ApiSpec {
   hostPort?: number;
 }
 
+/** Registries for the cluster, as a config file gives them (k3d's `registries`); carried, not yet applied by create. */
+export interface RegistriesSpec {
+  /** A registry created with the cluster. */
+  create?: {
+    name?: string;
+    host?: string;
+    hostPort?: string;
+    image?: string;
+    proxy?: { remoteURL?: string; username?: string; password?: string };
+    volumes?: string[];
+    enforcePortMatch?: boolean;
+  };
+  /** Existing registries to connect (`[proto://]host[:port]`). */
+  use?: string[];
+  /** k3s registries.yaml: its content, or a path to it. */
+  config?: { content: string } | { path: string };
+}
+
+/** A file put into nodes before they start (k3d's `files`); carried, not yet applied by create. */
+export interface FileSpec {
+  /** Inline content, or a path to read it from (resolved against the config file's directory). */
+  source: { content: string } | { path: string };
+  /** Absolute path in the node (k3d's shortcuts already expanded). */
+  destination: string;
+  description?: string;
+}
+
 export interface ClusterSpec {
   name: string;
   servers: number;
@@ -91,6 +118,12 @@ export interface ClusterSpec {
   /** Nodes run privileged (real k3s needs it). Default true. */
   privileged: boolean;
   kubeconfig: { update: boolean; switchContext: boolean };
+  /** From config files: registries to create or connect (not yet applied by create). */
+  registries?: RegistriesSpec;
+  /** From config files: files to put into nodes (not yet applied by create). */
+  files?: Array<Filtered<FileSpec>>;
+  /** From config files: ulimits for every node (not yet applied by create). */
+  ulimits?: Ulimit[];
 }
 
 export const DEFAULT_CLUSTER_NAME = "k3s-default";

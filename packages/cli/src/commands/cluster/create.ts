@@ -1,10 +1,13 @@
 import { createCluster, names } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
 import { printValue } from "../../print.js";
-import { specFromFlags } from "./spec.js";
+import { readConfig } from "../config/read.js";
+import { specFromConfig } from "./spec.js";
 
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
-  const spec = specFromFlags(args[0], options, ctx.env);
+  // A bad file stops here (exit 2), before a runtime is picked or anything is created.
+  const file = typeof options.config === "string" ? readConfig(ctx, options.config).spec : undefined;
+  const spec = specFromConfig(args[0], options, ctx.env, file);
   const runtime = await ctx.runtime();
   const kubeconfigPath = options.kubeconfig as string | undefined;
   const started = performance.now();

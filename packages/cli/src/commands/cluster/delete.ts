@@ -4,12 +4,23 @@ import { join } from "node:path";
 import type { CommandContext } from "../../context.js";
 import { configDir } from "../kubeconfig/merge.js";
 import { printValue } from "../../print.js";
+import { readConfig } from "../config/read.js";
+
+/** The cluster a config file names (`metadata.name`, else k3s-default). */
+function nameFromConfig(ctx: CommandContext, options: Record<string, unknown>, args: string[]): string | undefined {
+  if (typeof options.config !== "string") return undefined;
+  if (args.length || options.all === true) {
+    throw new K3tsError("INVALID_ARGUMENT", "give cluster names, --all or --config, not several", { meta: { flag: "--config" } });
+  }
+  return readConfig(ctx, options.config, { quiet: true }).spec.name ?? "k3s-default";
+}
 
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
+  const fromFile = nameFromConfig(ctx, options, args);
   const runtime = await ctx.runtime();
   const all = options.all === true;
   if (all && args.length) throw new K3tsError("INVALID_ARGUMENT", "give cluster names or --all, not both", { meta: { flag: "--all" } });
-  const targets = all ? (await listClusters(runtime)).map((c) => c.name) : args.length ? args : ["k3s-default"];
+  const targets = fromFile ? [fromFile] : all ? (await listClusters(runtime)).map((c) => c.name) : args.length ? args : ["k3s-default"];
   const kubeconfigPath = options.kubeconfig as string | undefined;
   const results: DeleteResult[] = [];
   for (const name of targets) {

@@ -1,7 +1,7 @@
 import {
   DEFAULT_CLUSTER_NAME,
-  DEFAULT_K3S_IMAGE,
-  DEFAULT_LB_IMAGE,
+  defaultClusterSpec,
+  mergeSpec,
   parseApiPort,
   parseDuration,
   parseHostAlias,
@@ -10,9 +10,11 @@ import {
   parseNodeFilter,
   parsePortSpec,
   parseVolumeSpec,
+  specFromEnvironment,
   splitFilters,
   validateClusterName,
   type ClusterSpec,
+  type ClusterSpecInput,
   type Filtered,
 } from "@k3ts/core";
 import { bool, integer, many, one } from "../../flags.js";
@@ -26,45 +28,78 @@ function filtered<T>(values: unknown, flag: string, parse: (text: string, where:
   });
 }
 
-/** The ClusterSpec `k3ts cluster create` flags describe (k3d's flag names and meanings). */
-export function specFromFlags(name: string | undefined, o: Record<string, unknown>, env: Record<string, string | undefined>): ClusterSpec {
-  const clusterName = name ?? DEFAULT_CLUSTER_NAME;
-  validateClusterName(clusterName, "NAME");
+/** A boolean flag only when it was given (`--x`, `--x=false`); undefined otherwise. */
+function given(value: unknown, flag: string): boolean | undefined {
+  return value === undefined ? undefined : bool(value, flag, true);
+}
+
+/**
+ * A `--no-x` flag: cac reports x=true when it is absent, so only false (or an explicit `--x=true`/`=false`)
+ * counts as given; otherwise the file or the default decides.
+ */
+function negatable(value: unknown, flag: string): boolean | undefined {
+  if (value === undefined || value === true) return undefined;
+  return bool(value, flag, true);
+}
+
+function defined<T extends object>(o: T): T | undefined {
+  const out = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** What the `cluster create` flags given say (k3d's flag names and meanings); absent flags are left out. */
+export function flagsInput(name: string | undefined, o: Record<string, unknown>): ClusterSpecInput {
+  if (name !== undefined) validateClusterName(name, "NAME");
   const timeout = one(o.timeout, "--timeout");
   const serversMemory = one(o.serversMemory, "--servers-memory");
   const agentsMemory = one(o.agentsMemory, "--agents-memory");
   const apiPort = one(o.apiPort, "--api-port");
-  const network = one(o.network, "--network");
-  const subnet = one(o.subnet, "--subnet");
-  const token = one(o.token, "--token");
-  return {
-    name: clusterName,
-    servers: integer(o.servers, "--servers", 1) ?? 1,
-    agents: integer(o.agents, "--agents", 0) ?? 0,
-    image: one(o.image, "--image") ?? env.K3TS_IMAGE ?? DEFAULT_K3S_IMAGE,
-    api: apiPort ? parseApiPort(apiPort, "--api-port") : { hostIP: "127.0.0.1" },
+  const noLb = o.noLb === true ? false : undefined;
+  const lb = noLb ?? negatable(o.lb, "--lb");
+  const input: ClusterSpecInput = {
+    name,
+    servers: integer(o.servers, "--servers", 1),
+    agents: integer(o.agents, "--agents", 0),
+    image: one(o.image, "--image"),
+    api: apiPort ? parseApiPort(apiPort, "--api-port") : undefined,
     ports: filtered(o.port, "--port", parsePortSpec, ["proxy", "direct"]),
     volumes: filtered(o.volume, "--volume", parseVolumeSpec),
     env: filtered(o.env, "--env", (t, w) => parseKeyValue(t, w)),
     k3sArgs: filtered(o.k3sArg, "--k3s-arg", (t) => t),
     nodeLabels: filtered(o.k3sNodeLabel, "--k3s-node-label", (t, w) => parseKeyValue(t, w)),
     runtimeLabels: filtered(o.runtimeLabel, "--runtime-label", (t, w) => parseKeyValue(t, w)),
-    ...(network ? { network } : {}),
-    ...(subnet ? { subnet } : {}),
-    ...(token ? { token } : {}),
-    wait: bool(o.wait, "--wait", true),
-    timeoutMs: timeout ? parseDuration(timeout, "--timeout") : 0,
-    loadBalancer: { enabled: !bool(o.noLb, "--no-lb", false) && bool(o.lb, "--lb", true), image: one(o.lbImage, "--lb-image") ?? env.K3TS_LB_IMAGE ?? DEFAULT_LB_IMAGE },
-    rollback: bool(o.rollback, "--rollback", true),
-    memory: {
-      ...(serversMemory ? { servers: parseMemory(serversMemory, "--servers-memory") } : {}),
-      ...(agentsMemory ? { agents: parseMemory(agentsMemory, "--agents-memory") } : {}),
-    },
+    network: one(o.network, "--network") || undefined,
+    subnet: one(o.subnet, "--subnet") || undefined,
+    token: one(o.token, "--token") || undefined,
+    wait: given(o.wait, "--wait"),
+    timeoutMs: timeout ? parseDuration(timeout, "--timeout") : undefined,
+    loadBalancer: defined({ enabled: lb, image: one(o.lbImage, "--lb-image") }),
+    rollback: negatable(o.rollback, "--rollback"),
+    memory: defined({
+      servers: serversMemory ? parseMemory(serversMemory, "--servers-memory") : undefined,
+      agents: agentsMemory ? parseMemory(agentsMemory, "--agents-memory") : undefined,
+    }),
     hostAliases: many(o.hostAlias).map((h) => parseHostAlias(h, `--host-alias ${h}`)),
-    privileged: bool(o.privileged, "--privileged", true),
-    kubeconfig: {
-      update: bool(o.kubeconfigUpdateDefault, "--kubeconfig-update-default", true),
-      switchContext: bool(o.kubeconfigSwitchContext, "--kubeconfig-switch-context", true),
-    },
+    privileged: negatable(o.privileged, "--privileged"),
+    kubeconfig: defined({
+      update: given(o.kubeconfigUpdateDefault, "--kubeconfig-update-default"),
+      switchContext: given(o.kubeconfigSwitchContext, "--kubeconfig-switch-context"),
+    }),
   };
+  return defined(input) ?? {};
+}
+
+/**
+ * The ClusterSpec `k3ts cluster create` builds: flags > environment (K3TS_IMAGE, K3TS_LB_IMAGE) >
+ * config file (`--config`) > defaults. Lists from the file and the flags add up.
+ */
+export function specFromConfig(name: string | undefined, o: Record<string, unknown>, env: Record<string, string | undefined>, file?: ClusterSpecInput): ClusterSpec {
+  const spec = mergeSpec(defaultClusterSpec(), file, specFromEnvironment(env), flagsInput(name, o));
+  validateClusterName(spec.name ?? DEFAULT_CLUSTER_NAME, "NAME");
+  return spec;
+}
+
+/** The ClusterSpec the `cluster create` flags alone describe (no config file). */
+export function specFromFlags(name: string | undefined, o: Record<string, unknown>, env: Record<string, string | undefined>): ClusterSpec {
+  return specFromConfig(name, o, env);
 }

@@ -1,0 +1,32 @@
+import type { CommandSpec, OptionSpec } from "../index.js";
+
+/** The same flag as the registry's OUTPUT_OPTION (not imported: index.ts imports this module). */
+const OUTPUT: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table" };
+
+/**
+ * cac drops a bare `-` argument (and what follows it), so the registry rewrites `-` into this
+ * before parsing (LEAD: in foldCommand, for the image commands: `argv.map((a) => (a === "-" ? STDIN_ARG : a))`).
+ * The handler reads it, like `-`, as stdin.
+ */
+export const STDIN_ARG = "/dev/stdin";
+
+/** `image import` (k3d's `image import`/`image load`; `images` works as the noun too once wired). */
+export const imageCommands: CommandSpec[] = [
+  {
+    name: "image import",
+    aliases: ["image load", "images import", "images load"],
+    args: "<sources...>",
+    description: "Import images (from the engine, archive files, or - for stdin) into a cluster's nodes; present images are skipped",
+    options: [
+      { flags: "-c, --cluster <name>", description: "Cluster to import into", default: "k3s-default" },
+      { flags: "--nodes <filter>", description: "Node filter (repeatable): server:0, agent:*, all … (default: every server and agent)" },
+      OUTPUT,
+    ],
+    examples: [
+      "k3ts image import myapp:dev -c dev",
+      "k3ts image import ./images.tar --nodes agent:*",
+      "docker save myapp:dev | k3ts image import - -c dev",
+    ],
+    load: () => import("./import.js"),
+  },
+];

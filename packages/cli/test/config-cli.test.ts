@@ -1,0 +1,92 @@
+/** `k3ts config init|validate|convert` and `cluster create|delete --config`, through main(); no engine is touched. */
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { main } from "../src/main.js";
+
+
+const CORPUS = fileURLToPath(new URL("../../../../shared/k3d-config-corpus/", import.meta.url));
+const corpusPresent = existsSync(CORPUS);
+
+async function k3ts(argv: string[], cwd: string, env: Record<string, string | undefined> = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d) => (out += d));
+  stderr.on("data", (d) => (err += d));
+  // An unreachable engine: if anything tried to reach a runtime, the test would see exit 1, not 2.
+  const code = await main(argv, { stdout, stderr, env: { NO_COLOR: "1", DOCKER_HOST: "unix:///nonexistent.sock", K3TS_RUNTIME: "/nonexistent-plugin.js", ...env }, cwd });
+  return { code, out, err };
+}
+
+const dir = () => mkdtempSync(join(tmpdir(), "k3ts-config-"));
+
+describe("k3ts config", () => {
+  it("init writes a commented starter, refuses to overwrite it without --force, prints it with -o=-", async () => {
+    const cwd = dir();
+    const first = await k3ts(["config", "init"], cwd);
+    expect(first.code).toBe(0);
+    const written = readFileSync(join(cwd, "k3ts.yaml"), "utf8");
+    expect(written).toMatch(/^# k3ts cluster config/);
+    expect(written).toContain("apiVersion: k3ts.io/v1alpha1");
+    writeFileSync(join(cwd, "k3ts.yaml"), "mine\n");
+    const again = await k3ts(["config", "init"], cwd);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain("k3ts.yaml already exists");
+    expect(readFileSync(join(cwd, "k3ts.yaml"), "utf8")).toBe("mine\n");
+    expect((await k3ts(["config", "init", "--force"], cwd)).code).toBe(0);
+    expect(readFileSync(join(cwd, "k3ts.yaml"), "utf8")).toBe(written);
+    const printed = await k3ts(["config", "init", "-o=-"], cwd);
+    expect(printed.out.trimEnd()).toBe(written.trimEnd());
+  });
+
+  it("validate: exit 0 and valid; exit 2 and every problem with FILE:LINE:COL", async () => {
+    const cwd = dir();
+    await k3ts(["config", "init", "-o", "ok.yaml"], cwd);
+    const ok = await k3ts(["config", "validate", "ok.yaml"], cwd);
+    expect(ok).toMatchObject({ code: 0, out: "ok.yaml: valid (k3ts.io/v1alpha1)\n" });
+    writeFileSync(join(cwd, "bad.yaml"), "apiVersion: k3d.io/v1alpha5\nkind: Simple\nservers: -1\nports:\n  - port: 8080:80\n    nodeFilters: [agnet:0]\n");
+    const bad = await k3ts(["config", "validate", "bad.yaml"], cwd);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toBe("");
+    expect(bad.err).toContain("bad.yaml:3:10: /servers: must be at least 1");
+    expect(bad.err).toContain('bad.yaml:6:19: /ports/0/nodeFilters/0: unknown node group "agnet" (want server, agent, loadbalancer or all)');
+    const missing = await k3ts(["config", "validate", "nope.yaml"], cwd);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("cannot read config file nope.yaml: ENOENT");
+  });
+
+  it.runIf(corpusPresent)("convert: k3d → k3ts on stdout or into a file, the notices printed as warnings", async () => {
+    const cwd = dir();
+    const file = join(CORPUS, "docs_full_example.yaml");
+    const shown = await k3ts(["config", "convert", file], cwd);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain("apiVersion: k3ts.io/v1alpha1");
+    expect(shown.out).toContain("name: mycluster");
+    expect(shown.err).toContain("/options/runtime/gpuRequest: not honoured: k3ts does not request GPUs");
+    const written = await k3ts(["config", "convert", file, "-o", "converted.yaml"], cwd);
+    expect(written.code).toBe(0);
+    const valid = await k3ts(["config", "validate", "converted.yaml"], cwd);
+    expect(valid.code).toBe(0);
+  });
+});
+
+describe("cluster create|delete --config", () => {
+  it("a bad file: exit 2, every problem, and no runtime reached", async () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, "bad.yaml"), "apiVersion: k3ts.io/v1alpha1\nkind: Cluster\nspec:\n  servers: 0\n  bogus: 1\n");
+    const create = await k3ts(["cluster", "create", "--config", "bad.yaml"], cwd);
+    expect(create.code).toBe(2);
+    expect(create.err).toContain("bad.yaml:4:12: /spec/servers: must be at least 1");
+    expect(create.err).toContain('bad.yaml:5:3: /spec/bogus: unknown field "bogus"');
+    const del = await k3ts(["cluster", "delete", "--config", "bad.yaml"], cwd);
+    expect(del.code).toBe(2);
+    const both = await k3ts(["cluster", "delete", "dev", "--config", "bad.yaml"], cwd);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain("not several");
+  });
+});

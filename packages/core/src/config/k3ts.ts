@@ -1,0 +1,104 @@
+/** k3ts's own format, `apiVersion: k3ts.io/v1alpha1`, `kind: Cluster`: `spec` says what ClusterSpec can say. */
+import {
+  isHostname,
+  isIPv4,
+  parseDuration,
+  parseMemory,
+  parsePortSpec,
+  parseVolumeSpec,
+  validateClusterName,
+} from "../cluster/parse.js";
+import type { ApiSpec } from "../cluster/spec.js";
+import { type Collector, bool, checkSelections, int, plain, readFiltered, rec, requireFilters, str } from "./common.js";
+import { identity, keyValue, readFiles, readHostAliases, readRegistries, readSubnet, readUlimits } from "./k3d.js";
+import type { ClusterSpecInput } from "./types.js";
+
+function readApi(c: Collector, api: Record<string, unknown>): Partial<ApiSpec> | undefined {
+  const out: Partial<ApiSpec> = {};
+  const host = str(api.host);
+  const hostIP = str(api.hostIP);
+  const hostPort = int(api.hostPort);
+  if (host !== undefined) {
+    if (isHostname(host) || isIPv4(host)) out.host = host;
+    else c.problem("/spec/api/host", `${JSON.stringify(host)} is neither a hostname nor an IPv4 address`);
+  }
+  if (hostIP !== undefined) {
+    if (isIPv4(hostIP)) out.hostIP = hostIP;
+    else c.problem("/spec/api/hostIP", `${JSON.stringify(hostIP)} is not an IPv4 address (want e.g. 127.0.0.1 or 0.0.0.0)`);
+  }
+  if (hostPort !== undefined && hostPort >= 1 && hostPort <= 65535) out.hostPort = hostPort;
+  return Object.keys(out).length ? out : undefined;
+}
+
+function setIf<K extends keyof ClusterSpecInput>(spec: ClusterSpecInput, key: K, value: ClusterSpecInput[K] | undefined): void {
+  if (value !== undefined) spec[key] = value;
+}
+
+/** Reads a k3ts config document (already schema-checked) into a ClusterSpecInput. */
+export function readK3ts(c: Collector, data: Record<string, unknown>, file: string | undefined): ClusterSpecInput {
+  const spec: ClusterSpecInput = {};
+  const s = rec(data.spec);
+  const name = str(rec(data.metadata).name);
+  if (name !== undefined && c.attempt("/metadata/name", (where) => validateClusterName(name, where)) !== undefined) spec.name = name;
+  const servers = int(s.servers);
+  const agents = int(s.agents);
+  if (servers !== undefined && servers >= 1) spec.servers = servers;
+  if (agents !== undefined && agents >= 0) spec.agents = agents;
+  if (str(s.image)) spec.image = str(s.image)!;
+  setIf(spec, "api", readApi(c, rec(s.api)));
+
+  const ports = readFiltered(c, s.ports, "/spec/ports", "port", parsePortSpec, ["proxy", "direct"]);
+  const volumes = readFiltered(c, s.volumes, "/spec/volumes", "volume", parseVolumeSpec);
+  const env = readFiltered(c, s.env, "/spec/env", "value", keyValue);
+  const k3sArgs = readFiltered(c, s.k3sArgs, "/spec/k3sArgs", "value", identity);
+  const nodeLabels = readFiltered(c, s.nodeLabels, "/spec/nodeLabels", "value", keyValue);
+  const runtimeLabels = readFiltered(c, s.runtimeLabels, "/spec/runtimeLabels", "value", keyValue);
+  const files = readFiles(c, s.files, file, "/spec/files");
+  const loadBalancer = rec(s.loadBalancer);
+  const counts = { servers: servers ?? 1, agents: agents ?? 0, loadBalancer: bool(loadBalancer.enabled) !== false };
+  // The planner's rule: env, k3s args and node labels need filters when there is more than one k3s node.
+  const k3sNodes = counts.servers + counts.agents;
+  const why = `the cluster has ${k3sNodes} k3s nodes (${counts.servers} server(s), ${counts.agents} agent(s))`;
+  requireFilters(c, env, k3sNodes, "value", why);
+  requireFilters(c, k3sArgs, k3sNodes, "value", why);
+  requireFilters(c, nodeLabels, k3sNodes, "value", why);
+  checkSelections(c, [...ports, ...volumes, ...env, ...k3sArgs, ...nodeLabels, ...runtimeLabels, ...files], counts);
+  if (ports.length) spec.ports = plain(ports);
+  if (volumes.length) spec.volumes = plain(volumes);
+  if (env.length) spec.env = plain(env);
+  if (k3sArgs.length) spec.k3sArgs = plain(k3sArgs);
+  if (nodeLabels.length) spec.nodeLabels = plain(nodeLabels);
+  if (runtimeLabels.length) spec.runtimeLabels = plain(runtimeLabels);
+
+  setIf(spec, "network", str(s.network) || undefined);
+  setIf(spec, "subnet", readSubnet(c, str(s.subnet), "/spec/subnet", false));
+  setIf(spec, "token", str(s.token) || undefined);
+  setIf(spec, "wait", bool(s.wait));
+  const timeout = str(s.timeout);
+  if (timeout !== undefined) setIf(spec, "timeoutMs", c.attempt("/spec/timeout", (where) => parseDuration(timeout, where)));
+  const lb = { ...(bool(loadBalancer.enabled) !== undefined ? { enabled: bool(loadBalancer.enabled)! } : {}), ...(str(loadBalancer.image) ? { image: str(loadBalancer.image)! } : {}) };
+  if (Object.keys(lb).length) spec.loadBalancer = lb;
+  setIf(spec, "rollback", bool(s.rollback));
+  const memory: { servers?: number; agents?: number } = {};
+  for (const key of ["servers", "agents"] as const) {
+    const text = str(rec(s.memory)[key]);
+    if (text === undefined) continue;
+    const bytes = c.attempt(`/spec/memory/${key}`, (where) => parseMemory(text, where));
+    if (bytes !== undefined) memory[key] = bytes;
+  }
+  if (Object.keys(memory).length) spec.memory = memory;
+  const hostAliases = readHostAliases(c, s.hostAliases, "/spec/hostAliases");
+  if (hostAliases.length) spec.hostAliases = hostAliases;
+  setIf(spec, "privileged", bool(s.privileged));
+  const kc = rec(s.kubeconfig);
+  const kubeconfig = { ...(bool(kc.update) !== undefined ? { update: bool(kc.update)! } : {}), ...(bool(kc.switchContext) !== undefined ? { switchContext: bool(kc.switchContext)! } : {}) };
+  if (Object.keys(kubeconfig).length) spec.kubeconfig = kubeconfig;
+  setIf(spec, "registries", readRegistries(c, rec(s.registries), "/spec/registries"));
+  if (files.length) {
+    spec.files = plain(files);
+    c.notice("/spec/files", "k3ts does not copy files into nodes yet (mount them with volumes meanwhile)");
+  }
+  const ulimits = readUlimits(c, s.ulimits, "/spec/ulimits");
+  if (ulimits.length) spec.ulimits = ulimits;
+  return spec;
+}

@@ -1,0 +1,74 @@
+/** Precedence: flags > environment > file > defaults (k3d's, through viper). Lists add up; everything else the later source wins. */
+import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE, DEFAULT_LB_IMAGE, type ClusterSpec } from "../cluster/spec.js";
+import type { ClusterSpecInput } from "./types.js";
+
+/** The spec of `k3ts cluster create` with no flags, no file and no environment. */
+export function defaultClusterSpec(): ClusterSpec {
+  return {
+    name: DEFAULT_CLUSTER_NAME,
+    servers: 1,
+    agents: 0,
+    image: DEFAULT_K3S_IMAGE,
+    api: { hostIP: "127.0.0.1" },
+    ports: [],
+    volumes: [],
+    env: [],
+    k3sArgs: [],
+    nodeLabels: [],
+    runtimeLabels: [],
+    wait: true,
+    timeoutMs: 0,
+    loadBalancer: { enabled: true, image: DEFAULT_LB_IMAGE },
+    rollback: true,
+    memory: {},
+    hostAliases: [],
+    privileged: true,
+    kubeconfig: { update: true, switchContext: true },
+  };
+}
+
+/** The K3TS_* variables that say something about a cluster (the same ones the flags fall back to). */
+export const SPEC_ENVIRONMENT: Readonly<Record<string, string>> = {
+  K3TS_IMAGE: "spec.image (--image)",
+  K3TS_LB_IMAGE: "spec.loadBalancer.image (--lb-image)",
+};
+
+/** What the environment says about a cluster (empty values are ignored). */
+export function specFromEnvironment(env: Record<string, string | undefined>): ClusterSpecInput {
+  const spec: ClusterSpecInput = {};
+  if (env.K3TS_IMAGE) spec.image = env.K3TS_IMAGE;
+  if (env.K3TS_LB_IMAGE) spec.loadBalancer = { image: env.K3TS_LB_IMAGE };
+  return spec;
+}
+
+const LISTS = ["ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels", "hostAliases", "files", "ulimits"] as const;
+const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged", "registries"] as const;
+
+function defined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function mergeOne(spec: ClusterSpec, layer: ClusterSpecInput): ClusterSpec {
+  const out: ClusterSpec = { ...spec };
+  const o = out as unknown as Record<string, unknown>;
+  for (const key of SCALARS) if (layer[key] !== undefined) o[key] = layer[key];
+  for (const key of LISTS) {
+    const more = layer[key];
+    if (more?.length) o[key] = [...((spec[key] as unknown[] | undefined) ?? []), ...more];
+  }
+  // An API endpoint is replaced as a whole (as --api-port replaces k3d's kubeAPI); its address defaults to 127.0.0.1.
+  if (layer.api && Object.keys(defined(layer.api)).length) out.api = { hostIP: "127.0.0.1", ...defined(layer.api) };
+  out.loadBalancer = { ...spec.loadBalancer, ...defined(layer.loadBalancer) };
+  out.memory = { ...spec.memory, ...defined(layer.memory) };
+  out.kubeconfig = { ...spec.kubeconfig, ...defined(layer.kubeconfig) };
+  return out;
+}
+
+/**
+ * Merges sources in rising precedence, e.g. `mergeSpec(defaultClusterSpec(), file, environment, flags)`:
+ * a later source's value wins; lists (ports, volumes, env, args, labels, host aliases, files, ulimits) add up,
+ * as k3d appends repeated flags to the file's lists.
+ */
+export function mergeSpec(defaults: ClusterSpec, ...layers: Array<ClusterSpecInput | undefined>): ClusterSpec {
+  return layers.reduce<ClusterSpec>((spec, layer) => (layer ? mergeOne(spec, layer) : spec), defaults);
+}

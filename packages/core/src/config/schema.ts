@@ -1,0 +1,142 @@
+/**
+ * JSON Schemas (draft-07), built here as data: k3ts's own format (published as
+ * schema/k3ts-config.schema.json, kept equal to K3TS_CONFIG_SCHEMA by a test), and k3ts's reading of
+ * k3d's Simple config versions v1alpha2–v1alpha5. The k3d schemas follow k3d's
+ * pkg/config/<version>/schema.json field for field, with three deliberate differences: counts are
+ * integers (k3d says "number" and then fails to unmarshal 1.5), the value of every filtered list item
+ * is required, and unknown fields are rejected everywhere (k3d's schema lets them through under
+ * `options.runtime`, `registries` and `hostAliases[]`, then ignores them).
+ */
+
+export type JsonSchema = Record<string, unknown>;
+
+export const K3TS_API_VERSION = "k3ts.io/v1alpha1";
+export const K3TS_KIND = "Cluster";
+export const K3TS_SCHEMA_ID = "https://k3ts.dev/schema/k3ts-config.schema.json";
+
+const text = (description?: string): JsonSchema => ({ type: "string", ...(description ? { description } : {}) });
+const flag = (description?: string): JsonSchema => ({ type: "boolean", ...(description ? { description } : {}) });
+const list = (items: JsonSchema, description?: string): JsonSchema => ({ type: "array", items, ...(description ? { description } : {}) });
+const object = (properties: Record<string, JsonSchema>, extra: JsonSchema = {}): JsonSchema => ({ type: "object", properties, additionalProperties: false, ...extra });
+
+const NODE_FILTERS = list(text(), "k3d node filters: server:0, agent:*, agents:1-2, loadbalancer, all (ports also :proxy / :direct)");
+
+/** `{ FIELD: string, nodeFilters: [...] }` items. */
+const filtered = (field: string, description: string): JsonSchema => list(object({ [field]: text(description), nodeFilters: NODE_FILTERS }, { required: [field] }));
+
+const REGISTRIES = (version: 2 | 3 | 4 | 5): JsonSchema =>
+  object({
+    create: object({
+      name: text("registry container name"),
+      host: text("host address the registry is published on (default 0.0.0.0)"),
+      hostPort: text('host port (default "random")'),
+      ...(version >= 4 ? { image: text(), proxy: object({ remoteURL: text(), username: text(), password: text() }), volumes: list(text()) } : {}),
+      ...(version >= 5 ? { enforcePortMatch: flag("registry listens inside on its host port") } : {}),
+    }),
+    use: list(text()),
+    config: text("k3s registries.yaml: inline (several lines) or a path (one line)"),
+  });
+
+const ULIMITS = list(object({ name: text(), soft: { type: "integer" }, hard: { type: "integer" } }, { required: ["name", "soft", "hard"] }));
+
+const HOST_ALIASES = list(object({ ip: text("IPv4 address"), hostnames: list(text(), "hostnames for the address") }, { required: ["ip", "hostnames"] }));
+
+/** k3ts's own format, `apiVersion: k3ts.io/v1alpha1`, `kind: Cluster`. */
+export const K3TS_CONFIG_SCHEMA: JsonSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  $id: K3TS_SCHEMA_ID,
+  title: "k3ts cluster config",
+  description: "A k3s cluster for `k3ts cluster create --config FILE`. Flags override the file; K3TS_* variables override the file too.",
+  type: "object",
+  required: ["apiVersion", "kind"],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { type: "string", const: K3TS_API_VERSION },
+    kind: { type: "string", const: K3TS_KIND },
+    metadata: object({ name: text("cluster name: lowercase letters, digits and -, at most 32 characters") }),
+    spec: object({
+      servers: { type: "integer", minimum: 1, description: "server nodes (3 or more: HA with embedded etcd); default 1" },
+      agents: { type: "integer", minimum: 0, description: "agent nodes; default 0" },
+      image: { type: "string", minLength: 1, description: "k3s image" },
+      api: object({
+        host: text("name for the kubeconfig and the TLS SAN"),
+        hostIP: text("IPv4 address the API is published on (default 127.0.0.1)"),
+        hostPort: { type: "integer", minimum: 1, maximum: 65535, description: "host port (default: a free port)" },
+      }),
+      ports: filtered("port", "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL], e.g. 8080:80"),
+      volumes: filtered("volume", "[SOURCE:]DEST[:ro|rw]"),
+      env: filtered("value", "KEY[=VALUE]"),
+      k3sArgs: filtered("value", "extra k3s argument, e.g. --disable=traefik"),
+      nodeLabels: filtered("value", "Kubernetes node label KEY[=VALUE]"),
+      runtimeLabels: filtered("value", "container label KEY[=VALUE]"),
+      network: text("existing network to join (kept when the cluster is deleted)"),
+      subnet: text("IPv4 CIDR for the created network"),
+      token: text("cluster token (default: random)"),
+      wait: flag("wait for the API and every node to be Ready (default true)"),
+      timeout: text("give up after this long, e.g. 60s or 5m (default: no limit)"),
+      loadBalancer: object({ enabled: flag("run the load balancer (default true)"), image: { type: "string", minLength: 1 } }),
+      rollback: flag("remove what a failed create made (default true)"),
+      memory: object({ servers: text("memory limit per server, e.g. 1g"), agents: text("memory limit per agent, e.g. 512m") }),
+      hostAliases: HOST_ALIASES,
+      privileged: flag("run nodes privileged (real k3s needs it; default true)"),
+      kubeconfig: object({ update: flag("merge into the default kubeconfig (default true)"), switchContext: flag("make the context current (default true)") }),
+      registries: REGISTRIES(5),
+      files: list(object({ source: text(), destination: text(), description: text(), nodeFilters: NODE_FILTERS }, { required: ["source", "destination"] })),
+      ulimits: ULIMITS,
+    }),
+  },
+};
+
+const K3D_FILES = list(object({ source: text(), destination: text(), description: text(), nodeFilters: NODE_FILTERS }, { required: ["source", "destination"] }));
+
+/** k3ts's reading of k3d's `kind: Simple` schema for one apiVersion. */
+export function k3dSchema(version: 2 | 3 | 4 | 5): JsonSchema {
+  const v2 = version === 2;
+  const k3d = object({
+    wait: flag("wait for the servers"),
+    timeout: text("duration, e.g. 60s"),
+    disableLoadbalancer: flag("no load balancer"),
+    disableImageVolume: flag("no image volume"),
+    disableRollback: flag("keep a failed cluster"),
+    ...(v2 ? { disableHostIPInjection: flag("no host.k3d.internal") } : { loadbalancer: object({ configOverrides: list(text()) }) }),
+  });
+  const k3s = v2
+    ? object({ extraServerArgs: list(text()), extraAgentArgs: list(text()) })
+    : object({ extraArgs: filtered("arg", "k3s argument"), nodeLabels: filtered("label", "node label KEY=VALUE") });
+  const runtime = object({
+    gpuRequest: text(),
+    serversMemory: text(),
+    agentsMemory: text(),
+    ...(version >= 4 ? { hostPidMode: flag("share the host's PID namespace") } : {}),
+    ...(v2 ? {} : { labels: filtered("label", "container label KEY=VALUE") }),
+    ...(version >= 5 ? { ulimits: ULIMITS } : {}),
+  });
+  const registries = v2 ? object({ create: { type: "boolean" }, use: list(text()), config: text() }) : REGISTRIES(version);
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    title: `k3d SimpleConfig k3d.io/v1alpha${version} (as k3ts reads it)`,
+    type: "object",
+    required: ["apiVersion", "kind"],
+    additionalProperties: false,
+    properties: {
+      apiVersion: { type: "string", const: `k3d.io/v1alpha${version}` },
+      kind: { type: "string", const: "Simple" },
+      ...(version >= 4 ? { metadata: object({ name: { type: "string", format: "hostname" } }) } : { name: { type: "string", format: "hostname" } }),
+      servers: { type: "integer", minimum: 1 },
+      agents: { type: "integer", minimum: 0 },
+      kubeAPI: object({ host: { type: "string", format: "hostname" }, hostIP: { type: "string", format: "ipv4" }, hostPort: text() }),
+      image: text(),
+      network: text(),
+      subnet: text(),
+      token: text(),
+      volumes: filtered("volume", "[SOURCE:]DEST"),
+      ports: filtered("port", "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL]"),
+      ...(v2 ? { labels: filtered("label", "container label KEY=VALUE") } : {}),
+      ...(version >= 5 ? { files: K3D_FILES } : {}),
+      env: filtered("envVar", "KEY=VALUE"),
+      registries,
+      ...(version >= 4 ? { hostAliases: HOST_ALIASES } : {}),
+      options: object({ k3d, k3s, kubeconfig: object({ updateDefaultKubeconfig: flag(), switchCurrentContext: flag() }), runtime }),
+    },
+  };
+}
