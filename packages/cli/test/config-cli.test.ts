@@ -2,26 +2,19 @@
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { main } from "../src/main.js";
+import { runMain } from "./harness.js";
 
 
 const CORPUS = fileURLToPath(new URL("../../../../shared/k3d-config-corpus/", import.meta.url));
 const corpusPresent = existsSync(CORPUS);
+/** Runs when the corpus is there, and always under CI, where a missing corpus must fail. */
+const corpusRequired = corpusPresent || process.env.CI === "true";
 
-async function k3ts(argv: string[], cwd: string, env: Record<string, string | undefined> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  // An unreachable engine: if anything tried to reach a runtime, the test would see exit 1, not 2.
-  const code = await main(argv, { stdout, stderr, env: { NO_COLOR: "1", DOCKER_HOST: "unix:///nonexistent.sock", K3TS_RUNTIME: "/nonexistent-plugin.js", ...env }, cwd });
-  return { code, out, err };
-}
+// An unreachable engine: if anything tried to reach a runtime, the test would see exit 1, not 2.
+const k3ts = (argv: string[], cwd: string, env: Record<string, string | undefined> = {}) =>
+  runMain(argv, { cwd, env: { DOCKER_HOST: "unix:///nonexistent.sock", K3TS_RUNTIME: "/nonexistent-plugin.js", ...env } });
 
 const dir = () => mkdtempSync(join(tmpdir(), "k3ts-config-"));
 
@@ -60,7 +53,7 @@ describe("k3ts config", () => {
     expect(missing.err).toContain("cannot read config file nope.yaml: ENOENT");
   });
 
-  it.runIf(corpusPresent)("convert: k3d → k3ts on stdout or into a file, the notices printed as warnings", async () => {
+  it.runIf(corpusRequired)("convert: k3d → k3ts on stdout or into a file, the notices printed as warnings", async () => {
     const cwd = dir();
     const file = join(CORPUS, "docs_full_example.yaml");
     const shown = await k3ts(["config", "convert", file], cwd);

@@ -1,22 +1,12 @@
 import { fileURLToPath } from "node:url";
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { main } from "../src/main.js";
+import { runMain } from "./harness.js";
 import { foldCommand } from "../src/commands/index.js";
 import { formatTable } from "../src/output.js";
 
 const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
 
-async function k3ts(argv: string[], env: Record<string, string | undefined> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await main(argv, { stdout, stderr, env: { NO_COLOR: "1", ...env }, cwd: process.cwd() });
-  return { code, out, err };
-}
+const k3ts = (argv: string[], env: Record<string, string | undefined> = {}) => runMain(argv, { env });
 
 describe("k3ts CLI", () => {
   it("version: human text and JSON on stdout", async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
-import { LABELS, deleteCluster, selectRuntime, type Runtime } from "@k3ts/core";
+import { LABELS, deleteCluster, freePort, selectRuntime, type Runtime } from "@k3ts/core";
 
 export const bin = fileURLToPath(new URL("../../bin/k3ts.js", import.meta.url));
 
@@ -83,16 +83,8 @@ export async function leftovers(runtime: Runtime, cluster: string): Promise<stri
   return [...nodes.map((n) => `node ${n.name}`), ...volumes.map((v) => `volume ${v.name}`), ...network];
 }
 
-/** A free TCP port on 127.0.0.1. */
-export async function freeHostPort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1 (core's own helper). */
+export const freeHostPort = (): Promise<number> => freePort("127.0.0.1");
 
 /** Removes whatever an earlier, interrupted run left under this cluster name. */
 export async function clearName(runtime: Runtime, cluster: string): Promise<string> {

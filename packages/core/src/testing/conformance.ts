@@ -6,6 +6,7 @@ import { isK3tsError, type ErrorCode } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, NodeSpec } from "../types.js";
 import { listTarEntries } from "../tar.js";
+import { freePort } from "../cluster/lifecycle.js";
 
 /**
  * The runtime conformance kit: the checks every k3ts Runtime (first- or third-party) must pass
@@ -79,16 +80,6 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined>, tim
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
 
 const text = (b: Buffer) => b.toString("utf8").trim();
 const HTTPD = (dir = "/www", port = 8080) => ["httpd", "-f", "-p", String(port), "-h", dir];
@@ -360,7 +351,7 @@ export const conformanceChecks: ConformanceCheck[] = [
     group: "ports",
     name: "published ports are reachable from the host on 127.0.0.1 (engine-picked and fixed)",
     async run(ctx) {
-      const fixed = await freePort();
+      const fixed = await freePort("127.0.0.1");
       const name = ctx.name("ports");
       const node = await httpNode(ctx, name, "hello from a node\n", {
         ports: [

@@ -7,7 +7,7 @@ import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfig, type ClusterSpecInput, type LoadedConfig } from "../../src/config/index.js";
-import { corpusMissingReason, corpusPath, corpusPresent, inCI, readCorpus } from "./corpus.js";
+import { corpusMissingReason, corpusPath, corpusPresent, corpusRequired, inCI, readCorpus } from "./corpus.js";
 
 const ENV = { HOME: "/home/me", K3D_TEST_SERVERS: "3" };
 const load = (name: string, env: Record<string, string> = ENV): LoadedConfig => loadConfig(readCorpus(name), { file: corpusPath(name), env });
@@ -26,7 +26,7 @@ describe("the k3d config corpus is present", () => {
   });
 });
 
-describe.runIf(corpusPresent)(corpusPresent ? "k3d config corpus (read unchanged)" : `k3d config corpus: skipped outside CI (${corpusMissingReason})`, () => {
+describe.runIf(corpusRequired)(corpusRequired ? "k3d config corpus (read unchanged)" : `k3d config corpus: skipped outside CI (${corpusMissingReason})`, () => {
   it("config_test_simple.yaml: 3 servers + 2 agents, $HOME volume on all, filtered env/args/labels, registries, wait + 360s", () => {
     const { format, spec, notices } = load("config_test_simple.yaml");
     expect(format).toBe("k3d.io/v1alpha5");

@@ -14,7 +14,7 @@ import {
   specFromEnvironment,
   toK3tsYaml,
 } from "../../src/config/index.js";
-import { corpusPresent, readCorpus } from "./corpus.js";
+import { corpusRequired, readCorpus } from "./corpus.js";
 
 const published = JSON.parse(readFileSync(new URL("../../schema/k3ts-config.schema.json", import.meta.url), "utf8")) as object;
 
@@ -83,7 +83,7 @@ spec:
     expect(spec.runtimeLabels?.[0]).toMatchObject({ value: { key: "team", value: "a" }, filters: [] });
   });
 
-  it.runIf(corpusPresent)("config convert: a k3d file as k3ts YAML reads back to the same spec, its notices as comments", () => {
+  it.runIf(corpusRequired)("config convert: a k3d file as k3ts YAML reads back to the same spec, its notices as comments", () => {
     for (const name of ["config_test_simple.yaml", "docs_full_example.yaml", "config_test_simple_migration_v1alpha2.yaml"]) {
       const k3d = loadConfig(readCorpus(name), { file: `/corpus/${name}`, env: { HOME: "/home/me" } });
       const yaml = toK3tsYaml(k3d.spec, { from: name, notices: k3d.notices });
