@@ -23,8 +23,21 @@ export const LABELS = {
   /** SHA-256 of the cluster token: lets k3ts check a token without storing it. */
   tokenSha256: "k3ts.io/token-sha256",
   imageVolume: "k3ts.io/image-volume",
+  /** Registries: where the port is published, the port inside, the remote of a pull-through cache. */
+  registryHostIP: "k3ts.io/registry-host-ip",
+  registryHostPort: "k3ts.io/registry-host-port",
+  registryPort: "k3ts.io/registry-port",
+  registryProxy: "k3ts.io/registry-proxy",
+  /** The cluster a registry was created with (it is deleted with that cluster unless another uses it). */
+  registryOwner: "k3ts.io/registry-owner",
+  /** The network a standalone registry made for itself (deleted with it). */
+  registryNetwork: "k3ts.io/registry-network",
   /** JSON of the user's host aliases, re-applied to nodes added later. */
   hostAliases: "k3ts.io/host-aliases",
+  /** SHA-256 of the canonical spec a cluster was created from (the sdk's `reuse` compares it; never the token in clear). */
+  specHash: "k3ts.io/spec-hash",
+  /** `field=digest,…`: a short digest per spec field, so a mismatch can name the fields that differ. */
+  specFields: "k3ts.io/spec-fields",
 } as const;
 
 export type LabelKey = (typeof LABELS)[keyof typeof LABELS];
