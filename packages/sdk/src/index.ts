@@ -1,9 +1,26 @@
 /**
  * @k3ts/sdk — k3s clusters in programs and test suites.
  *
- * For now this package re-exports the contract from @k3ts/core that programs build on (a Runtime is
- * handed in by the caller; the sdk never picks one). Cluster handles, Helm releases, manifests and
- * port-forwarded endpoints arrive with the lifecycle and SDK work.
+ * `createCluster(options)` makes a cluster on the Runtime the caller names (the sdk never picks one)
+ * and returns a handle: kubeconfigs for the host and for the cluster's network, a
+ * @kubernetes/client-node KubeConfig, nodes, stop/start/delete and `await using`. Test runners get a
+ * global setup in `@k3ts/sdk/vitest`.
  */
+export { Cluster, createCluster, getCluster } from "./cluster.js";
+export type { GetClusterOptions, KubeconfigOptions, WriteKubeconfigOptions } from "./cluster.js";
+export { DEFAULT_TIMEOUT_MS } from "./options.js";
+export type { ClusterOptions, ClusterSpecOptions } from "./options.js";
 export { VERSION, RUNTIME_API_VERSION, K3tsError, isK3tsError, LABELS } from "@k3ts/core";
-export type { Runtime, RuntimeInfo, Node, NodeSpec, Logger, Progress, ErrorCode } from "@k3ts/core";
+export type {
+  ClusterSummary,
+  DeleteResult,
+  ErrorCode,
+  Logger,
+  Node,
+  NodeSpec,
+  NodeSummary,
+  Progress,
+  ProgressStep,
+  Runtime,
+  RuntimeInfo,
+} from "@k3ts/core";

@@ -1,0 +1,116 @@
+/**
+ * Deleting clusters when the process ends. Deletion talks to the engine, so it is asynchronous, and
+ * Node only waits for asynchronous work at some endings:
+ *
+ * - SIGINT, SIGTERM, SIGHUP: a create still running is aborted (core rolls it back), every cluster
+ *   registered here is deleted, then the signal is raised again so the process ends as it would have
+ *   (exit 130 for Ctrl-C). If the program has its own listener for that signal, the sdk cleans up
+ *   and leaves the exit to it. A second signal during the clean-up ends the process at once.
+ * - `beforeExit` (the event loop ran dry): every registered cluster is deleted, then the process ends.
+ * - `process.exit()`, an uncaught exception, SIGKILL, a crash: no asynchronous work can run. The
+ *   'exit' handler writes to stderr which clusters were left and the command that deletes them.
+ *
+ * testcontainers covers the last case with Ryuk, a container that deletes what is labelled for a
+ * session once the session's connection to it drops. k3ts has no such reaper yet; this is the
+ * honest subset that a process can do for itself.
+ */
+import { K3tsError, type Logger } from "@k3ts/core";
+
+export interface CleanupEntry {
+  /** The cluster, for messages. */
+  name: string;
+  /** Aborted when the process is asked to end (a create in progress then rolls back). */
+  controller: AbortController;
+  /** Work in progress on the cluster (its create) that must settle before it is deleted. */
+  pending?: Promise<unknown>;
+  /** Deletes the cluster. */
+  dispose(): Promise<unknown>;
+  logger: Logger;
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+type Signal = (typeof SIGNALS)[number];
+
+const entries = new Set<CleanupEntry>();
+let installed = false;
+let running: Promise<void> | undefined;
+
+async function cleanAll(reason: string): Promise<void> {
+  const all = [...entries];
+  for (const e of all) e.controller.abort(new K3tsError("ABORTED", `cluster ${e.name}: ${reason}`));
+  await Promise.all(
+    all.map(async (e) => {
+      await e.pending?.catch(() => {});
+      try {
+        await e.dispose();
+      } catch (err) {
+        e.logger.error(`could not delete cluster ${e.name} on ${reason}: ${(err as Error).message}`);
+      }
+      entries.delete(e);
+    }),
+  );
+}
+
+function onSignal(signal: Signal): void {
+  if (running) {
+    // A second signal: stop waiting for the clean-up.
+    uninstall();
+    process.kill(process.pid, signal);
+    return;
+  }
+  const alone = process.listenerCount(signal) === 1;
+  running = cleanAll(`${signal}`).finally(() => {
+    running = undefined;
+    uninstall();
+    if (alone) process.kill(process.pid, signal);
+  });
+}
+
+function onBeforeExit(): void {
+  if (running || entries.size === 0) return;
+  running = cleanAll("process exit").finally(() => {
+    running = undefined;
+    if (entries.size === 0) uninstall();
+  });
+}
+
+function onExit(): void {
+  if (entries.size === 0) return;
+  const names = [...entries].map((e) => e.name);
+  process.stderr.write(
+    `k3ts: the process exited before it could delete cluster(s) ${names.join(", ")}; delete with: ${names.map((n) => `k3ts cluster delete ${n}`).join("; ")}\n`,
+  );
+}
+
+const handlers = new Map<Signal, () => void>(SIGNALS.map((s) => [s, () => onSignal(s)]));
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  process.on("beforeExit", onBeforeExit);
+  process.on("exit", onExit);
+}
+
+function uninstall(): void {
+  if (!installed) return;
+  installed = false;
+  for (const [signal, handler] of handlers) process.removeListener(signal, handler);
+  process.removeListener("beforeExit", onBeforeExit);
+  process.removeListener("exit", onExit);
+}
+
+/** Deletes the cluster when the process ends (see above). Returns the function that forgets it again. */
+export function deleteOnExit(entry: CleanupEntry): () => void {
+  entries.add(entry);
+  install();
+  return () => {
+    entries.delete(entry);
+    if (entries.size === 0 && !running) uninstall();
+  };
+}
+
+/** How many clusters are waiting to be deleted at exit (for tests and diagnostics). */
+export function pendingExitCleanups(): number {
+  return entries.size;
+}

@@ -1,0 +1,342 @@
+/**
+ * Clusters in programs: {@link createCluster} and {@link getCluster} return a {@link Cluster} handle
+ * over core's lifecycle (create with rollback, start, stop, delete, kubeconfig), with the Kubernetes
+ * client from @kubernetes/client-node (loaded on first use).
+ */
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import {
+  K3S_API_PORT,
+  K3tsError,
+  LABELS,
+  VERSION,
+  createCluster as coreCreateCluster,
+  deleteCluster,
+  getCluster as coreGetCluster,
+  getKubeconfig,
+  rewriteKubeconfig,
+  selectRuntime,
+  silentLogger,
+  startCluster,
+  stopCluster,
+  tokenSha256,
+  type ClusterSpec,
+  type ClusterSummary,
+  type DeleteResult,
+  type Logger,
+  type Node,
+  type NodeSummary,
+  type Progress,
+  type Runtime,
+} from "@k3ts/core";
+import { deleteOnExit } from "./cleanup.js";
+import { clusterSpec, type ClusterOptions } from "./options.js";
+import { differingFields, hashSpec, specLabels, type SpecField } from "./spec-hash.js";
+
+export interface KubeconfigOptions {
+  /**
+   * The variant for containers on the cluster's network: server `https://<load balancer or
+   * server-0>:6443` (both are in the API certificate) instead of the port published on the host.
+   */
+  network?: boolean;
+}
+
+export interface WriteKubeconfigOptions extends KubeconfigOptions {
+  /** Where to write it (mode 0600). Default: a new temporary directory, removed when the cluster is deleted. */
+  path?: string;
+}
+
+export interface GetClusterOptions {
+  /** As {@link ClusterOptions.runtime}. */
+  runtime?: Runtime | string;
+  /** Delete the cluster when the process exits and when the handle is disposed. Default true (an attached cluster is kept). */
+  keep?: boolean;
+  signal?: AbortSignal;
+  logger?: Logger;
+  progress?: Progress;
+  environment?: Record<string, string | undefined>;
+}
+
+interface ResolvedRuntime {
+  runtime: Runtime;
+  /** Made here from a name: closed with the handle. */
+  owned: boolean;
+}
+
+/**
+ * The runtime the caller asked for: an instance, a name for core's plugin loader, or K3TS_RUNTIME.
+ * The sdk never auto-detects one (only the CLI picks runtimes); without one it says how to pass it.
+ */
+export async function resolveRuntime(runtime: Runtime | string | undefined, env: Record<string, string | undefined>): Promise<ResolvedRuntime> {
+  if (runtime !== undefined && typeof runtime !== "string") {
+    if (typeof runtime !== "object" || runtime === null || typeof runtime.nodes !== "object") {
+      throw new K3tsError("INVALID_ARGUMENT", "runtime: not a k3ts Runtime (want an instance from a runtime plugin, or a runtime name)", { meta: { where: "runtime" } });
+    }
+    return { runtime, owned: false };
+  }
+  const name = runtime ?? env.K3TS_RUNTIME;
+  if (!name) {
+    throw new K3tsError("INVALID_ARGUMENT", "runtime: no container runtime given (the sdk never guesses one)", {
+      meta: { where: "runtime" },
+      hint: 'pass runtime: "docker" or "podman" (a plugin name or path), a Runtime instance, or set K3TS_RUNTIME',
+    });
+  }
+  // Resolved from the program's directory first (where its runtime plugin is installed), then from here.
+  const { runtime: created } = await selectRuntime({ name, env, resolveFrom: [import.meta.url], context: { env, k3tsVersion: VERSION } });
+  return { runtime: created, owned: true };
+}
+
+interface HandleState {
+  name: string;
+  runtime: Runtime;
+  ownsRuntime: boolean;
+  keep: boolean;
+  created: boolean;
+  /** The kubeconfig file this handle merged the cluster into (cleaned on delete). */
+  kubeconfigPath: string | undefined;
+  logger: Logger;
+  progress: Progress | undefined;
+}
+
+/** A k3s cluster made or found by the sdk. */
+export class Cluster implements AsyncDisposable {
+  readonly #s: HandleState;
+  readonly #tempDirs = new Set<string>();
+  #deleted = false;
+  /** Forgets the delete-at-exit registration (set unless the cluster is kept). */
+  #forgetExit: (() => void) | undefined;
+
+  /** @internal Use {@link createCluster} or {@link getCluster}. */
+  constructor(state: HandleState) {
+    this.#s = state;
+    if (!state.keep) {
+      this.#forgetExit = deleteOnExit({ name: state.name, controller: new AbortController(), logger: state.logger, dispose: () => this.delete() });
+    }
+  }
+
+  get name(): string {
+    return this.#s.name;
+  }
+
+  /** The runtime the cluster's nodes run on. */
+  get runtime(): Runtime {
+    return this.#s.runtime;
+  }
+
+  /** True when this handle created the cluster; false when it attached to one that was there (`reuse`, {@link getCluster}). */
+  get created(): boolean {
+    return this.#s.created;
+  }
+
+  /** True when the cluster outlives the handle (not deleted on dispose or at exit). */
+  get keep(): boolean {
+    return this.#s.keep;
+  }
+
+  #lifecycle() {
+    return { runtime: this.#s.runtime, logger: this.#s.logger, ...(this.#s.progress ? { progress: this.#s.progress } : {}) };
+  }
+
+  /** Servers, agents, load balancer and API endpoint, as the engine reports them now. */
+  info(): Promise<ClusterSummary> {
+    return coreGetCluster(this.#s.runtime, this.#s.name);
+  }
+
+  /** Every node: servers, agents, then the load balancer. */
+  async nodes(): Promise<NodeSummary[]> {
+    const c = await this.info();
+    return [...c.servers, ...c.agents, ...(c.loadBalancer ? [c.loadBalancer] : [])];
+  }
+
+  /** The kubeconfig (context `k3ts-NAME`): server on the host (`https://127.0.0.1:PORT`), or with `network` the in-network address. */
+  async kubeconfig(options: KubeconfigOptions = {}): Promise<string> {
+    const host = await getKubeconfig(this.#s.name, { runtime: this.#s.runtime });
+    if (!options.network) return host;
+    const c = await this.info();
+    const target = c.loadBalancer?.name ?? c.servers[0]?.name;
+    if (!target) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${this.#s.name} has no server node`, { meta: { cluster: this.#s.name } });
+    return rewriteKubeconfig(host, { cluster: this.#s.name, server: `https://${target}:${K3S_API_PORT}` });
+  }
+
+  /** Writes the kubeconfig to a file (0600) and returns its path. */
+  async writeKubeconfig(options: WriteKubeconfigOptions = {}): Promise<string> {
+    const content = await this.kubeconfig(options);
+    let path = options.path;
+    if (!path) {
+      const dir = await mkdtemp(join(tmpdir(), `k3ts-${this.#s.name}-`));
+      this.#tempDirs.add(dir);
+      path = join(dir, options.network ? "kubeconfig-network.yaml" : "kubeconfig.yaml");
+    }
+    await writeFile(path, content, { mode: 0o600 });
+    await chmod(path, 0o600);
+    return path;
+  }
+
+  /** A @kubernetes/client-node KubeConfig for the cluster (`kc.makeApiClient(CoreV1Api)`). */
+  async kubeClient(options: KubeconfigOptions = {}): Promise<KubeConfig> {
+    const [text, { KubeConfig }] = await Promise.all([this.kubeconfig(options), import("@kubernetes/client-node")]);
+    const kc = new KubeConfig();
+    kc.loadFromString(text);
+    return kc;
+  }
+
+  /** Stops every node (load balancer, agents, servers). */
+  async stop(): Promise<ClusterSummary> {
+    return stopCluster(this.#s.name, this.#lifecycle());
+  }
+
+  /** Starts the nodes again and (unless `wait: false`) waits for the API and every node to be Ready. */
+  async start(options: { wait?: boolean; timeoutMs?: number } = {}): Promise<ClusterSummary> {
+    return startCluster(this.#s.name, { ...this.#lifecycle(), ...options });
+  }
+
+  /**
+   * Deletes the cluster: nodes, network, volumes, the kubeconfig entries this handle merged, and the
+   * kubeconfig files it wrote to temporary directories. Idempotent.
+   */
+  async delete(): Promise<DeleteResult> {
+    this.#forgetExit?.();
+    this.#forgetExit = undefined;
+    const result = await deleteCluster(this.#s.name, {
+      ...this.#lifecycle(),
+      updateKubeconfig: this.#s.kubeconfigPath !== undefined,
+      ...(this.#s.kubeconfigPath ? { kubeconfigPath: this.#s.kubeconfigPath } : {}),
+    });
+    await this.#release();
+    this.#deleted = true;
+    return result;
+  }
+
+  async #release(): Promise<void> {
+    for (const dir of this.#tempDirs) await rm(dir, { recursive: true, force: true });
+    this.#tempDirs.clear();
+    if (this.#s.ownsRuntime) await this.#s.runtime.close?.();
+  }
+
+  /** `await using cluster = await createCluster(…)`: deletes the cluster unless it is kept. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#deleted) return;
+    if (this.#s.keep) {
+      await this.#release();
+      return;
+    }
+    await this.delete();
+  }
+}
+
+/** Thrown by `reuse` when the existing cluster was made from another spec. */
+function mismatch(name: string, differ: string[], nodes: Node[], spec: ClusterSpec): K3tsError<"CLUSTER_ALREADY_EXISTS"> {
+  const servers = nodes.filter((n) => n.labels[LABELS.role] === "server");
+  const agents = nodes.filter((n) => n.labels[LABELS.role] === "agent");
+  const seen: Partial<Record<SpecField | "token", string>> = {
+    servers: `${servers.length} there, ${spec.servers} asked`,
+    agents: `${agents.length} there, ${spec.agents} asked`,
+    image: `${servers[0]?.image ?? "?"} there, ${spec.image} asked`,
+  };
+  const detail = differ.map((f) => (seen[f as SpecField] ? `${f} (${seen[f as SpecField]})` : f));
+  return new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${name} exists with another spec; differs: ${detail.join(", ")}`, {
+    meta: { cluster: name, differs: differ },
+    hint: `delete it, pick another name, or attach to it as it is with getCluster("${name}")`,
+  });
+}
+
+/** Checks that the cluster's nodes were made from this spec (and token, when one is given). */
+function checkReuse(name: string, nodes: Node[], spec: ClusterSpec): void {
+  const labels = (nodes.find((n) => n.labels[LABELS.role] === "server" && n.labels[LABELS.nodeIndex] === "0") ?? nodes[0])!.labels;
+  if (labels[LABELS.specHash] === undefined) {
+    throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${name} exists but records no spec (it was not created by the sdk), so reuse cannot tell whether it matches`, {
+      meta: { cluster: name, differs: [] },
+      hint: `attach to it as it is with getCluster("${name}"), or pick another name`,
+    });
+  }
+  const hash = hashSpec(spec);
+  const differ: string[] = differingFields(labels, hash);
+  if (spec.token !== undefined && labels[LABELS.tokenSha256] !== tokenSha256(spec.token)) differ.push("token");
+  if (differ.length === 0 && labels[LABELS.specHash] !== hash.hash) differ.push("(a field this version of k3ts does not know; recreate the cluster)");
+  if (differ.length) throw mismatch(name, differ, nodes, spec);
+}
+
+/**
+ * Creates a k3s cluster (or, with `reuse`, attaches to the same one made earlier) and returns its
+ * handle. Unless `keep` (or `reuse`) is set, the cluster is deleted when the handle is disposed and
+ * when the process ends (signals and `beforeExit`; see the README for what cannot be covered).
+ */
+export async function createCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const env = options.environment ?? process.env;
+  const reuse = options.reuse === true;
+  const spec = clusterSpec(options, reuse ? (s) => `sdk-${hashSpec(s).hash.slice(0, 8)}` : undefined);
+  const { runtime, owned } = await resolveRuntime(options.runtime, env);
+  const logger = options.logger ?? silentLogger;
+  const keep = options.keep ?? reuse;
+  const handle = (created: boolean, kubeconfigPath: string | undefined) =>
+    new Cluster({ name: spec.name, runtime, ownsRuntime: owned, keep, created, kubeconfigPath, logger, progress: options.progress });
+  try {
+    // Checked here, before core's create: core's rollback sweeps every node labelled with the
+    // cluster's name, so a create that fails on a taken name would delete the cluster that has it.
+    const nodes = await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: spec.name } }, options.signal ? { signal: options.signal } : {});
+    if (nodes.length > 0 && !reuse) {
+      throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} already exists`, {
+        meta: { cluster: spec.name },
+        hint: `pick another name, pass reuse: true to attach to it when its spec matches, or getCluster("${spec.name}")`,
+      });
+    }
+    if (nodes.length > 0) {
+      checkReuse(spec.name, nodes, spec);
+      logger.info(`reusing cluster ${spec.name}`);
+      const cluster = handle(false, undefined);
+      if (nodes.some((n) => n.state !== "running")) await cluster.start({ wait: spec.wait, timeoutMs: spec.timeoutMs });
+      return cluster;
+    }
+    const withLabels: ClusterSpec = { ...spec, runtimeLabels: [...spec.runtimeLabels, ...specLabels(hashSpec(spec))] };
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    let made = false;
+    const creating = coreCreateCluster(withLabels, {
+      runtime,
+      logger,
+      signal,
+      env,
+      ...(options.progress ? { progress: options.progress } : {}),
+      ...(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {}),
+    }).then((r) => {
+      made = true;
+      return r;
+    });
+    const forget = keep
+      ? undefined
+      : deleteOnExit({
+          name: spec.name,
+          controller,
+          pending: creating,
+          logger,
+          // Only what this create made: a failed create has rolled back, and a name that was taken is someone else's.
+          dispose: async () => (made ? deleteCluster(spec.name, { runtime, updateKubeconfig: spec.kubeconfig.update, ...(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {}) }) : undefined),
+        });
+    try {
+      const result = await creating;
+      // From here the handle's own registration (which also removes the kubeconfig files it writes) takes over.
+      return handle(true, result.kubeconfigPath);
+    } finally {
+      forget?.();
+    }
+  } catch (err) {
+    if (owned) await runtime.close?.();
+    throw err;
+  }
+}
+
+/** A handle on an existing cluster (CLUSTER_NOT_FOUND when there is none). It is kept unless `keep: false`. */
+export async function getCluster(name: string, options: GetClusterOptions = {}): Promise<Cluster> {
+  const env = options.environment ?? process.env;
+  const { runtime, owned } = await resolveRuntime(options.runtime, env);
+  const logger = options.logger ?? silentLogger;
+  try {
+    await coreGetCluster(runtime, name, options.signal ? { signal: options.signal } : {});
+  } catch (err) {
+    if (owned) await runtime.close?.();
+    throw err;
+  }
+  return new Cluster({ name, runtime, ownsRuntime: owned, keep: options.keep ?? true, created: false, kubeconfigPath: undefined, logger, progress: options.progress });
+}

@@ -1,0 +1,238 @@
+/**
+ * ClusterOptions → ClusterSpec: the strings `k3ts cluster create` accepts (`8080:80@loadbalancer`,
+ * `K=V@server:0`, `90s`), parsed by core's own parsers, over core's defaults and the K3TS_IMAGE /
+ * K3TS_LB_IMAGE environment, as the CLI builds its spec. Every error is INVALID_ARGUMENT naming the
+ * option (`ports[1]: …`).
+ */
+import { randomBytes } from "node:crypto";
+import {
+  K3tsError,
+  defaultClusterSpec,
+  mergeSpec,
+  parseApiPort,
+  parseDuration,
+  parseHostAlias,
+  parseKeyValue,
+  parseMemory,
+  parseNodeFilter,
+  parsePortSpec,
+  parseVolumeSpec,
+  specFromEnvironment,
+  splitFilters,
+  validateClusterName,
+  type ClusterSpec,
+  type ClusterSpecInput,
+  type Filtered,
+  type Logger,
+  type Progress,
+  type Runtime,
+} from "@k3ts/core";
+
+/** How a cluster is described in a program: every field optional, in the CLI's string forms. */
+export interface ClusterSpecOptions {
+  /** Cluster name (lowercase letters, digits, `-`; at most 32). Default: `sdk-<random>`, or with `reuse`, `sdk-<spec hash>`. */
+  name?: string;
+  /** Default 1. */
+  servers?: number;
+  /** Default 0. */
+  agents?: number;
+  /** The k3s image. Default: K3TS_IMAGE, else core's default (rancher/k3s). */
+  image?: string;
+  /** The API endpoint on the host, `[HOST:]PORT` as `--api-port` takes it (`6443`, `127.0.0.1:6550`, `random`). Default: 127.0.0.1 and a free port. */
+  api?: string;
+  /** `[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL][@NODEFILTER]`, e.g. `8080:80@loadbalancer`. */
+  ports?: string[];
+  /** `[SOURCE:]DEST[:ro|rw][@NODEFILTER]`. */
+  volumes?: string[];
+  /** Node environment, `KEY=VALUE[@NODEFILTER]`. */
+  env?: string[];
+  /** Extra k3s arguments, `ARG[@NODEFILTER]`, e.g. `--disable=traefik@server:*`. */
+  k3sArgs?: string[];
+  /** Kubernetes node labels, `KEY=VALUE[@NODEFILTER]`. */
+  nodeLabels?: string[];
+  /** Container labels, `KEY=VALUE[@NODEFILTER]`. */
+  runtimeLabels?: string[];
+  /** `IP:HOST[,HOST…]` entries for every node's /etc/hosts. */
+  hostAliases?: string[];
+  /** Join this existing network instead of creating `k3ts-NAME`. */
+  network?: string;
+  /** IPv4 CIDR for the created network. */
+  subnet?: string;
+  /** Cluster token; 32 random bytes when absent. */
+  token?: string;
+  /** Memory limits (`512m`, `1g` or bytes). */
+  memory?: { servers?: string | number; agents?: string | number };
+  /** `false` for no load balancer; `{ image }` for another nginx image. Default: enabled, K3TS_LB_IMAGE or nginx. */
+  loadBalancer?: boolean | { enabled?: boolean; image?: string };
+  /** Nodes run privileged (real k3s needs it). Default true. */
+  privileged?: boolean;
+  /** Wait for the API and every node to be Ready. Default true. */
+  wait?: boolean;
+  /** Give up (and roll back) after this long: a duration (`90s`, `5m`) or milliseconds; 0 = no limit. Default 5m. */
+  timeout?: string | number;
+  /** Remove what a failed create made. Default true. */
+  rollback?: boolean;
+}
+
+/** Everything {@link createCluster} takes. */
+export interface ClusterOptions extends ClusterSpecOptions {
+  /**
+   * The container runtime: a Runtime instance (e.g. from @k3ts/runtime-docker), or a runtime name
+   * (`docker`, `podman`, a plugin package or a path) loaded by core's plugin loader. Default:
+   * K3TS_RUNTIME. The sdk never guesses one.
+   */
+  runtime?: Runtime | string;
+  /** Attach to an existing cluster of this name when it was made from the same spec (else an error naming what differs). Implies `keep` unless `keep: false`. */
+  reuse?: boolean;
+  /** Leave the cluster when the process exits and when the handle is disposed. Default false (true with `reuse`). */
+  keep?: boolean;
+  /** Merge the cluster into the kubeconfig file (and switch to its context). Default false: programs leave ~/.kube/config alone. */
+  updateKubeconfig?: boolean | { switchContext?: boolean };
+  /** The kubeconfig file `updateKubeconfig` writes (default $KUBECONFIG's first file or ~/.kube/config). */
+  kubeconfigPath?: string;
+  signal?: AbortSignal;
+  logger?: Logger;
+  progress?: Progress;
+  /** The environment K3TS_RUNTIME, K3TS_IMAGE and K3TS_LB_IMAGE are read from (default process.env). */
+  environment?: Record<string, string | undefined>;
+}
+
+/** The SDK's default timeout: a program should not wait forever for a cluster that never comes up. */
+export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+
+const KNOWN: ReadonlySet<string> = new Set<keyof ClusterOptions>([
+  "name", "servers", "agents", "image", "api", "ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels",
+  "hostAliases", "network", "subnet", "token", "memory", "loadBalancer", "privileged", "wait", "timeout", "rollback",
+  "runtime", "reuse", "keep", "updateKubeconfig", "kubeconfigPath", "signal", "logger", "progress", "environment",
+]);
+
+function invalid(where: string, message: string, value?: unknown): K3tsError<"INVALID_ARGUMENT"> {
+  return new K3tsError("INVALID_ARGUMENT", `${where}: ${message}`, { meta: { where, ...(value === undefined ? {} : { value }) } });
+}
+
+function count(value: unknown, where: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw invalid(where, `${JSON.stringify(value)} is not a whole number of at least ${min}`, value);
+  }
+  return value;
+}
+
+function text(value: unknown, where: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "") throw invalid(where, `${JSON.stringify(value)} is not a non-empty string`, value);
+  return value;
+}
+
+function flag(value: unknown, where: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "boolean") throw invalid(where, `${JSON.stringify(value)} is not true or false`, value);
+  return value;
+}
+
+function list(value: unknown, where: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalid(where, "want an array of strings", value);
+  return value.map((v, i) => {
+    if (typeof v !== "string") throw invalid(`${where}[${i}]`, `${JSON.stringify(v)} is not a string`, v);
+    return v;
+  });
+}
+
+/** `VALUE@FILTER;FILTER` strings → Filtered values; each error names `field[i]`. */
+function filtered<T>(value: unknown, field: string, parse: (text: string, where: string) => T, suffixes?: readonly string[]): Array<Filtered<T>> {
+  return list(value, field).map((raw, i) => {
+    const where = `${field}[${i}]`;
+    const split = splitFilters(raw, where);
+    return { value: parse(split.value, where), filters: split.filters.map((f) => parseNodeFilter(f, where, suffixes ? { suffixes } : {})) };
+  });
+}
+
+function memory(value: unknown, where: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "number") return count(value, where, 1);
+  if (typeof value === "string") return parseMemory(value, where);
+  throw invalid(where, `${JSON.stringify(value)} is neither a size such as 512m nor a number of bytes`, value);
+}
+
+function timeout(value: unknown): number {
+  if (value === undefined) return DEFAULT_TIMEOUT_MS;
+  if (typeof value === "number") return count(value, "timeout", 0)!;
+  if (typeof value === "string") return parseDuration(value, "timeout");
+  throw invalid("timeout", `${JSON.stringify(value)} is neither a duration such as 90s nor milliseconds`, value);
+}
+
+function loadBalancer(value: unknown): ClusterSpecInput["loadBalancer"] {
+  if (value === undefined) return undefined;
+  if (typeof value === "boolean") return { enabled: value };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid("loadBalancer", "want true, false or { enabled?, image? }", value);
+  const o = value as Record<string, unknown>;
+  const enabled = flag(o.enabled, "loadBalancer.enabled");
+  const image = text(o.image, "loadBalancer.image");
+  return { ...(enabled !== undefined ? { enabled } : {}), ...(image !== undefined ? { image } : {}) };
+}
+
+/** A fresh cluster name: `sdk-` and 8 random hex digits. */
+export function randomClusterName(): string {
+  return `sdk-${randomBytes(4).toString("hex")}`;
+}
+
+/** What the options say about the cluster (core's ClusterSpecInput); absent options are left out. */
+export function specInput(options: ClusterOptions): ClusterSpecInput {
+  if (typeof options !== "object" || options === null) throw invalid("options", "want an object", options);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw invalid(key, `unknown option (known: ${[...KNOWN].join(", ")})`);
+  }
+  const o = options as Record<string, unknown>;
+  const api = text(o.api, "api");
+  const mem = o.memory as Record<string, unknown> | undefined;
+  if (mem !== undefined && (typeof mem !== "object" || mem === null)) throw invalid("memory", "want { servers?, agents? }", mem);
+  const servers = memory(mem?.servers, "memory.servers");
+  const agents = memory(mem?.agents, "memory.agents");
+  const input: ClusterSpecInput = {
+    name: o.name === undefined ? undefined : validateClusterName(text(o.name, "name")!, "name"),
+    servers: count(o.servers, "servers", 1),
+    agents: count(o.agents, "agents", 0),
+    image: text(o.image, "image"),
+    api: api ? parseApiPort(api, "api") : undefined,
+    ports: filtered(o.ports, "ports", parsePortSpec, ["proxy", "direct"]),
+    volumes: filtered(o.volumes, "volumes", parseVolumeSpec),
+    env: filtered(o.env, "env", (t, w) => parseKeyValue(t, w)),
+    k3sArgs: filtered(o.k3sArgs, "k3sArgs", (t) => t),
+    nodeLabels: filtered(o.nodeLabels, "nodeLabels", (t, w) => parseKeyValue(t, w)),
+    runtimeLabels: filtered(o.runtimeLabels, "runtimeLabels", (t, w) => parseKeyValue(t, w)),
+    hostAliases: list(o.hostAliases, "hostAliases").map((h, i) => parseHostAlias(h, `hostAliases[${i}]`)),
+    network: text(o.network, "network"),
+    subnet: text(o.subnet, "subnet"),
+    token: text(o.token, "token"),
+    memory: servers !== undefined || agents !== undefined ? { ...(servers ? { servers } : {}), ...(agents ? { agents } : {}) } : undefined,
+    loadBalancer: loadBalancer(o.loadBalancer),
+    privileged: flag(o.privileged, "privileged"),
+    wait: flag(o.wait, "wait"),
+    timeoutMs: timeout(o.timeout),
+    rollback: flag(o.rollback, "rollback"),
+  };
+  flag(o.reuse, "reuse");
+  flag(o.keep, "keep");
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as ClusterSpecInput;
+}
+
+/**
+ * The ClusterSpec {@link createCluster} creates: options > environment (K3TS_IMAGE, K3TS_LB_IMAGE) >
+ * core's defaults, with the sdk's own defaults (no kubeconfig change unless asked, a 5 minute
+ * timeout). Without a name, `nameless` supplies one (a random one by default).
+ */
+export function clusterSpec(options: ClusterOptions, nameless: (spec: ClusterSpec) => string = randomClusterName): ClusterSpec {
+  const input = specInput(options);
+  const update = options.updateKubeconfig;
+  if (update !== undefined && typeof update !== "boolean" && (typeof update !== "object" || update === null)) {
+    throw invalid("updateKubeconfig", "want true, false or { switchContext? }", update);
+  }
+  const kubeconfig = {
+    update: update !== undefined && update !== false,
+    switchContext: typeof update === "object" ? (flag(update.switchContext, "updateKubeconfig.switchContext") ?? true) : true,
+  };
+  const spec = mergeSpec(defaultClusterSpec(), specFromEnvironment(options.environment ?? process.env), { ...input, kubeconfig });
+  if (input.name === undefined) spec.name = nameless(spec);
+  return spec;
+}

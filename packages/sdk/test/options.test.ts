@@ -1,0 +1,113 @@
+import { DEFAULT_K3S_IMAGE, DEFAULT_LB_IMAGE, isK3tsError, type ClusterSpec } from "@k3ts/core";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_TIMEOUT_MS, clusterSpec, randomClusterName } from "../src/options.ts";
+
+const NO_ENV = { environment: {} };
+
+function invalidWhere(fn: () => unknown): { where: unknown; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    if (!isK3tsError(err, "INVALID_ARGUMENT")) throw err;
+    return { where: err.meta.where, message: err.message };
+  }
+  throw new Error("no INVALID_ARGUMENT was thrown");
+}
+
+describe("clusterSpec", () => {
+  it("builds core's default spec with the sdk's defaults: a random name, no kubeconfig change, a 5 minute limit", () => {
+    const spec = clusterSpec(NO_ENV);
+    expect(spec.name).toMatch(/^sdk-[0-9a-f]{8}$/);
+    expect(spec).toMatchObject({
+      servers: 1,
+      agents: 0,
+      image: DEFAULT_K3S_IMAGE,
+      loadBalancer: { enabled: true, image: DEFAULT_LB_IMAGE },
+      privileged: true,
+      wait: true,
+      rollback: true,
+      timeoutMs: DEFAULT_TIMEOUT_MS,
+      kubeconfig: { update: false, switchContext: true },
+    } satisfies Partial<ClusterSpec>);
+    expect(clusterSpec(NO_ENV).name).not.toBe(spec.name);
+  });
+
+  it("parses the CLI's string forms with core's parsers", () => {
+    const spec = clusterSpec({
+      ...NO_ENV,
+      name: "demo",
+      agents: 2,
+      api: "127.0.0.1:6550",
+      ports: ["8080:80@loadbalancer", "127.0.0.1::9000/udp@agent:0:direct"],
+      volumes: ["/tmp/data:/data:ro@server:0"],
+      env: ["A=1@all"],
+      k3sArgs: ["--disable=traefik@server:*"],
+      nodeLabels: ["tier=db@agent:1"],
+      hostAliases: ["10.0.0.5:db.local,cache.local"],
+      memory: { servers: "1g", agents: 1024 },
+      timeout: "90s",
+      loadBalancer: { image: "k3ts-test/nginx:1" },
+      privileged: false,
+      updateKubeconfig: { switchContext: false },
+    });
+    expect(spec.name).toBe("demo");
+    expect(spec.api).toEqual({ hostIP: "127.0.0.1", hostPort: 6550 });
+    expect(spec.ports).toEqual([
+      { value: { hostPort: 8080, containerPort: 80, protocol: "tcp" }, filters: [expect.objectContaining({ group: "loadbalancer" })] },
+      { value: { hostIP: "127.0.0.1", containerPort: 9000, protocol: "udp" }, filters: [expect.objectContaining({ group: "agent", subset: [0], suffix: "direct" })] },
+    ]);
+    expect(spec.volumes[0]).toMatchObject({ value: { source: "/tmp/data", target: "/data", readOnly: true }, filters: [{ group: "server", subset: [0] }] });
+    expect(spec.env[0]).toMatchObject({ value: { key: "A", value: "1" }, filters: [{ group: "all" }] });
+    expect(spec.k3sArgs[0]).toMatchObject({ value: "--disable=traefik", filters: [{ group: "server", subset: "*" }] });
+    expect(spec.nodeLabels[0]).toMatchObject({ value: { key: "tier", value: "db" } });
+    expect(spec.hostAliases).toEqual([{ ip: "10.0.0.5", hostnames: ["db.local", "cache.local"] }]);
+    expect(spec.memory).toEqual({ servers: 1024 ** 3, agents: 1024 });
+    expect(spec.timeoutMs).toBe(90_000);
+    expect(spec.loadBalancer).toEqual({ enabled: true, image: "k3ts-test/nginx:1" });
+    expect(spec.privileged).toBe(false);
+    expect(spec.kubeconfig).toEqual({ update: true, switchContext: false });
+  });
+
+  it("takes K3TS_IMAGE and K3TS_LB_IMAGE from the environment, below the options", () => {
+    const environment = { K3TS_IMAGE: "env/k3s:1", K3TS_LB_IMAGE: "env/nginx:1" };
+    expect(clusterSpec({ environment })).toMatchObject({ image: "env/k3s:1", loadBalancer: { image: "env/nginx:1" } });
+    expect(clusterSpec({ environment, image: "mine/k3s:2", loadBalancer: false })).toMatchObject({
+      image: "mine/k3s:2",
+      loadBalancer: { enabled: false, image: "env/nginx:1" },
+    });
+  });
+
+  it("accepts a timeout in milliseconds, 0 for none", () => {
+    expect(clusterSpec({ ...NO_ENV, timeout: 1500 }).timeoutMs).toBe(1500);
+    expect(clusterSpec({ ...NO_ENV, timeout: 0 }).timeoutMs).toBe(0);
+  });
+
+  it.each([
+    [{ ports: ["8080:80@loadbalancer", "99999:80"] }, "ports[1]", /host port "99999"/],
+    [{ ports: ["8080:80@nodes:0"] }, "ports[0]", /nodes/],
+    [{ ports: "8080:80" }, "ports", /array of strings/],
+    [{ volumes: ["relative/path:/data"] }, "volumes[0]", /neither an absolute host path nor a volume name/],
+    [{ env: ["=x"] }, "env[0]", /no key/],
+    [{ hostAliases: ["nope"] }, "hostAliases[0]", /exactly one ":"/],
+    [{ name: "Not_Valid" }, "name", /not valid/],
+    [{ servers: 0 }, "servers", /at least 1/],
+    [{ agents: 1.5 }, "agents", /whole number/],
+    [{ api: "host:1:2" }, "api", /too many/],
+    [{ timeout: "soon" }, "timeout", /not a duration/],
+    [{ timeout: -1 }, "timeout", /at least 0/],
+    [{ memory: { servers: "lots" } }, "memory.servers", /not a memory size/],
+    [{ loadBalancer: "yes" }, "loadBalancer", /want true, false/],
+    [{ privileged: "no" }, "privileged", /true or false/],
+    [{ agent: 2 }, "agent", /unknown option/],
+    [{ updateKubeconfig: "yes" }, "updateKubeconfig", /want true, false/],
+  ])("%j is INVALID_ARGUMENT naming %s", (options, where, message) => {
+    const err = invalidWhere(() => clusterSpec({ ...NO_ENV, ...(options as object) }));
+    expect(err.where).toBe(where);
+    expect(err.message.startsWith(`${where}: `)).toBe(true);
+    expect(err.message).toMatch(message);
+  });
+
+  it("names random clusters within core's name rules", () => {
+    for (let i = 0; i < 20; i++) expect(randomClusterName()).toMatch(/^sdk-[0-9a-f]{8}$/);
+  });
+});
