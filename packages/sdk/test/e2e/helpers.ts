@@ -1,0 +1,60 @@
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { LABELS, deleteCluster, names, selectRuntime, type Runtime } from "@k3ts/core";
+import type { ClusterOptions } from "../../src/options.ts";
+
+/** The k3s image: the stand-in (a test double) unless K3TS_E2E_K3S_IMAGE names a real k3s. */
+export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:1";
+export const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
+/** Real k3s needs privileged nodes; the stand-in (and this sandbox) run without. */
+export const PRIVILEGED = process.env.K3TS_E2E_K3S_IMAGE !== undefined;
+
+export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
+
+/** The Docker runtime, or undefined when its engine does not answer (under CI=true that fails the run instead). */
+export async function docker(): Promise<Runtime | undefined> {
+  try {
+    const { runtime } = await selectRuntime({ name: "docker", resolveFrom: [import.meta.url] });
+    await runtime.info({ signal: AbortSignal.timeout(5000) });
+    return runtime;
+  } catch (err) {
+    if (process.env.CI) throw err;
+    return undefined;
+  }
+}
+
+/** What every e2e cluster is made with: the test images, no privilege (unless real k3s), a generous limit, no K3TS_* from outside. */
+export function testOptions(name: string, runtime: Runtime | string): ClusterOptions {
+  return { name, runtime, image: K3S_IMAGE, loadBalancer: { image: LB_IMAGE }, privileged: PRIVILEGED, timeout: "150s", environment: {} };
+}
+
+/** The same, as environment variables for the child processes and nested runs. */
+export const childEnv = (name: string): Record<string, string> => ({
+  CLUSTER: name,
+  K3S_IMAGE,
+  LB_IMAGE,
+  PRIVILEGED: String(PRIVILEGED),
+});
+
+/** Everything of the cluster still on the engine: nodes, volumes, its network. */
+export async function leftovers(runtime: Runtime, cluster: string): Promise<string[]> {
+  const byLabel = { labels: { [LABELS.cluster]: cluster } };
+  const [nodes, volumes, network] = await Promise.all([
+    runtime.nodes.list(byLabel),
+    runtime.volumes.list(byLabel),
+    runtime.networks.inspect(names.network(cluster)).catch(() => undefined),
+  ]);
+  return [...nodes.map((n) => `node ${n.name}`), ...volumes.map((v) => `volume ${v.name}`), ...(network ? [`network ${network.name}`] : [])];
+}
+
+/** Clears what an interrupted earlier run left under this name, and returns the name. */
+export async function fresh(runtime: Runtime, cluster: string): Promise<string> {
+  await deleteCluster(cluster, { runtime, updateKubeconfig: false });
+  return cluster;
+}
+
+export async function kubectl(kubeconfig: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  // Its own discovery cache per kubeconfig: API ports are reused from one cluster to the next.
+  const r = await execa("kubectl", ["--kubeconfig", kubeconfig, ...args], { reject: false, env: { KUBECACHEDIR: `${kubeconfig}.kube-cache` } });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
