@@ -148,6 +148,18 @@ function filtered<T>(value: unknown, field: string, parse: (text: string, where:
   });
 }
 
+const keyValue = (t: string, w: string) => parseKeyValue(t, w);
+
+/** The `VALUE@FILTER` options and how each value is parsed (with the filter suffixes it allows). */
+const FILTERED: Record<"ports" | "volumes" | "env" | "k3sArgs" | "nodeLabels" | "runtimeLabels", [(text: string, where: string) => unknown, string[]?]> = {
+  ports: [parsePortSpec, ["proxy", "direct"]],
+  volumes: [parseVolumeSpec],
+  env: [keyValue],
+  k3sArgs: [(t) => t],
+  nodeLabels: [keyValue],
+  runtimeLabels: [keyValue],
+};
+
 function memory(value: unknown, where: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value === "number") return count(value, where, 1);
@@ -195,12 +207,7 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
     agents: count(o.agents, "agents", 0),
     image: text(o.image, "image"),
     api: api ? parseApiPort(api, "api") : undefined,
-    ports: filtered(o.ports, "ports", parsePortSpec, ["proxy", "direct"]),
-    volumes: filtered(o.volumes, "volumes", parseVolumeSpec),
-    env: filtered(o.env, "env", (t, w) => parseKeyValue(t, w)),
-    k3sArgs: filtered(o.k3sArgs, "k3sArgs", (t) => t),
-    nodeLabels: filtered(o.nodeLabels, "nodeLabels", (t, w) => parseKeyValue(t, w)),
-    runtimeLabels: filtered(o.runtimeLabels, "runtimeLabels", (t, w) => parseKeyValue(t, w)),
+    ...Object.fromEntries(Object.entries(FILTERED).map(([field, [parse, suffixes]]) => [field, filtered(o[field], field, parse, suffixes)])),
     hostAliases: list(o.hostAliases, "hostAliases").map((h, i) => parseHostAlias(h, `hostAliases[${i}]`)),
     network: text(o.network, "network"),
     subnet: text(o.subnet, "subnet"),
