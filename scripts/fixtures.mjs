@@ -7,6 +7,9 @@
 //                             node binary and its libraries + dist/k3s.js; ENTRYPOINT /bin/k3s, CMD agent
 //   k3ts-test/nginx:1         Debian's nginx (nginx-light + libnginx-mod-stream) + busybox, for k3ts'
 //                             load balancer; k3ts writes /etc/nginx/nginx.conf itself
+//   k3ts-test/registry:2      Debian's docker-registry (the CNCF distribution registry 2.8, the program the
+//                             registry:2 image runs) laid out as registry:2 is: /bin/registry, its
+//                             config.yml, /entrypoint.sh, data in /var/lib/registry, port 5000
 //
 // Usage: pnpm fixtures [--engine docker|podman] [--quiet]
 import { spawnSync, spawn } from "node:child_process";
@@ -20,7 +23,7 @@ const only = args.includes("--engine") ? args[args.indexOf("--engine") + 1] : un
 const quiet = args.includes("--quiet");
 const log = (m) => quiet || process.stderr.write(`${m}\n`);
 
-export const IMAGES = { busybox: "k3ts-test/busybox:1", k3sStandin: "k3ts-test/k3s-standin:1", nginx: "k3ts-test/nginx:1" };
+export const IMAGES = { busybox: "k3ts-test/busybox:1", k3sStandin: "k3ts-test/k3s-standin:1", nginx: "k3ts-test/nginx:1", registry: "k3ts-test/registry:2" };
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The version the stand-in reports (and the tag real k3s would have). */
@@ -78,6 +81,7 @@ function k3sStandinRoot() {
   );
   // k3s' /bin/ctr is its multicall binary under another name; the stand-in's answers as `k3s ctr`.
   writeFileSync(join(root, "bin/ctr"), '#!/bin/sh\n# k3s STAND-IN (test double): `k3s ctr`.\nexec /bin/k3s ctr "$@"\n', { mode: 0o755 });
+  writeFileSync(join(root, "bin/crictl"), '#!/bin/sh\n# k3s STAND-IN (test double): `k3s crictl`.\nexec /bin/k3s crictl "$@"\n', { mode: 0o755 });
   writeFileSync(
     join(root, "etc/os-release"),
     `NAME="K3s stand-in (test double)"\nID=k3s-standin\nVERSION_ID="${STANDIN_K3S_VERSION}"\nPRETTY_NAME="K3s stand-in (test double) ${STANDIN_K3S_VERSION}"\n`,
@@ -106,6 +110,47 @@ function nginxRoot() {
   );
   writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/:/bin/false\n");
   writeFileSync(join(root, "etc/group"), "root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n");
+  return root;
+}
+
+/** The distribution registry as the registry:2 image packs it (docker-library/docker-registry). */
+const REGISTRY_CONFIG = `version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+`;
+
+function registryRoot() {
+  if (!existsSync("/usr/bin/docker-registry")) throw new Error("/usr/bin/docker-registry is missing: apt-get install docker-registry");
+  const root = busyboxRoot("k3ts-registry-");
+  copyWithLibs(root, "/usr/bin/docker-registry", "/bin/registry");
+  mkdirSync(join(root, "etc/docker/registry"), { recursive: true });
+  mkdirSync(join(root, "var/lib/registry"), { recursive: true });
+  writeFileSync(join(root, "etc/docker/registry/config.yml"), REGISTRY_CONFIG);
+  const ca = "/etc/ssl/certs/ca-certificates.crt";
+  if (existsSync(ca)) {
+    mkdirSync(join(root, "etc/ssl/certs"), { recursive: true });
+    copyFileSync(ca, join(root, "etc/ssl/certs/ca-certificates.crt"));
+  }
+  writeFileSync(
+    join(root, "entrypoint.sh"),
+    '#!/bin/sh\nset -e\ncase "$1" in\n  *.yaml|*.yml) set -- registry serve "$@" ;;\n  serve|garbage-collect|help|-*) set -- registry "$@" ;;\nesac\nexec "$@"\n',
+    { mode: 0o755 },
+  );
   return root;
 }
 
@@ -150,6 +195,17 @@ const builds = [
     image: IMAGES.nginx,
     root: nginxRoot,
     changes: ['CMD ["nginx", "-g", "daemon off;"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+  },
+  {
+    image: IMAGES.registry,
+    root: registryRoot,
+    changes: [
+      'ENTRYPOINT ["/entrypoint.sh"]',
+      'CMD ["/etc/docker/registry/config.yml"]',
+      "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "EXPOSE 5000",
+      'VOLUME ["/var/lib/registry"]',
+    ],
   },
 ];
 

@@ -13,7 +13,8 @@ log() { printf '\n== %s\n' "$*" >&2; }
 
 log "system packages"
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(docker.io podman catatonit busybox-static nginx-light libnginx-mod-stream ca-certificates)
+# docker-registry: the distribution registry (the program of the registry:2 image) for k3ts-test/registry:2.
+pkgs=(docker.io podman catatonit busybox-static nginx-light libnginx-mod-stream ca-certificates docker-registry)
 missing=()
 for p in "${pkgs[@]}"; do
   # "rc" (removed, config kept) also answers dpkg -s: only "install ok installed" counts.
@@ -23,6 +24,8 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Only its binary is wanted: a host registry daemon the package may have started is stopped.
+if pgrep -x docker-registry >/dev/null; then /etc/init.d/docker-registry stop >/dev/null 2>&1 || pkill -x docker-registry || true; fi
 
 log "Node ${NODE_VERSION} and pnpm ${PNPM_VERSION} into ${NODE_PREFIX}"
 if ! "${NODE_PREFIX}/node_modules/.bin/node" -e 'process.exit(+process.versions.node.split(".")[0] === '"${NODE_VERSION}"' ? 0 : 1)' 2>/dev/null \
