@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runMain } from "./harness.js";
-import { foldCommand } from "../src/commands/index.js";
+import { commands, foldCommand } from "../src/commands/index.js";
 import { formatTable } from "../src/output.js";
 
 const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
@@ -52,6 +52,21 @@ describe("k3ts CLI", () => {
     expect(r.out).toContain("runtime list");
     const sub = await k3ts(["runtime", "info", "--help"]);
     expect(sub.out).toContain("k3ts --runtime podman runtime info -o json");
+  });
+});
+
+describe("commands that take several names", () => {
+  const variadic = commands.filter((c) => c.args?.includes("..."));
+  it("declare them the way cac reads variadics ([...names])", () => {
+    expect(variadic.length).toBeGreaterThan(5);
+    for (const c of variadic) expect(c.args, c.name).toMatch(/^[<[]\.\.\.[a-z]+[>\]]$/);
+  });
+  it.each(variadic.map((c) => c.name))("%s accepts two of them", async (name) => {
+    const r = await k3ts([...name.split(" "), "first", "second"], { K3TS_RUNTIME: fixture("down-runtime.mjs") });
+    expect(r.err).not.toContain("Unused args");
+    // Both names were accepted: the command got as far as the (unavailable) runtime.
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toMatch(/engine is not running|must not be called for an unavailable runtime/);
   });
 });
 

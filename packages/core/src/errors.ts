@@ -18,6 +18,11 @@ export const ERROR_CODES = [
   "CLUSTER_NOT_FOUND",
   "CLUSTER_ALREADY_EXISTS",
   "CLUSTER_NOT_READY",
+  // registries
+  "REGISTRY_NOT_FOUND",
+  "REGISTRY_ALREADY_EXISTS",
+  // the Kubernetes API answered with an error Status
+  "KUBE_API_ERROR",
   // resources
   "NODE_NOT_FOUND",
   "NODE_ALREADY_EXISTS",

@@ -109,8 +109,41 @@ export {
   freePort,
 } from "./cluster/lifecycle.js";
 export type { ClusterSummary, NodeSummary, CreateResult, DeleteResult, LifecycleOptions } from "./cluster/lifecycle.js";
-export { accessFromKubeconfig, kubeGet, listNodeReadiness, waitForReady } from "./cluster/kubeapi.js";
-export type { KubeAccess, NodeReadiness } from "./cluster/kubeapi.js";
+export { accessFromKubeconfig, kubeApply, kubeGet, kubeRequest, listNodeReadiness, waitForReady } from "./cluster/kubeapi.js";
+export type { KubeAccess, KubeRequestOptions, KubeResponse, NodeReadiness } from "./cluster/kubeapi.js";
+export { ensureImages } from "./cluster/pull.js";
+export {
+  DEFAULT_REGISTRY_IMAGE,
+  REGISTRY_DATA_PATH,
+  REGISTRY_INTERNAL_PORT,
+  defaultClusterRegistryName,
+  hostAddress,
+  localRegistryHostingConfigMap,
+  mirrorKeyForRemote,
+  parseRegistriesConfig,
+  parseRegistryCreate,
+  registryContainerName,
+  registryMirrors,
+  renderRegistriesYaml,
+  updateRegistriesYaml,
+  validateRegistryName,
+} from "./registry/config.js";
+export type { RegistriesConfig, RegistryEndpoint, RegistrySpec } from "./registry/config.js";
+export { registryImage, resolveClusterRegistries } from "./registry/cluster.js";
+export type { ClusterRegistries } from "./registry/cluster.js";
+export {
+  advertiseRegistry,
+  connectRegistry,
+  createRegistry,
+  deleteRegistry,
+  disconnectRegistry,
+  getRegistry,
+  listRegistries,
+  registryEndpoint,
+  startRegistry,
+  stopRegistry,
+} from "./registry/lifecycle.js";
+export type { ConnectOptions, ConnectResult, CreateRegistryOptions, DeleteRegistryResult, RegistrySummary } from "./registry/lifecycle.js";
 export { addNodes, deleteNodes, editClusterPorts } from "./cluster/nodes.js";
 export type { AddNodesOptions, EditPortsOptions } from "./cluster/nodes.js";
 export { loadBalancerConfig } from "./cluster/plan.js";

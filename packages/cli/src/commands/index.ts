@@ -1,6 +1,7 @@
 import type { CommandContext, CommandResult } from "../context.js";
 import { STDIN_ARG, imageCommands } from "./image/index.js";
 import { CONFIG_OPTION, configCommands } from "./config/index.js";
+import { registryCommands } from "./registry/index.js";
 
 export interface OptionSpec {
   /** cac flag syntax: "-o, --output <format>". */
@@ -70,6 +71,9 @@ export const commands: CommandSpec[] = [
       { flags: "--agents-memory <size>", description: "Memory limit per agent (e.g. 512m)" },
       { flags: "--host-alias <ip:host[,host]>", description: "Extra /etc/hosts entry in every node (repeatable)" },
       { flags: "--no-privileged", description: "Run nodes unprivileged (real k3s needs privileged nodes)" },
+      { flags: "--registry-create <NAME[:HOST][:PORT]>", description: "Create a registry with the cluster (deleted with it), e.g. myreg:5001" },
+      { flags: "--registry-use <name>", description: "Use an existing registry (k3ts registry create) (repeatable)" },
+      { flags: "--registry-config <file>", description: "A k3s registries.yaml for the nodes (merged over the registries' mirrors; yours wins)" },
       { flags: "--kubeconfig-update-default", description: "Merge into the default kubeconfig (default; =false to skip)" },
       { flags: "--kubeconfig-switch-context", description: "Make the new context current (default; =false to keep it)" },
       KUBECONFIG_FILE,
@@ -81,13 +85,14 @@ export const commands: CommandSpec[] = [
       "k3ts cluster create ha --servers 3 --api-port 127.0.0.1:6550 --timeout 5m",
       "k3ts cluster create dev --k3s-arg --disable=traefik@server:* --k3s-node-label tier=edge@agent:0",
       "k3ts cluster create --config k3d.yaml --agents 3",
+      "k3ts cluster create dev --registry-create dev-registry:5001",
     ],
     load: () => import("./cluster/create.js"),
   },
   {
     name: "cluster list",
     aliases: ["cluster ls", "cluster get"],
-    args: "[names...]",
+    args: "[...names]",
     description: "List clusters (servers and agents as running/total)",
     options: [{ flags: "--no-headers", description: "No table header" }, OUTPUT_OPTION],
     examples: ["k3ts cluster list", "k3ts cluster get dev -o json"],
@@ -96,7 +101,7 @@ export const commands: CommandSpec[] = [
   {
     name: "cluster delete",
     aliases: ["cluster rm", "cluster del"],
-    args: "[names...]",
+    args: "[...names]",
     description: "Delete clusters: nodes, network, volumes and kubeconfig entries (idempotent)",
     options: [ALL, CONFIG_OPTION, KUBECONFIG_FILE, OUTPUT_OPTION],
     examples: ["k3ts cluster delete dev", "k3ts cluster delete --all", "k3ts cluster delete --config k3d.yaml"],
@@ -104,7 +109,7 @@ export const commands: CommandSpec[] = [
   },
   {
     name: "cluster start",
-    args: "[names...]",
+    args: "[...names]",
     description: "Start stopped clusters (servers, then agents, then the load balancer) and wait until Ready",
     options: [ALL, WAIT, TIMEOUT, OUTPUT_OPTION],
     examples: ["k3ts cluster start dev", "k3ts cluster start --all --timeout 2m"],
@@ -112,7 +117,7 @@ export const commands: CommandSpec[] = [
   },
   {
     name: "cluster stop",
-    args: "[names...]",
+    args: "[...names]",
     description: "Stop clusters (their data stays)",
     options: [ALL, OUTPUT_OPTION],
     examples: ["k3ts cluster stop dev"],
@@ -154,7 +159,7 @@ export const commands: CommandSpec[] = [
   {
     name: "node list",
     aliases: ["node ls", "node get"],
-    args: "[names...]",
+    args: "[...names]",
     description: "List the nodes of every cluster",
     options: [OUTPUT_OPTION],
     examples: ["k3ts node list", "k3ts node list -o json"],
@@ -177,7 +182,7 @@ export const commands: CommandSpec[] = [
   {
     name: "node delete",
     aliases: ["node rm", "node del"],
-    args: "<names...>",
+    args: "<...names>",
     description: "Delete nodes from their cluster (servers leave the load balancer first)",
     examples: ["k3ts node delete k3ts-dev-agent-1"],
     load: () => import("./node/delete.js"),
@@ -185,7 +190,7 @@ export const commands: CommandSpec[] = [
   {
     name: "kubeconfig get",
     aliases: ["kubeconfig print", "kubeconfig show"],
-    args: "[clusters...]",
+    args: "[...clusters]",
     description: "Print clusters' kubeconfigs (YAML documents) on stdout",
     options: [ALL],
     examples: ["k3ts kubeconfig get dev > dev.yaml"],
@@ -193,7 +198,7 @@ export const commands: CommandSpec[] = [
   },
   {
     name: "kubeconfig merge",
-    args: "[clusters...]",
+    args: "[...clusters]",
     description: "Merge clusters' kubeconfigs into a file (default: one per cluster under ~/.config/k3ts)",
     options: [
       ALL,
@@ -206,7 +211,7 @@ export const commands: CommandSpec[] = [
   },
   {
     name: "kubeconfig write",
-    args: "[clusters...]",
+    args: "[...clusters]",
     description: "Write each cluster's kubeconfig to its own file and print the paths",
     options: [ALL],
     examples: ["export KUBECONFIG=$(k3ts kubeconfig write dev)"],
@@ -229,6 +234,7 @@ export const commands: CommandSpec[] = [
     load: () => import("./runtime/info.js"),
   },
   ...imageCommands,
+  ...registryCommands,
 ];
 
 /** Nouns that group verbs ("runtime" in "runtime info"). */

@@ -42,23 +42,37 @@ export interface KubeResponse {
   body: string;
 }
 
-/** GET a path of the API server. Network failures reject; HTTP statuses resolve. */
-export async function kubeGet(access: KubeAccess, path: string, options: { signal?: AbortSignal; timeoutMs?: number; accept?: string } = {}): Promise<KubeResponse> {
+export interface KubeRequestOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  accept?: string;
+  method?: string;
+  /** A request body (sent as JSON unless contentType says otherwise). */
+  body?: string | object;
+  contentType?: string;
+}
+
+/** One request to the API server. Network failures reject; HTTP statuses resolve. */
+export async function kubeRequest(access: KubeAccess, path: string, options: KubeRequestOptions = {}): Promise<KubeResponse> {
   if (options.signal?.aborted) throw abortedError(options.signal, "API request");
   const url = new URL(path, access.server);
+  const payload = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
   // Loaded on use: node:https is the costliest built-in on the CLI's start-up path.
   const { request } = await import("node:https");
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
-        method: "GET",
+        method: options.method ?? "GET",
         ca: access.ca,
         cert: access.cert,
         key: access.key,
         agent: false,
         timeout: options.timeoutMs ?? 5000,
-        headers: { accept: options.accept ?? "application/json" },
+        headers: {
+          accept: options.accept ?? "application/json",
+          ...(payload !== undefined ? { "content-type": options.contentType ?? "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+        },
         ...(options.signal ? { signal: options.signal } : {}),
       },
       (res) => {
@@ -71,8 +85,36 @@ export async function kubeGet(access: KubeAccess, path: string, options: { signa
     );
     req.on("timeout", () => req.destroy(new Error(`no answer from ${url.host} within ${options.timeoutMs ?? 5000} ms`)));
     req.on("error", (err) => reject(options.signal?.aborted ? abortedError(options.signal, "API request") : err));
-    req.end();
+    req.end(payload);
   });
+}
+
+/** GET a path of the API server. Network failures reject; HTTP statuses resolve. */
+export function kubeGet(access: KubeAccess, path: string, options: { signal?: AbortSignal; timeoutMs?: number; accept?: string } = {}): Promise<KubeResponse> {
+  return kubeRequest(access, path, options);
+}
+
+/**
+ * Server-side apply of one object (field manager `k3ts`, forced: k3ts owns what it writes).
+ * `path` is the object's own path, e.g. /api/v1/namespaces/kube-public/configmaps/NAME.
+ */
+export async function kubeApply(access: KubeAccess, path: string, object: object, options: { signal?: AbortSignal } = {}): Promise<unknown> {
+  const res = await kubeRequest(access, `${path}?fieldManager=k3ts&force=true`, {
+    ...options,
+    method: "PATCH",
+    body: object,
+    contentType: "application/apply-patch+yaml",
+  });
+  if (res.status >= 300) {
+    let message = res.body.trim();
+    try {
+      message = (JSON.parse(res.body) as { message?: string }).message ?? message;
+    } catch {
+      // not a Status: keep the text
+    }
+    throw new K3tsError("KUBE_API_ERROR", `applying ${path} failed (HTTP ${res.status}): ${message}`, { meta: { path, status: res.status } });
+  }
+  return JSON.parse(res.body) as unknown;
 }
 
 export interface NodeReadiness {

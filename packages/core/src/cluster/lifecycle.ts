@@ -22,8 +22,12 @@ import {
   updateKubeconfigFile,
 } from "./kubeconfig.js";
 import { planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type PlannedNode } from "./plan.js";
-import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, names, type ClusterSpec } from "./spec.js";
+import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
 import { validateClusterName } from "./parse.js";
+import { ensureImages } from "./pull.js";
+import { renderRegistriesYaml } from "../registry/config.js";
+import { resolveClusterRegistries } from "../registry/cluster.js";
+import { advertiseRegistry, createRegistry, listRegistries, registryEndpoint, type RegistrySummary } from "../registry/lifecycle.js";
 
 export interface LifecycleOptions {
   runtime: Runtime;
@@ -155,12 +159,38 @@ type Undo = { what: string; run: () => Promise<void> };
  * aborted request can still complete in the engine after rollback looked for it); the signal is
  * checked between them instead.
  */
-async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, signal?: AbortSignal): Promise<void> {
+/** A file written into nodes before they start. */
+interface NodeFile {
+  path: string;
+  content: string | Uint8Array;
+  mode: number;
+}
+
+async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, signal: AbortSignal | undefined, files: NodeFile[]): Promise<void> {
   throwIfAborted(signal, "cluster create");
   await runtime.nodes.create(node.spec);
   await runtime.nodes.writeFile(node.spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600 });
+  for (const f of files) await runtime.nodes.writeFile(node.spec.name, f.path, f.content, { mode: f.mode });
   throwIfAborted(signal, "cluster create");
   await runtime.nodes.start(node.spec.name);
+}
+
+/** The contents of k3d's `files[]`, read before anything is created (a missing source fails first). */
+async function readUserFiles(spec: ClusterSpec): Promise<NodeFile[]> {
+  const { readFile } = await import("node:fs/promises");
+  return Promise.all(
+    (spec.files ?? []).map(async (f, i) => {
+      if ("content" in f.value.source) return { path: f.value.destination, content: f.value.source.content, mode: 0o644 };
+      const path = f.value.source.path;
+      try {
+        return { path: f.value.destination, content: await readFile(path), mode: 0o644 };
+      } catch (err) {
+        throw new K3tsError("INVALID_ARGUMENT", `files[${i}].source: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+          meta: { where: `files[${i}]`, path },
+        });
+      }
+    }),
+  );
 }
 
 /** Waits until a server has written its kubeconfig (its supervisor and certificates exist). */
@@ -201,14 +231,26 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
   const o = signal ? { signal } : {};
   const deadline = spec.timeoutMs > 0 ? Date.now() + spec.timeoutMs : undefined;
   validateClusterName(spec.name, "name");
+  // Checked before the try: a create that finds the name taken must not roll back (it would delete the cluster there).
+  if ((await clusterNodes(runtime, spec.name, signal)).length > 0) {
+    throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} already exists`, {
+      meta: { cluster: spec.name },
+      hint: `delete it first (k3ts cluster delete ${spec.name}) or pick another name`,
+    });
+  }
   const undo: Undo[] = [];
   try {
-    if ((await clusterNodes(runtime, spec.name, signal)).length > 0) {
-      throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} already exists`, {
-        meta: { cluster: spec.name },
-        hint: `delete it first (k3ts cluster delete ${spec.name}) or pick another name`,
-      });
+    const registries = await resolveClusterRegistries(spec, runtime, opts.env ?? process.env, signal);
+    const userFiles = await readUserFiles(spec);
+    if (registries.use.length || registries.create || registries.userConfig) {
+      if (spec.volumes.some((v) => v.value.target === REGISTRIES_YAML)) {
+        logger.warn(`a volume is mounted at ${REGISTRIES_YAML} while registries are configured: the mount hides the file k3ts writes`);
+      }
     }
+    await ensureImages(runtime, [spec.image, ...(spec.loadBalancer.enabled ? [spec.loadBalancer.image] : []), ...(registries.create ? [registries.create.image] : [])], {
+      progress,
+      ...o,
+    });
     const networkName = spec.network ?? names.network(spec.name);
     const network = await withStep(progress, `Preparing network ${networkName}`, async () => {
       throwIfAborted(signal, "cluster create");
@@ -234,10 +276,29 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       k3tsVersion: version,
     });
     const track = (name: string) => undo.push({ what: `node ${name}`, run: () => runtime.nodes.delete(name, { force: true }) });
+    const clusterRegistries: RegistrySummary[] = [];
+    if (registries.create) {
+      const create = registries.create;
+      undo.push({ what: `registry ${create.name}`, run: () => runtime.nodes.delete(create.name, { force: true }) });
+      clusterRegistries.push(await createRegistry(create, { ...opts, progress, network: networkName, owner: spec.name }));
+    }
+    for (const r of registries.use) {
+      if (!r.networks.includes(networkName)) {
+        await withStep(progress, `Connecting registry ${r.name} to ${networkName}`, () => runtime.networks.connect(networkName, r.name, o));
+        undo.push({ what: `registry ${r.name} on ${networkName}`, run: () => runtime.networks.disconnect(networkName, r.name) });
+      }
+      clusterRegistries.push(r);
+    }
+    const registriesYaml = renderRegistriesYaml(clusterRegistries.map(registryEndpoint), registries.userConfig);
+    // registries.yaml first: a user's file for the same path (k3d's files[]) then wins, as it would in k3d.
+    const filesFor = (n: PlannedNode): NodeFile[] => [
+      ...(registriesYaml && n.role !== "loadbalancer" ? [{ path: REGISTRIES_YAML, content: registriesYaml, mode: 0o644 }] : []),
+      ...n.files.map((i) => userFiles[i]!),
+    ];
     const [first, ...otherServers] = plan.servers;
     await withStep(progress, `Starting server ${first!.spec.name}`, async () => {
       track(first!.spec.name);
-      await startK3sNode(runtime, first!, token, signal);
+      await startK3sNode(runtime, first!, token, signal, filesFor(first!));
       await waitForKubeconfig(runtime, first!.spec.name, deadline, signal);
     });
     const rest = [...otherServers, ...plan.agents];
@@ -245,7 +306,7 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       const what = [otherServers.length ? `${otherServers.length} server(s)` : "", plan.agents.length ? `${plan.agents.length} agent(s)` : ""].filter(Boolean).join(" and ");
       await withStep(progress, `Starting ${what}`, async () => {
         for (const n of rest) track(n.spec.name);
-        const results = await Promise.allSettled(rest.map((n) => startK3sNode(runtime, n, token, signal)));
+        const results = await Promise.allSettled(rest.map((n) => startK3sNode(runtime, n, token, signal, filesFor(n))));
         const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: rest[i]!.spec.name, error: r.reason as Error }] : []));
         if (failed.length) {
           if (signal?.aborted) throw abortedError(signal, "cluster create");
@@ -261,6 +322,7 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
         await runtime.nodes.create(lb.spec);
         await runtime.nodes.writeFile(lb.spec.name, LB_STATE_PATH, `${JSON.stringify(plan.loadBalancerState, null, 2)}\n`);
         await runtime.nodes.writeFile(lb.spec.name, LB_CONFIG_PATH, plan.loadBalancerConfig!);
+        for (const f of filesFor(lb)) await runtime.nodes.writeFile(lb.spec.name, f.path, f.content, { mode: f.mode });
         throwIfAborted(signal, "cluster create");
         await runtime.nodes.start(lb.spec.name);
       });
@@ -280,6 +342,16 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
           throw new K3tsError("CLUSTER_NOT_READY", `${err.message}\nwhat the nodes said last:\n${words.join("\n")}`, { meta: err.meta, cause: err });
         }
       });
+    }
+    if (clusterRegistries[0]) {
+      const advertised = clusterRegistries[0];
+      if (spec.wait) {
+        await withStep(progress, `Advertising registry ${advertised.name} (kube-public/local-registry-hosting)`, () =>
+          advertiseRegistry(accessFromKubeconfig(kubeconfig), registryEndpoint(advertised), o),
+        );
+      } else {
+        logger.info(`the LocalRegistryHosting ConfigMap is written only when create waits for the cluster (--wait)`);
+      }
     }
     let mergedInto: string | undefined;
     if (spec.kubeconfig.update) {
@@ -313,6 +385,9 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       }
       // Anything else labelled with this cluster is this create's too (the name was free when it began).
       for (const n of await clusterNodes(runtime, spec.name)) await runtime.nodes.delete(n.name, { force: true }).catch(() => {});
+      for (const r of await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.registryOwner]: spec.name } }).catch(() => [])) {
+        await runtime.nodes.delete(r.name, { force: true }).catch(() => {});
+      }
       await deleteOwnedVolumes(runtime, spec.name);
       if (!spec.network) {
         const net = await runtime.networks.inspect(names.network(spec.name)).catch(() => undefined);
@@ -322,6 +397,29 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
     }).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Registries on a cluster's network as the cluster goes: one created with this cluster is deleted
+ * unless another cluster uses it too; any other is only disconnected (so the network can go).
+ */
+async function releaseRegistries(runtime: Runtime, cluster: string, network: string, progress: Progress): Promise<string[]> {
+  const removed: string[] = [];
+  for (const r of await listRegistries(runtime)) {
+    const owned = r.owner === cluster;
+    const onNetwork = r.networks.includes(network);
+    if (!owned && !onNetwork) continue;
+    const others = r.clusters.filter((c) => c !== cluster);
+    if (owned && others.length === 0) {
+      await withStep(progress, `Deleting registry ${r.name}`, () => runtime.nodes.delete(r.name, { force: true }));
+      removed.push(`registry ${r.name}`);
+    } else if (onNetwork) {
+      await withStep(progress, `Disconnecting registry ${r.name} from ${network}`, () => runtime.networks.disconnect(network, r.name)).catch((e: unknown) => {
+        if (!isK3tsError(e, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND")) throw e;
+      });
+    }
+  }
+  return removed;
 }
 
 async function deleteOwnedVolumes(runtime: Runtime, cluster: string): Promise<void> {
@@ -352,6 +450,7 @@ export async function deleteCluster(name: string, opts: LifecycleOptions & { upd
   }
   const networkName = nodes[0]?.labels[LABELS.network] ?? names.network(name);
   const external = nodes[0]?.labels[LABELS.networkExternal] === "true";
+  removed.push(...(await releaseRegistries(runtime, name, networkName, progress)));
   if (!external) {
     try {
       const net = await runtime.networks.inspect(networkName);

@@ -12,7 +12,8 @@ import { accessFromKubeconfig, waitForReady } from "./kubeapi.js";
 import { getCluster, getKubeconfig, type ClusterSummary, type LifecycleOptions } from "./lifecycle.js";
 import { loadBalancerConfig, TOKEN_FILE_IN_NODE, type LoadBalancerState, type ProxiedPort } from "./plan.js";
 import { selectNodes } from "./filters.js";
-import { HOST_ALIAS, K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, names, type Filtered, type PortSpec } from "./spec.js";
+import { HOST_ALIAS, K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type Filtered, type PortSpec } from "./spec.js";
+import { ensureImages } from "./pull.js";
 
 export interface AddNodesOptions extends LifecycleOptions {
   role: "server" | "agent";
@@ -106,6 +107,14 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
       ...((opts.memoryBytes ?? template.memoryBytes) ? { memoryBytes: opts.memoryBytes ?? template.memoryBytes } : {}),
     };
   });
+  // New nodes use the cluster's registries as the others do (k3d copies the file from a node too).
+  let registriesYaml: Buffer | undefined;
+  try {
+    registriesYaml = await runtime.nodes.readFile(server0.name, REGISTRIES_YAML, o);
+  } catch (err) {
+    if (!isK3tsError(err, "FILE_NOT_FOUND")) throw err;
+  }
+  await ensureImages(runtime, specs.map((s) => s.image), { progress, ...o });
   const made: string[] = [];
   try {
     await withStep(progress, `Adding ${specs.length} ${opts.role}(s) to ${clusterName}`, async () => {
@@ -113,6 +122,7 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
         await runtime.nodes.create(spec, o);
         made.push(spec.name);
         await runtime.nodes.writeFile(spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600, ...o });
+        if (registriesYaml) await runtime.nodes.writeFile(spec.name, REGISTRIES_YAML, registriesYaml, { mode: 0o644, ...o });
         await runtime.nodes.start(spec.name, o);
       }
     });

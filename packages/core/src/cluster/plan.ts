@@ -25,6 +25,8 @@ export interface PlannedNode {
   role: PlannedRole;
   index: number;
   spec: NodeSpec;
+  /** Files written into the node before it starts (k3d's `files`), by index into spec.files. */
+  files: number[];
 }
 
 /** Where k3ts puts the cluster token inside k3s nodes (read by k3s through K3S_TOKEN_FILE). */
@@ -184,6 +186,7 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
   const labelSel = select(spec.nodeLabels, slots, "nodeLabels", false);
   const runtimeLabelSel = select(spec.runtimeLabels, slots, "runtimeLabels", true);
   const volumeSel = select(spec.volumes, slots, "volumes", true);
+  const fileSel = select((spec.files ?? []).map((f, i) => ({ value: i, filters: f.filters })), slots, "files", true);
   const { proxied, direct } = planPorts(spec, slots);
   const host = apiHostName(spec);
   const apiServerUrl = `https://${host}:${ctx.apiHostPort}`;
@@ -231,6 +234,7 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
     return {
       role: slot.role,
       index: slot.index,
+      files: forNode(fileSel, slot.name),
       spec: {
         name: slot.name,
         hostname: slot.name,
@@ -253,6 +257,7 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
         restart: "unless-stopped",
         extraHosts: hostAliases(spec, ctx.gateway),
         ...(memory ? { memoryBytes: memory } : {}),
+        ...(spec.ulimits?.length ? { ulimits: spec.ulimits } : {}),
       },
     };
   };
@@ -271,6 +276,7 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
     loadBalancer = {
       role: "loadbalancer",
       index: 0,
+      files: forNode(fileSel, name),
       spec: {
         name,
         hostname: name,

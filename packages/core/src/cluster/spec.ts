@@ -60,7 +60,7 @@ export interface ApiSpec {
   hostPort?: number;
 }
 
-/** Registries for the cluster, as a config file gives them (k3d's `registries`); carried, not yet applied by create. */
+/** Registries for the cluster (k3d's `registries`): one to create with it, existing ones to use, and a registries.yaml. */
 export interface RegistriesSpec {
   /** A registry created with the cluster. */
   create?: {
@@ -118,7 +118,7 @@ export interface ClusterSpec {
   /** Nodes run privileged (real k3s needs it). Default true. */
   privileged: boolean;
   kubeconfig: { update: boolean; switchContext: boolean };
-  /** From config files: registries to create or connect (not yet applied by create). */
+  /** Registries to create or connect, and the user's registries.yaml (merged over k3ts's mirrors). */
   registries?: RegistriesSpec;
   /** From config files: files to put into nodes (not yet applied by create). */
   files?: Array<Filtered<FileSpec>>;

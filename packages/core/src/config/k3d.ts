@@ -189,7 +189,7 @@ export function readFiles(c: Collector, items: unknown, file: string | undefined
   return out;
 }
 
-export function readRegistries(c: Collector, registries: Record<string, unknown>, pointer = "/registries"): RegistriesSpec | undefined {
+export function readRegistries(c: Collector, registries: Record<string, unknown>, pointer = "/registries", file?: string): RegistriesSpec | undefined {
   const spec: RegistriesSpec = {};
   const create = rec(registries.create);
   if (registries.create !== undefined && Object.keys(create).length > 0) {
@@ -203,13 +203,9 @@ export function readRegistries(c: Collector, registries: Record<string, unknown>
       ...(Array.isArray(create.volumes) ? { volumes: arr(create.volumes).filter((v): v is string => typeof v === "string") } : {}),
       ...(bool(create.enforcePortMatch) !== undefined ? { enforcePortMatch: bool(create.enforcePortMatch)! } : {}),
     };
-    c.notice(`${pointer}/create`, "k3ts does not create registries with the cluster yet; the registry is not created");
   }
   const use = arr(registries.use).filter((u): u is string => typeof u === "string");
-  if (use.length) {
-    spec.use = use;
-    c.notice(`${pointer}/use`, "k3ts does not connect registries to clusters yet; the nodes do not use them");
-  }
+  if (use.length) spec.use = use;
   const config = str(registries.config);
   if (config) {
     if (config.includes("\n")) {
@@ -220,9 +216,10 @@ export function readRegistries(c: Collector, registries: Record<string, unknown>
         c.problem(`${pointer}/config`, `the inline registries.yaml is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
       }
     } else {
-      spec.config = { path: config };
+      // A path is read relative to the config file, as files[] sources are.
+      const base = file && file !== "-" ? dirname(file) : undefined;
+      spec.config = { path: isAbsolute(config) || !base ? config : resolve(base, config) };
     }
-    if (spec.config) c.notice(`${pointer}/config`, `k3ts does not write registries.yaml into the nodes yet (mount it with a volume at ${"/etc/rancher/k3s/registries.yaml"} meanwhile)`);
   }
   return Object.keys(spec).length ? spec : undefined;
 }
@@ -255,7 +252,6 @@ export function readUlimits(c: Collector, items: unknown, pointer = "/options/ru
     if (soft > hard) c.problem(`${pointer}/${i}/soft`, `soft limit ${soft} is above the hard limit ${hard}`);
     else out.push({ name, soft, hard });
   });
-  if (out.length) c.notice(pointer, "k3ts does not set ulimits on nodes yet (the engine's defaults apply)");
   return out;
 }
 
@@ -331,10 +327,9 @@ export function readK3d(c: Collector, data: Record<string, unknown>, file: strin
   if (runtimeLabels.length) spec.runtimeLabels = plain(runtimeLabels);
   if (files.length) {
     spec.files = plain(files);
-    c.notice("/files", "k3ts does not copy files into nodes yet (mount them with volumes meanwhile)");
   }
 
-  const registries = readRegistries(c, rec(data.registries));
+  const registries = readRegistries(c, rec(data.registries), "/registries", file);
   if (registries) spec.registries = registries;
   const hostAliases = readHostAliases(c, data.hostAliases);
   if (hostAliases.length) spec.hostAliases = hostAliases;

@@ -93,10 +93,9 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   const kc = rec(s.kubeconfig);
   const kubeconfig = { ...(bool(kc.update) !== undefined ? { update: bool(kc.update)! } : {}), ...(bool(kc.switchContext) !== undefined ? { switchContext: bool(kc.switchContext)! } : {}) };
   if (Object.keys(kubeconfig).length) spec.kubeconfig = kubeconfig;
-  setIf(spec, "registries", readRegistries(c, rec(s.registries), "/spec/registries"));
+  setIf(spec, "registries", readRegistries(c, rec(s.registries), "/spec/registries", file));
   if (files.length) {
     spec.files = plain(files);
-    c.notice("/spec/files", "k3ts does not copy files into nodes yet (mount them with volumes meanwhile)");
   }
   const ulimits = readUlimits(c, s.ulimits, "/spec/ulimits");
   if (ulimits.length) spec.ulimits = ulimits;

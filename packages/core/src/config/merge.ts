@@ -42,7 +42,7 @@ export function specFromEnvironment(env: Record<string, string | undefined>): Cl
 }
 
 const LISTS = ["ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels", "hostAliases", "files", "ulimits"] as const;
-const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged", "registries"] as const;
+const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged"] as const;
 
 function defined<T extends object>(o: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -61,6 +61,13 @@ function mergeOne(spec: ClusterSpec, layer: ClusterSpecInput): ClusterSpec {
   out.loadBalancer = { ...spec.loadBalancer, ...defined(layer.loadBalancer) };
   out.memory = { ...spec.memory, ...defined(layer.memory) };
   out.kubeconfig = { ...spec.kubeconfig, ...defined(layer.kubeconfig) };
+  // Registries merge per field (--registry-create replaces the file's create, keeps its use and config); use lists add up.
+  if (layer.registries) {
+    const r = layer.registries;
+    const merged = { ...spec.registries, ...defined({ create: r.create, config: r.config }) };
+    if (r.use?.length) merged.use = [...(spec.registries?.use ?? []), ...r.use.filter((u) => !(spec.registries?.use ?? []).includes(u))];
+    out.registries = merged;
+  }
   return out;
 }
 

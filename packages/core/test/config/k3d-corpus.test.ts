@@ -49,7 +49,7 @@ describe.runIf(corpusRequired)(corpusRequired ? "k3d config corpus (read unchang
     });
     // kubeAPI: not in the file, so k3ts's default (127.0.0.1, a free port) applies: no api in the input.
     expect(spec.api).toBeUndefined();
-    expect(notices.map((n) => n.path)).toEqual(["/registries/create", "/registries/config", "/options/k3d/disableImageVolume"]);
+    expect(notices.map((n) => n.path)).toEqual(["/options/k3d/disableImageVolume"]);
   });
 
   it("the v1alpha2 and v1alpha3 migration files produce identical specs, as k3d's migration test demands", () => {
@@ -139,11 +139,6 @@ describe.runIf(corpusRequired)(corpusRequired ? "k3d config corpus (read unchang
     ]);
     expect(notices.map((n) => n.path).sort()).toEqual(
       [
-        "/files",
-        "/registries/create",
-        "/registries/use",
-        "/registries/config",
-        "/options/runtime/ulimits",
         "/options/k3d/disableImageVolume",
         "/options/k3d/loadbalancer/configOverrides",
         "/options/runtime/gpuRequest",

@@ -9,6 +9,7 @@ import {
   parseMemory,
   parseNodeFilter,
   parsePortSpec,
+  parseRegistryCreate,
   parseVolumeSpec,
   specFromEnvironment,
   splitFilters,
@@ -47,6 +48,18 @@ function defined<T extends object>(o: T): T | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
+/** `--registry-create`, `--registry-use`, `--registry-config` (k3d's flags, same meanings). */
+function registriesInput(o: Record<string, unknown>): ClusterSpecInput["registries"] {
+  const create = one(o.registryCreate, "--registry-create");
+  const parsed = create ? parseRegistryCreate(create, "--registry-create") : undefined;
+  const config = one(o.registryConfig, "--registry-config");
+  return defined({
+    create: parsed ? { name: parsed.name, ...(parsed.hostIP ? { host: parsed.hostIP } : {}), ...(parsed.hostPort ? { hostPort: String(parsed.hostPort) } : {}) } : undefined,
+    use: many(o.registryUse).length ? many(o.registryUse) : undefined,
+    config: config ? { path: config } : undefined,
+  });
+}
+
 /** What the `cluster create` flags given say (k3d's flag names and meanings); absent flags are left out. */
 export function flagsInput(name: string | undefined, o: Record<string, unknown>): ClusterSpecInput {
   if (name !== undefined) validateClusterName(name, "NAME");
@@ -81,6 +94,7 @@ export function flagsInput(name: string | undefined, o: Record<string, unknown>)
     }),
     hostAliases: many(o.hostAlias).map((h) => parseHostAlias(h, `--host-alias ${h}`)),
     privileged: negatable(o.privileged, "--privileged"),
+    registries: registriesInput(o),
     kubeconfig: defined({
       update: given(o.kubeconfigUpdateDefault, "--kubeconfig-update-default"),
       switchContext: given(o.kubeconfigSwitchContext, "--kubeconfig-switch-context"),

@@ -15,7 +15,7 @@ export const imageCommands: CommandSpec[] = [
   {
     name: "image import",
     aliases: ["image load", "images import", "images load"],
-    args: "<sources...>",
+    args: "<...sources>",
     description: "Import images (from the engine, archive files, or - for stdin) into a cluster's nodes; present images are skipped",
     options: [
       { flags: "-c, --cluster <name>", description: "Cluster to import into", default: "k3s-default" },

@@ -1,0 +1,210 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { LABELS, type Runtime } from "@k3ts/core";
+import { ENGINES, LB_IMAGE, cleanupDir, clearName, createArgs, k3ts, kubectlUntil, leftovers, runtimeFor, type Engine } from "./helpers.js";
+
+/** The registry image: Debian's distribution registry packed as registry:2 is (no registry to pull from here). */
+const REGISTRY_IMAGE = process.env.K3TS_E2E_REGISTRY_IMAGE ?? "k3ts-test/registry:2";
+const SOURCE_IMAGE = "k3ts-test/busybox:1";
+
+interface RegistryJson {
+  name: string;
+  state: string;
+  hostIP: string;
+  hostPort: number;
+  port: number;
+  networks: string[];
+  clusters: string[];
+  proxyRemoteURL?: string;
+}
+
+/** Pushes the test image from the host to a registry published on 127.0.0.1:PORT. */
+async function push(engine: Engine, hostPort: number, repo: string, source = SOURCE_IMAGE): Promise<void> {
+  const target = `127.0.0.1:${hostPort}/${repo}`;
+  await execa(engine, ["tag", source, target]);
+  try {
+    // Docker trusts plain HTTP on 127.0.0.0/8 by default; Podman is told.
+    await execa(engine, ["push", ...(engine === "podman" ? ["--tls-verify=false"] : []), target]);
+  } finally {
+    await execa(engine, ["rmi", target], { reject: false });
+  }
+}
+
+/** createArgs with its --image / --lb-image replaced. */
+function withImages(args: string[], image?: string, lbImage?: string): string[] {
+  const out = [...args];
+  if (image) out[out.indexOf("--image") + 1] = image;
+  if (lbImage) out[out.indexOf("--lb-image") + 1] = lbImage;
+  return out;
+}
+
+async function catalog(hostPort: number): Promise<string[]> {
+  const res = await fetch(`http://127.0.0.1:${hostPort}/v2/_catalog`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { repositories: string[] }).repositories;
+}
+
+/** `crictl pull` inside a node: containerd's CRI path, through registries.yaml's mirrors. */
+async function pullInNode(runtime: Runtime, node: string, ref: string): Promise<{ exitCode: number; out: string }> {
+  const r = await runtime.nodes.exec(node, ["crictl", "pull", ref]);
+  return { exitCode: r.exitCode, out: `${r.stdout.toString()}${r.stderr.toString()}` };
+}
+
+async function registryJson(engine: Engine, name: string): Promise<RegistryJson> {
+  const r = await k3ts(engine, ["registry", "list", name, "-o", "json"]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as RegistryJson[])[0]!;
+}
+
+async function removeRegistries(runtime: Runtime, names: string[]): Promise<void> {
+  for (const n of names) {
+    await runtime.nodes.delete(n, { force: true }).catch(() => {});
+    await runtime.networks.delete(n).catch(() => {});
+  }
+}
+
+// End to end, per engine: registries on the real engine, the k3s stand-in's registries.yaml handling
+// and crictl pull (see fixtures/k3s-standin), the distribution registry in k3ts-test/registry:2.
+for (const engine of ENGINES) {
+  const runtime = await runtimeFor(engine);
+  const suite = runtime ? describe : describe.skip;
+  const s = engine[0];
+
+  suite(`registries on ${engine}`, () => {
+    it("--registry-create: reachable from the host on its port and from the nodes by name; advertised in LocalRegistryHosting; deleted with the cluster", async () => {
+      const name = await clearName(runtime!, `e2e${s}-reg`);
+      const reg = `e2e${s}-creg`;
+      await removeRegistries(runtime!, [reg]);
+      const dir = mkdtempSync(join(tmpdir(), "k3ts-e2e-reg-"));
+      const env = { KUBECONFIG: join(dir, "config"), K3TS_REGISTRY_IMAGE: REGISTRY_IMAGE };
+      const userConfig = join(dir, "registries.yaml");
+      writeFileSync(userConfig, "mirrors:\n  mirror.example.test:\n    endpoint:\n      - https://mirror.example.test:8443\n");
+      try {
+        const created = await k3ts(engine, createArgs(name, ["--agents", "1", "--registry-create", reg, "--registry-config", userConfig]), env);
+        expect(created.exitCode, created.stderr).toBe(0);
+        expect(created.stderr).toMatch(new RegExp(`Creating registry ${reg} on localhost:\\d+`));
+
+        const r = await registryJson(engine, reg);
+        expect(r).toMatchObject({ name: reg, state: "running", hostIP: "127.0.0.1", port: 5000, clusters: [name] });
+        expect(r.networks).toContain(`k3ts-${name}`);
+
+        // From the host, on its published port.
+        await push(engine, r.hostPort, "e2e/busybox:1");
+        expect(await catalog(r.hostPort)).toContain("e2e/busybox");
+
+        // Every k3s node has registries.yaml: the registry's mirrors and the user's entry.
+        for (const node of [`k3ts-${name}-server-0`, `k3ts-${name}-agent-0`]) {
+          const file = parse((await runtime!.nodes.readFile(node, "/etc/rancher/k3s/registries.yaml")).toString()) as { mirrors: Record<string, { endpoint: string[] }> };
+          expect(file.mirrors[`${reg}:5000`]!.endpoint).toEqual([`http://${reg}:5000`]);
+          expect(file.mirrors[`localhost:${r.hostPort}`]!.endpoint).toEqual([`http://${reg}:5000`]);
+          expect(file.mirrors["mirror.example.test"]!.endpoint).toEqual(["https://mirror.example.test:8443"]);
+        }
+        // From the nodes, by name; and the reference pushed from the host works unchanged in the cluster.
+        const byName = await pullInNode(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/busybox:1`);
+        expect(byName.exitCode, byName.out).toBe(0);
+        expect(byName.out).toMatch(/Image is up to date for sha256:[0-9a-f]{64}/);
+        const asPushed = await pullInNode(runtime!, `k3ts-${name}-server-0`, `localhost:${r.hostPort}/e2e/busybox:1`);
+        expect(asPushed.exitCode, asPushed.out).toBe(0);
+        const missing = await pullInNode(runtime!, `k3ts-${name}-server-0`, `${reg}:5000/e2e/nothing:1`);
+        expect(missing.exitCode).toBe(1);
+
+        // LocalRegistryHosting (KEP-1755), read back with kubectl.
+        const cm = await kubectlUntil(env.KUBECONFIG, ["get", "configmap", "local-registry-hosting", "-n", "kube-public", "-o", "jsonpath={.data.localRegistryHosting\\.v1}"], (x) => x.exitCode === 0);
+        expect(cm.exitCode, cm.stderr).toBe(0);
+        const hosting = parse(cm.stdout) as Record<string, string>;
+        expect(hosting.host).toBe(`localhost:${r.hostPort}`);
+        expect(hosting.hostFromContainerRuntime).toBe(`${reg}:5000`);
+        expect(hosting.hostFromClusterNetwork).toBe(`${reg}:5000`);
+
+        const deleted = await k3ts(engine, ["cluster", "delete", name], env);
+        expect(deleted.exitCode, deleted.stderr).toBe(0);
+        expect(await leftovers(runtime!, name)).toEqual([]);
+        expect(await runtime!.nodes.list({ labels: { [LABELS.registryOwner]: name } })).toEqual([]);
+      } finally {
+        await k3ts(engine, ["cluster", "delete", name], env);
+        await removeRegistries(runtime!, [reg]);
+        cleanupDir(dir);
+      }
+    }, 300_000);
+
+    it("registry create + connect adds a registry (and a pull-through cache of it) to a running cluster; delete keeps a used registry until it is deleted itself", async () => {
+      const name = await clearName(runtime!, `e2e${s}-conn`);
+      const reg = `k3ts-e2e${s}-sreg`;
+      const cache = `k3ts-e2e${s}-cache`;
+      await removeRegistries(runtime!, [reg, cache]);
+      const dir = mkdtempSync(join(tmpdir(), "k3ts-e2e-reg-"));
+      const env = { KUBECONFIG: join(dir, "config"), K3TS_REGISTRY_IMAGE: REGISTRY_IMAGE };
+      try {
+        const made = await k3ts(engine, ["registry", "create", `e2e${s}-sreg`, "-o", "json"], env);
+        expect(made.exitCode, made.stderr).toBe(0);
+        const r = JSON.parse(made.stdout) as RegistryJson;
+        expect(r.name).toBe(reg);
+        expect(r.clusters).toEqual([]);
+        await push(engine, r.hostPort, "e2e/busybox:1");
+
+        // An image the engine lacks is pulled before anything is made; one that cannot be pulled fails
+        // first and leaves nothing. (Docker trusts plain HTTP on 127.0.0.1; Podman would need registries.conf.)
+        const unpullable = await k3ts(engine, withImages(createArgs(name), `127.0.0.1:${r.hostPort}/e2e/no-such-k3s:1`), env);
+        expect(unpullable.exitCode).toBe(1);
+        expect(unpullable.stderr).toMatch(/✗ Pulling image 127\.0\.0\.1:\d+\/e2e\/no-such-k3s:1/);
+        expect(unpullable.stderr).toContain("IMAGE_PULL_FAILED");
+        expect(await leftovers(runtime!, name)).toEqual([]);
+        let lbImage: string | undefined;
+        if (engine === "docker") {
+          await push(engine, r.hostPort, "e2e/lb:1", LB_IMAGE);
+          lbImage = `127.0.0.1:${r.hostPort}/e2e/lb:1`;
+        }
+        const created = await k3ts(engine, withImages(createArgs(name, ["--agents", "1"]), undefined, lbImage), env);
+        expect(created.exitCode, created.stderr).toBe(0);
+        if (engine === "docker") expect(created.stderr).toMatch(/✓ Pulling image 127\.0\.0\.1:\d+\/e2e\/lb:1/);
+        // Not connected yet: the node cannot resolve the name.
+        expect((await pullInNode(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/busybox:1`)).exitCode).toBe(1);
+
+        const connected = await k3ts(engine, ["registry", "connect", `e2e${s}-sreg`, name, "-o", "json"], env);
+        expect(connected.exitCode, connected.stderr).toBe(0);
+        expect(JSON.parse(connected.stdout)).toMatchObject({ registry: reg, cluster: name, changed: true, restarted: true, advertised: true });
+        expect(connected.stderr).toMatch(new RegExp(`Restarting k3ts-${name}-server-0`));
+        const viaConnect = await pullInNode(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/busybox:1`);
+        expect(viaConnect.exitCode, viaConnect.out).toBe(0);
+        expect((await registryJson(engine, reg)).clusters).toEqual([name]);
+        const nodes = await kubectlUntil(env.KUBECONFIG, ["get", "nodes", "--no-headers"], (x) => x.exitCode === 0 && (x.stdout.match(/ Ready /g) ?? []).length === 2);
+        expect((nodes.stdout.match(/ Ready /g) ?? []).length, nodes.stdout + nodes.stderr).toBe(2);
+
+        // A pull-through cache of that registry (registry:2 proxy mode), created straight into the cluster.
+        const proxied = await k3ts(engine, ["registry", "create", `e2e${s}-cache`, "--proxy-remote-url", `http://${reg}:5000`, "--cluster", name, "-o", "json"], env);
+        expect(proxied.exitCode, proxied.stderr).toBe(0);
+        expect(JSON.parse(proxied.stdout)).toMatchObject({ name: cache, proxyRemoteURL: `http://${reg}:5000`, clusters: [name] });
+        const viaCache = await pullInNode(runtime!, `k3ts-${name}-server-0`, `${cache}:5000/e2e/busybox:1`);
+        expect(viaCache.exitCode, viaCache.out).toBe(0);
+        expect(await catalog((await registryJson(engine, cache)).hostPort)).toContain("e2e/busybox");
+
+        // Deleting the cluster disconnects registries it did not create; they stay.
+        expect((await k3ts(engine, ["cluster", "delete", name], env)).exitCode).toBe(0);
+        expect(await leftovers(runtime!, name)).toEqual([]);
+        const after = await registryJson(engine, reg);
+        expect(after.state).toBe("running");
+        expect(after.clusters).toEqual([]);
+        expect(after.networks).not.toContain(`k3ts-${name}`);
+
+        const gone = await k3ts(engine, ["registry", "delete", `e2e${s}-sreg`, cache], env);
+        expect(gone.exitCode, gone.stderr).toBe(0);
+        expect(await runtime!.nodes.list({ labels: { [LABELS.role]: "registry" } }).then((ns) => ns.filter((n) => n.name === reg || n.name === cache))).toEqual([]);
+        await expect(runtime!.networks.inspect(reg)).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+        const unknown = await k3ts(engine, ["registry", "delete", "no-such-registry"], env);
+        expect(unknown.exitCode).toBe(1);
+        expect(unknown.stderr).toMatch(/registry no-such-registry does not exist/);
+      } finally {
+        await k3ts(engine, ["cluster", "delete", name], env);
+        await removeRegistries(runtime!, [reg, cache]);
+        for (const img of (await execa(engine, ["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout.split("\n")) {
+          if (/^(localhost\/)?127\.0\.0\.1:\d+\/e2e\//.test(img)) await execa(engine, ["rmi", img], { reject: false });
+        }
+        cleanupDir(dir);
+      }
+    }, 420_000);
+  });
+}

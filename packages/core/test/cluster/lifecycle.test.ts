@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { createCluster } from "../../src/cluster/lifecycle.js";
+import { defaultClusterSpec } from "../../src/config/merge.js";
+import { isK3tsError } from "../../src/errors.js";
+import { LABELS, baseLabels } from "../../src/labels.js";
+import { createMemoryRuntime } from "../../src/testing/memory.js";
+
+describe("createCluster on a name that is taken", () => {
+  it("fails with CLUSTER_ALREADY_EXISTS and leaves the existing cluster alone (no rollback of someone else's nodes)", async () => {
+    const runtime = createMemoryRuntime();
+    await runtime.networks.ensure({ name: "k3ts-dev", labels: baseLabels("0.0.0", { [LABELS.cluster]: "dev" }) });
+    await runtime.nodes.create({
+      name: "k3ts-dev-server-0",
+      image: "k3ts-test/busybox:1",
+      labels: baseLabels("0.0.0", { [LABELS.cluster]: "dev", [LABELS.role]: "server", [LABELS.nodeIndex]: "0" }),
+      network: { name: "k3ts-dev" },
+    });
+    const spec = { ...defaultClusterSpec(), name: "dev", image: "k3ts-test/busybox:1", kubeconfig: { update: false, switchContext: false } };
+    const err = await createCluster(spec, { runtime }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "CLUSTER_ALREADY_EXISTS")).toBe(true);
+    expect((await runtime.nodes.list()).map((n) => n.name)).toEqual(["k3ts-dev-server-0"]);
+    await expect(runtime.networks.inspect("k3ts-dev")).resolves.toMatchObject({ name: "k3ts-dev" });
+  });
+
+  it("pulls an image the engine lacks before making anything; a failed pull leaves nothing", async () => {
+    const runtime = createMemoryRuntime();
+    const spec = { ...defaultClusterSpec(), name: "dev", image: "rancher/k3s:v9.9.9-k3s1", kubeconfig: { update: false, switchContext: false } };
+    const err = await createCluster(spec, { runtime }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "IMAGE_PULL_FAILED")).toBe(true);
+    expect(await runtime.nodes.list()).toEqual([]);
+    await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+  });
+});
