@@ -82,6 +82,11 @@ for (const engine of ENGINES) {
         const removed = await k3ts(engine, ["node", "delete", `k3ts-${name}-agent-2`], env);
         expect(removed.exitCode, removed.stderr).toBe(0);
         expect((await runtime!.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.name)).not.toContain(`k3ts-${name}-agent-2`);
+        // The Kubernetes Node goes with the container (it would stay NotReady forever otherwise).
+        const afterDelete = await kubectl(kc.path, ["get", "nodes", "-o", "name"]);
+        expect(afterDelete.exitCode, afterDelete.stderr).toBe(0);
+        expect(afterDelete.stdout).not.toContain(`node/k3ts-${name}-agent-2`);
+        expect(afterDelete.stdout).toContain(`node/k3ts-${name}-agent-0`);
         const lastServer = await k3ts(engine, ["node", "delete", `k3ts-${name}-server-0`], env);
         expect(lastServer.exitCode).toBe(2);
         expect(lastServer.stderr).toContain("is the last server");

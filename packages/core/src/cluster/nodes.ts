@@ -8,7 +8,7 @@ import { LABELS } from "../labels.js";
 import { silentProgress, withStep } from "../logger.js";
 import type { Runtime } from "../runtime.js";
 import type { HostAlias, Node, NodeSpec, PortMapping } from "../types.js";
-import { accessFromKubeconfig, waitForReady } from "./kubeapi.js";
+import { accessFromKubeconfig, kubeRequest, waitForReady } from "./kubeapi.js";
 import { getCluster, getKubeconfig, type ClusterSummary, type LifecycleOptions } from "./lifecycle.js";
 import { loadBalancerConfig, TOKEN_FILE_IN_NODE, type LoadBalancerState, type ProxiedPort } from "./plan.js";
 import { selectNodes } from "./filters.js";
@@ -170,6 +170,11 @@ export async function deleteNodes(nodeNames: string[], opts: LifecycleOptions): 
     if (role === "server" && cluster.servers.length === 1) {
       throw new K3tsError("INVALID_ARGUMENT", `${name} is the last server of ${clusterName}; delete the cluster instead`, { meta: { node: name } });
     }
+    // The Node object goes too (k3d leaves it NotReady forever; for a server, k3s also drops its etcd member when
+    // its Node is deleted). Best effort: a stopped cluster keeps the object, and says so.
+    const access = await getKubeconfig(clusterName, { runtime })
+      .then((k) => accessFromKubeconfig(k))
+      .catch(() => undefined);
     await withStep(progress, `Deleting node ${name}`, async () => {
       if (role === "server" && cluster.loadBalancer) {
         const state = await readLbState(runtime, cluster.loadBalancer.name);
@@ -177,6 +182,10 @@ export async function deleteNodes(nodeNames: string[], opts: LifecycleOptions): 
         await applyLbState(runtime, cluster.loadBalancer.name, state, cluster.servers.length - 1);
       }
       await runtime.nodes.delete(name, { force: true });
+      const res = access ? await kubeRequest(access, `/api/v1/nodes/${encodeURIComponent(name.toLowerCase())}`, { method: "DELETE" }).catch((e: Error) => ({ status: 0, body: e.message })) : undefined;
+      if (!res || (res.status >= 300 && res.status !== 404)) {
+        opts.logger?.warn(`the Kubernetes Node ${name} could not be deleted (${res ? `HTTP ${res.status}` : "API not reachable"}); remove it with kubectl delete node ${name}`);
+      }
     });
     removed.push(name);
   }
