@@ -1,0 +1,223 @@
+/**
+ * Helm releases through k3s's helm-controller (HelmChart, helm.cattle.io/v1): no helm binary. The
+ * HelmChart is written with server-side apply; the controller runs the Job `helm-install-NAME`
+ * (named in `status.jobName`) and, when the chart is deleted, `helm-delete-NAME` behind its
+ * finalizer.
+ *
+ * Which Job is the current one: the Job's name never changes, and when the spec changes the
+ * controller deletes the old Job (foreground) and creates a new one. Its pod-template annotation
+ * `helmcharts.helm.cattle.io/configHash` hashes only the values Secret and the chart-content
+ * ConfigMap, not the version, repo or `set`, so it cannot tell a stale Job from the current one on
+ * its own. So: the Job's uid is read before the apply; when the apply moved the HelmChart's
+ * `metadata.generation`, a Job with that uid (or one being deleted) is stale and the wait goes on
+ * until a Job with another uid completes; when the apply changed nothing, the Job there is current.
+ */
+import { resolve } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { K3tsError } from "@k3ts/core";
+import { KubeApi, pause, toMs, type KubeObject } from "./manifests-api.js";
+import type { ApplyChange } from "./manifests.js";
+import { jobPodLog, rolloutState } from "./manifests-rollout.js";
+import { isChartDirectory, loadValues, packageChart, setValues, type HelmValues } from "./helm-chart.js";
+
+export { mergeValues, packageChart } from "./helm-chart.js";
+export type { HelmValues } from "./helm-chart.js";
+
+export interface HelmChartOptions {
+  /** The release (and HelmChart) name. */
+  name: string;
+  /** Where the HelmChart lives (default `kube-system`, the namespace k3s's helm-controller watches in every setup). */
+  namespace?: string;
+  /** Where the release's objects go (default: the HelmChart's namespace). */
+  targetNamespace?: string;
+  /** Create the target namespace (`--create-namespace`). Default true when targetNamespace is set. */
+  createNamespace?: boolean;
+  /** A chart name in `repo`, an OCI reference (`oci://…`), or a local chart directory (a path with a Chart.yaml: packaged into `spec.chartContent`). */
+  chart: string;
+  repo?: string;
+  version?: string;
+  /** Values objects and values files (paths), merged in order into `spec.valuesContent`. */
+  values?: ReadonlyArray<HelmValues | string>;
+  /** `--set` values (`spec.set`). */
+  set?: Record<string, string | number | boolean>;
+  /** How long to wait for the helm Job (a duration such as `5m`, or milliseconds). Default 5m. */
+  timeout?: string | number;
+  /** Wait for the Job to succeed (default true). */
+  wait?: boolean;
+  /** Relative chart directories and values files resolve against this (default process.cwd()). */
+  cwd?: string;
+  signal?: AbortSignal;
+  onStatus?: (status: string) => void;
+  /** Between two reads of the chart and its Job (default 1000 ms). */
+  intervalMs?: number;
+}
+
+export interface HelmChartResult {
+  name: string;
+  namespace: string;
+  /** The Job that installed the current spec (undefined with `wait: false`). */
+  jobName?: string;
+  /** created, configured (the spec changed: the release was upgraded) or unchanged. */
+  change: ApplyChange;
+}
+
+export interface UninstallHelmChartOptions {
+  name: string;
+  namespace?: string;
+  timeout?: string | number;
+  signal?: AbortSignal;
+  intervalMs?: number;
+}
+
+const DEFAULT_NAMESPACE = "kube-system";
+const API_VERSION = "helm.cattle.io/v1";
+
+function invalid(where: string, message: string): K3tsError<"INVALID_ARGUMENT"> {
+  return new K3tsError("INVALID_ARGUMENT", `${where}: ${message}`, { meta: { where } });
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The HelmChart object for the options (a local chart is packaged here). */
+export async function helmChartObject(options: HelmChartOptions): Promise<KubeObject> {
+  if (typeof options !== "object" || options === null) throw invalid("options", "want { name, chart, … }");
+  const { name, chart } = options;
+  if (typeof name !== "string" || !NAME.test(name) || name.length > 53) throw invalid("name", `${JSON.stringify(name)} is not a release name (lowercase letters, digits and -, at most 53)`);
+  if (typeof chart !== "string" || !chart) throw invalid("chart", "a chart name, an oci:// reference or a chart directory is required");
+  const cwd = options.cwd ?? process.cwd();
+  const spec: Record<string, unknown> = {};
+  const local = !chart.startsWith("oci://") && !options.repo && (chart.startsWith(".") || chart.startsWith("/") || (await isChartDirectory(resolve(cwd, chart))));
+  if (local) {
+    const dir = resolve(cwd, chart);
+    if (!(await isChartDirectory(dir))) throw new K3tsError("FILE_NOT_FOUND", `chart: ${chart} is not a chart directory (no Chart.yaml)`, { meta: { where: "chart", path: dir } });
+    const packaged = await packageChart(dir);
+    spec.chartContent = packaged.tgz.toString("base64");
+  } else {
+    spec.chart = chart;
+    if (options.repo) spec.repo = options.repo;
+  }
+  if (options.version) spec.version = options.version;
+  if (options.targetNamespace) {
+    spec.targetNamespace = options.targetNamespace;
+    if (options.createNamespace !== false) spec.createNamespace = true;
+  } else if (options.createNamespace) spec.createNamespace = true;
+  const values = await loadValues(options.values ?? [], cwd);
+  if (Object.keys(values).length) {
+    const { stringify } = await import("yaml");
+    spec.valuesContent = stringify(values);
+  }
+  const set = setValues(options.set);
+  if (set && Object.keys(set).length) spec.set = set;
+  return { apiVersion: API_VERSION, kind: "HelmChart", metadata: { name, namespace: options.namespace ?? DEFAULT_NAMESPACE }, spec };
+}
+
+interface HelmChartStatus {
+  jobName?: string;
+  conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+}
+
+async function chartPath(api: KubeApi, namespace: string, name: string, signal?: AbortSignal): Promise<string> {
+  const resource = await api.resource(API_VERSION, "HelmChart", signal);
+  if (!resource) {
+    throw new K3tsError("KUBE_API_ERROR", `the cluster serves no HelmChart (${API_VERSION}): is k3s's helm-controller running (not --disable-helm-controller)?`, {
+      meta: { apiVersion: API_VERSION, kind: "HelmChart", reason: "NotFound" },
+    });
+  }
+  return KubeApi.objectPath(API_VERSION, resource, namespace, name);
+}
+
+const jobPath = (namespace: string, job: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${encodeURIComponent(job)}`;
+
+/**
+ * Installs or upgrades a release: applies the HelmChart (server-side apply, field manager `k3ts`) and
+ * waits until the helm Job for this spec succeeds. A failed Job (or the chart's Failed condition) is
+ * COMMAND_FAILED, and TIMEOUT when the Job never succeeds; both carry the helm pod's log.
+ */
+export async function installHelmChart(kubeConfig: KubeConfig, options: HelmChartOptions): Promise<HelmChartResult> {
+  const object = await helmChartObject(options);
+  const api = new KubeApi(kubeConfig);
+  const namespace = object.metadata.namespace!;
+  const name = object.metadata.name!;
+  const label = `HelmChart/${namespace}/${name}`;
+  const signal = options.signal;
+  const timeoutMs = toMs(options.timeout, "timeout", 5 * 60_000);
+  const path = await chartPath(api, namespace, name, signal);
+  const before = await api.json<KubeObject>(path, { signal, allow: [404], what: `reading ${label}`, meta: { object: label } });
+  const defaultJob = `helm-install-${name}`;
+  const jobBefore = await api.json<KubeObject>(jobPath(namespace, (before.body?.status as HelmChartStatus | undefined)?.jobName ?? defaultJob), { signal, allow: [404], what: `reading the helm job of ${label}` });
+  const { body: after } = await api.json<KubeObject>(`${path}?fieldManager=k3ts&force=true&fieldValidation=Strict`, {
+    method: "PATCH",
+    body: object,
+    contentType: "application/apply-patch+yaml",
+    signal,
+    what: `applying ${label}`,
+    meta: { object: label },
+  });
+  const change: ApplyChange = before.status === 404 ? "created" : before.body?.metadata.generation === after!.metadata.generation ? "unchanged" : "configured";
+  if (options.wait === false) return { name, namespace, change };
+  // After a spec change, the Job that was there belongs to the previous generation.
+  const staleUid = change === "configured" ? jobBefore.body?.metadata.uid : undefined;
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  const say = (s: string) => {
+    if (s !== last) options.onStatus?.(s);
+    last = s;
+  };
+  for (;;) {
+    const { body: chart } = await api.json<KubeObject>(path, { signal, what: `reading ${label}`, meta: { object: label } });
+    const status = (chart!.status ?? {}) as HelmChartStatus;
+    const failed = status.conditions?.find((c) => c.type === "Failed" && c.status === "True");
+    const jobName = status.jobName ?? defaultJob;
+    if (failed) {
+      const log = await jobPodLog(api, namespace, jobName, signal, "helm").catch(() => undefined);
+      throw new K3tsError("COMMAND_FAILED", `${label}: ${failed.reason ?? "Failed"}: ${failed.message ?? ""}${log ? `\n${log}` : ""}`, { meta: { object: label, job: jobName, reason: failed.reason, ...(log ? { log } : {}) } });
+    }
+    const job = await api.json<KubeObject>(jobPath(namespace, jobName), { signal, allow: [404], what: `reading job ${namespace}/${jobName}` });
+    if (job.status === 404) say(status.jobName ? `waiting for job ${jobName}` : "waiting for the helm-controller to pick the chart up");
+    else if (job.body!.metadata.uid === staleUid || job.body!.metadata.deletionTimestamp) say(`waiting for the helm-controller to replace job ${jobName} of the previous spec`);
+    else {
+      const state = rolloutState(job.body!)!;
+      if (state.done) return { name, namespace, jobName, change };
+      if ("failed" in state) {
+        const log = await jobPodLog(api, namespace, jobName, signal, "helm").catch(() => undefined);
+        throw new K3tsError("COMMAND_FAILED", `${label}: job ${jobName} failed: ${state.failed}${log ? `\n${log}` : ""}`, { meta: { object: label, job: jobName, reason: state.failed, ...(log ? { log } : {}) } });
+      }
+      say(`job ${jobName}: ${state.waiting}`);
+    }
+    if (Date.now() >= deadline) {
+      const log = await jobPodLog(api, namespace, jobName, signal, "helm").catch(() => undefined);
+      throw new K3tsError("TIMEOUT", `${label} was not installed within ${timeoutMs} ms (${last})${log ? `\n${log}` : ""}`, { meta: { object: label, job: jobName, timeoutMs, waiting: last, ...(log ? { log } : {}) } });
+    }
+    await pause(Math.min(options.intervalMs ?? 1000, Math.max(0, deadline - Date.now())), signal);
+  }
+}
+
+/**
+ * Uninstalls a release: deletes the HelmChart and waits until it is gone (its finalizer runs
+ * `helm-delete-NAME`). A chart that is not there is not an error (`deleted: false`).
+ */
+export async function uninstallHelmChart(kubeConfig: KubeConfig, options: UninstallHelmChartOptions): Promise<{ deleted: boolean }> {
+  const api = new KubeApi(kubeConfig);
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const { name, signal } = options;
+  if (typeof name !== "string" || !NAME.test(name)) throw invalid("name", `${JSON.stringify(name)} is not a release name`);
+  const label = `HelmChart/${namespace}/${name}`;
+  const timeoutMs = toMs(options.timeout, "timeout", 5 * 60_000);
+  const resource = await api.resource(API_VERSION, "HelmChart", signal);
+  if (!resource) return { deleted: false };
+  const path = KubeApi.objectPath(API_VERSION, resource, namespace, name);
+  const { status } = await api.json(path, { method: "DELETE", signal, allow: [404], what: `deleting ${label}`, meta: { object: label } });
+  if (status === 404) return { deleted: false };
+  const deadline = Date.now() + timeoutMs;
+  while ((await api.request(path, signal ? { signal } : {})).status !== 404) {
+    if (Date.now() >= deadline) {
+      const job = `helm-delete-${name}`;
+      const log = await jobPodLog(api, namespace, job, signal, "helm").catch(() => undefined);
+      throw new K3tsError("TIMEOUT", `${label} was still there ${timeoutMs} ms after it was deleted (the helm-controller runs job ${job} first)${log ? `\n${log}` : ""}`, {
+        meta: { object: label, job, timeoutMs, ...(log ? { log } : {}) },
+      });
+    }
+    await pause(Math.min(options.intervalMs ?? 1000, Math.max(0, deadline - Date.now())), signal);
+  }
+  return { deleted: true };
+}
