@@ -32,6 +32,7 @@ import {
   type Runtime,
 } from "@k3ts/core";
 import { deleteOnExit } from "./cleanup.js";
+import { forwardService, type Endpoint, type EndpointOptions } from "./endpoint.js";
 import { clusterSpec, type ClusterOptions } from "./options.js";
 import { differingFields, hashSpec, specLabels, type SpecField } from "./spec-hash.js";
 
@@ -180,6 +181,15 @@ export class Cluster implements AsyncDisposable {
     const kc = new KubeConfig();
     kc.loadFromString(text);
     return kc;
+  }
+
+  /**
+   * A local port forwarded to a Service (by its port's name or number), resolved to a ready pod and
+   * re-resolved when that pod is replaced: `await using web = await cluster.endpoint("web", 80)`,
+   * then `await web.ready` and `fetch(web.url)`. See {@link forwardService}.
+   */
+  async endpoint(service: string, port: number | string, options: EndpointOptions = {}): Promise<Endpoint> {
+    return forwardService(await this.kubeClient(), { ...options, service, port });
   }
 
   /** Stops every node (load balancer, agents, servers). */

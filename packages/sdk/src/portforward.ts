@@ -1,0 +1,240 @@
+/**
+ * One TCP connection through the Kubernetes port-forward protocol, written here rather than taken
+ * from client-node's PortForward (which hangs when the remote closes and crashes the process on a
+ * failed connect). The wire format is the kubelet's streaming server's
+ * (k8s.io/kubelet/pkg/cri/streaming/portforward/websocket.go), reached through the apiserver:
+ *
+ * - `GET /api/v1/namespaces/NS/pods/POD/portforward?ports=P`, upgraded to a websocket with the
+ *   subprotocol `v4.channel.k8s.io` (binary frames), authenticated as any API call (the
+ *   kubeconfig's client certificate, CA, token: client-node's `applyToHTTPSOptions`).
+ * - Every message is `[channel][payload]`: channel 0 carries data both ways, channel 1 errors
+ *   (server to client only).
+ * - The server's first message on each channel is the port, 2 bytes little-endian: stripped.
+ * - Text on the error channel means the forward failed inside the pod (connection refused…).
+ * - The server closes the websocket when the pod-side connection ends: the only end-of-stream.
+ *   v4 has no half-close, so when the local side ends its writes, the remote gets a grace period to
+ *   answer (as containerd gives the other direction one second) before the websocket is closed.
+ *
+ * One websocket per TCP connection (kubectl gets the same from one stream pair per connection).
+ */
+import type { Socket } from "node:net";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { K3tsError } from "@k3ts/core";
+import WebSocket from "ws";
+
+/** The subprotocol spoken: binary frames, channel byte first. */
+export const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
+
+const DATA = 0;
+const ERROR = 1;
+/** Pause the local socket while this much is queued for the websocket. */
+const HIGH_WATER = 1 << 20;
+const LOW_WATER = 1 << 18;
+
+export interface PodPort {
+  namespace: string;
+  pod: string;
+  port: number;
+}
+
+export interface DialOptions {
+  /** Handshake timeout for the websocket upgrade. */
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** True when the failure says the pod is gone or cannot be reached (worth looking for another one). */
+export function isPodGone(err: unknown): boolean {
+  const status = (err as K3tsError | undefined)?.meta?.status;
+  return status === 404 || status === 400 || status === 410 || (err as K3tsError | undefined)?.meta?.errorChannel === true;
+}
+
+function describe(t: PodPort): string {
+  return `pod ${t.namespace}/${t.pod} port ${t.port}`;
+}
+
+/** The websocket URL of the pod's portforward subresource on the kubeconfig's current cluster. */
+export function portForwardUrl(kc: KubeConfig, t: PodPort): string {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new K3tsError("INVALID_ARGUMENT", "kubeconfig: no current cluster (or it has no server)", { meta: { where: "kubeconfig" } });
+  const base = server.replace(/\/+$/, "").replace(/^http/, "ws");
+  return `${base}/api/v1/namespaces/${encodeURIComponent(t.namespace)}/pods/${encodeURIComponent(t.pod)}/portforward?ports=${t.port}`;
+}
+
+/**
+ * Opens the websocket. Resolves once the upgrade succeeded; rejects with a K3tsError (KUBE_API_ERROR
+ * with the HTTP status and the apiserver's Status message, TIMEOUT, ABORTED), never throws later.
+ */
+export async function dialPortForward(kc: KubeConfig, t: PodPort, options: DialOptions): Promise<WebSocket> {
+  const url = portForwardUrl(kc, t);
+  const opts: WebSocket.ClientOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  return new Promise<WebSocket>((resolve, reject) => {
+    let settled = false;
+    const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], { ...opts, handshakeTimeout: options.timeoutMs, perMessageDeflate: false });
+    const onAbort = () => fail(new K3tsError("ABORTED", `port-forward to ${describe(t)} was aborted`, { cause: options.signal?.reason }));
+    const fail = (err: K3tsError) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener("abort", onAbort);
+      ws.terminate();
+      reject(err);
+    };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    ws.on("error", (err: Error) => {
+      const timeout = /timed out|timeout/i.test(err.message);
+      fail(
+        new K3tsError(timeout ? "TIMEOUT" : "KUBE_API_ERROR", `port-forward to ${describe(t)}: ${err.message}`, {
+          cause: err,
+          meta: { ...t, ...((err as NodeJS.ErrnoException).code ? { errno: (err as NodeJS.ErrnoException).code } : {}) },
+        }),
+      );
+    });
+    ws.on("unexpected-response", (req, res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", () => {});
+      const done = () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let message = text.trim() || res.statusMessage || "";
+        let reason: string | undefined;
+        try {
+          const s = JSON.parse(text) as { message?: string; reason?: string };
+          message = s.message ?? message;
+          reason = s.reason;
+        } catch {
+          // not a Status: keep the text
+        }
+        const status = res.statusCode ?? 0;
+        fail(
+          new K3tsError("KUBE_API_ERROR", `port-forward to ${describe(t)} refused (HTTP ${status}): ${message}`, {
+            meta: { ...t, status, ...(reason ? { reason } : {}) },
+            ...(status === 401 || status === 403 ? { hint: "the kubeconfig's user may not create pods/portforward in this namespace" } : {}),
+          }),
+        );
+        req.destroy();
+      };
+      res.on("end", done);
+      res.on("close", done);
+    });
+    ws.on("open", () => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener("abort", onAbort);
+      if (ws.protocol !== PORT_FORWARD_PROTOCOL && ws.protocol !== "") {
+        ws.terminate();
+        reject(new K3tsError("KUBE_API_ERROR", `port-forward to ${describe(t)}: the server chose subprotocol ${ws.protocol}`, { meta: { ...t } }));
+        return;
+      }
+      resolve(ws);
+    });
+  });
+}
+
+export interface PipeOptions {
+  /** After the local side ends its writes: how long the remote may stay silent before the websocket is closed. */
+  halfCloseGraceMs: number;
+  /** A forward that failed (error channel text, websocket error): the local socket is destroyed too. */
+  onError: (err: K3tsError) => void;
+}
+
+/**
+ * Carries a local socket over an open port-forward websocket until either side is done. Resolves
+ * when both are closed; never rejects (failures go to `onError`).
+ */
+export function pipeSocket(ws: WebSocket, socket: Socket, t: PodPort, options: PipeOptions): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const seenPort = [false, false];
+    let errorText = "";
+    let pending = 0;
+    let draining = false;
+    let localEnded = false;
+    let grace: NodeJS.Timeout | undefined;
+    let wsClosed = false;
+    let socketClosed = socket.destroyed;
+
+    const settle = () => {
+      if (wsClosed && socketClosed) {
+        clearTimeout(grace);
+        resolve();
+      }
+    };
+    const armGrace = () => {
+      if (!localEnded) return;
+      clearTimeout(grace);
+      grace = setTimeout(() => ws.close(1000), options.halfCloseGraceMs);
+    };
+
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary || data.length === 0) return;
+      const channel = data[0]!;
+      let payload = data.subarray(1);
+      if (channel !== DATA && channel !== ERROR) return;
+      if (!seenPort[channel]) {
+        // The first message on each channel is the port number (2 bytes, little-endian).
+        seenPort[channel] = true;
+        payload = payload.subarray(2);
+      }
+      if (payload.length === 0) return;
+      if (channel === ERROR) {
+        errorText += payload.toString("utf8");
+        return;
+      }
+      armGrace();
+      if (!socket.destroyed && !socket.writableEnded && !socket.write(payload) && !draining) {
+        draining = true;
+        ws.pause();
+        socket.once("drain", () => {
+          draining = false;
+          ws.resume();
+        });
+      }
+    });
+    ws.on("error", (err: Error) => {
+      if (!errorText) errorText = err.message;
+    });
+    ws.on("close", () => {
+      wsClosed = true;
+      clearTimeout(grace);
+      if (errorText) {
+        options.onError(
+          new K3tsError("KUBE_API_ERROR", `port-forward to ${describe(t)} failed: ${errorText.trim()}`, { meta: { ...t, errorChannel: true } }),
+        );
+        socket.destroy();
+      } else if (!socket.destroyed) {
+        // The remote is done: flush what it sent, then end the local socket (EOF to the client).
+        socket.end();
+      }
+      settle();
+    });
+
+    socket.on("data", (chunk: Buffer) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const frame = Buffer.allocUnsafe(chunk.length + 1);
+      frame[0] = DATA;
+      chunk.copy(frame, 1);
+      pending += frame.length;
+      if (pending > HIGH_WATER) socket.pause();
+      ws.send(frame, (err) => {
+        pending -= frame.length;
+        if (!err && pending < LOW_WATER && socket.isPaused() && !socket.destroyed) socket.resume();
+      });
+    });
+    socket.on("end", () => {
+      // v4 cannot carry a half-close: give the remote time to answer, then close.
+      localEnded = true;
+      armGrace();
+    });
+    socket.on("error", () => {
+      // ECONNRESET and the like from the local client: the websocket is closed below.
+    });
+    socket.on("close", () => {
+      socketClosed = true;
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      settle();
+    });
+    socket.resume();
+  });
+}
