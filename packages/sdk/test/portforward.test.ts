@@ -1,6 +1,6 @@
 /**
  * Endpoints and the port-forward protocol against an in-process fake API server (HTTPS with client
- * certificates, recorded API shapes, the kubelet's websocket frames: see fake-apiserver.ts) that
+ * certificates, recorded API shapes, the kubelet's websocket frames: see portforward-fake-api.ts) that
  * forwards to local TCP servers standing in for pods. No engine needed.
  */
 import { once } from "node:events";
@@ -9,15 +9,15 @@ import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { forwardPod, forwardService, isK3tsError, type Endpoint, type K3tsError } from "../src/index.ts";
-import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver.ts";
+import { startPortForwardFakeApi, type PortForwardFakeApi } from "./portforward-fake-api.ts";
 
-let api: FakeApiServer;
+let api: PortForwardFakeApi;
 let kc: KubeConfig;
 const servers: Server[] = [];
 const endpoints: Endpoint[] = [];
 
 beforeEach(async () => {
-  api = await startFakeApiServer();
+  api = await startPortForwardFakeApi();
   kc = new KubeConfig();
   kc.loadFromString(api.kubeconfig);
 });
