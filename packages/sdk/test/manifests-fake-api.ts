@@ -66,13 +66,16 @@ export class FakeApiServer {
   readonly discovery: Record<string, Resource[]> = structuredClone(DISCOVERY);
   readonly #scripts = new Map<string, Answer[]>();
   readonly #overrides = new Map<string, Answer>();
+  /** Scripts that answer only once the object is in the store (a controller reports on what exists). */
+  readonly #afterStore = new Set<string>();
   #server: Server | undefined;
   #rv = 100;
   #uid = 0;
 
   /** Scripted answers for GETs of `path` (one per request, the last repeated). */
-  script(path: string, answers: Answer[]): this {
+  script(path: string, answers: Answer[], options: { once?: "stored" } = {}): this {
     this.#scripts.set(path, [...answers]);
+    if (options.once === "stored") this.#afterStore.add(path);
     return this;
   }
 
@@ -127,7 +130,7 @@ export class FakeApiServer {
     const override = this.#overrides.get(`${rec.method} ${rec.path}`);
     if (override) return send(resolveAnswer(override));
     const path = rec.path.split("?")[0]!;
-    const scripted = rec.method === "GET" ? this.#scripts.get(path) : undefined;
+    const scripted = rec.method === "GET" && (!this.#afterStore.has(path) || this.objects.has(path)) ? this.#scripts.get(path) : undefined;
     if (scripted?.length) return send(resolveAnswer(scripted.length > 1 ? scripted.shift()! : scripted[0]!));
     send(this.#serve(rec, path, new URLSearchParams(rec.path.split("?")[1] ?? "")));
   }
