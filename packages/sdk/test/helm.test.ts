@@ -1,0 +1,194 @@
+/**
+ * installHelmChart / uninstallHelmChart against the fake API server: the HelmChart sent with SSA
+ * (values merged in order, set, chartContent packaged from a directory), the wait for
+ * status.jobName's Job of the current spec (not the stale one of the previous generation), failures
+ * with the helm pod's log, and uninstall waiting out the finalizer.
+ */
+import { gunzipSync } from "node:zlib";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { isK3tsError } from "@k3ts/core";
+import { helmChartObject, installHelmChart, uninstallHelmChart } from "../src/helm.ts";
+import { mergeValues, packageChart } from "../src/helm-chart.ts";
+import { FakeApiServer, HELMCHART_DISCOVERY, status } from "./manifests-fake-api.ts";
+
+const data = fileURLToPath(new URL("./manifests-data/", import.meta.url));
+const CHART = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/web";
+const JOB = "/apis/batch/v1/namespaces/kube-system/jobs/helm-install-web";
+
+let server: FakeApiServer;
+let kc: KubeConfig;
+beforeEach(async () => {
+  server = new FakeApiServer();
+  server.discovery["helm.cattle.io/v1"] = HELMCHART_DISCOVERY;
+  kc = await server.start();
+});
+afterEach(() => server.close());
+
+const job = (uid: string, st: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({
+  status: 200,
+  body: {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: "helm-install-web", namespace: "kube-system", uid, generation: 1, labels: { "helmcharts.helm.cattle.io/chart": "web" }, ...meta },
+    spec: { backoffLimit: 1000, template: { metadata: { annotations: { "helmcharts.helm.cattle.io/configHash": "SHA256=00" } } } },
+    status: st,
+  },
+});
+const complete = { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] };
+
+/** The helm-controller's part: status.jobName and JobCreated once the chart exists. */
+function controllerSetsJobName(): void {
+  server.script(CHART, [() => ({ status: 200, body: { ...server.objects.get(CHART), status: { jobName: "helm-install-web", conditions: [{ type: "JobCreated", status: "True", reason: "Job created", message: "Applying HelmChart using Job kube-system/helm-install-web" }, { type: "Failed", status: "False" }] } } })], { once: "stored" });
+}
+
+async function untar(tgz: Buffer): Promise<Record<string, string>> {
+  const tar = await import("tar-stream");
+  const extract = tar.extract();
+  Readable.from([gunzipSync(tgz)]).pipe(extract);
+  const files: Record<string, string> = {};
+  for await (const entry of extract) {
+    let body = "";
+    for await (const c of entry as unknown as AsyncIterable<Buffer>) body += c.toString();
+    files[entry.header.name] = body;
+  }
+  return files;
+}
+
+describe("the HelmChart object", () => {
+  it("merges values objects and files in order (maps deep, the rest replaced) into valuesContent, and set into spec.set", async () => {
+    const o = await helmChartObject({
+      name: "web",
+      chart: "nginx",
+      repo: "https://charts.example.com",
+      version: "1.2.3",
+      targetNamespace: "shop",
+      values: [{ image: { tag: "0.9", pullPolicy: "Always" }, extra: [1, 2] }, "values-a.yaml", { replicas: 3, extra: [3] }],
+      set: { "service.port": 8080, "ingress.enabled": true, name: "x,y" },
+      cwd: data,
+    });
+    expect(o).toEqual({
+      apiVersion: "helm.cattle.io/v1",
+      kind: "HelmChart",
+      metadata: { name: "web", namespace: "kube-system" },
+      spec: {
+        chart: "nginx",
+        repo: "https://charts.example.com",
+        version: "1.2.3",
+        targetNamespace: "shop",
+        createNamespace: true,
+        valuesContent: "image:\n  tag: \"1.0\"\n  pullPolicy: Always\n  repository: nginx\nextra:\n  - 3\nreplicas: 3\n",
+        set: { "service.port": 8080, "ingress.enabled": "true", name: "x,y" },
+      },
+    });
+    expect(mergeValues({ a: { b: 1, c: 2 } }, { a: { c: null } })).toEqual({ a: { b: 1, c: null } });
+  });
+
+  it("packages a local chart directory into chartContent (entries under the chart's name, .helmignore honoured, the same bytes every time)", async () => {
+    const o = await helmChartObject({ name: "web", chart: "./chart", cwd: data });
+    const spec = o.spec as Record<string, string>;
+    expect(spec.chart).toBeUndefined();
+    const files = await untar(Buffer.from(spec.chartContent!, "base64"));
+    expect(Object.keys(files).sort()).toEqual([".helmignore", "Chart.yaml", "templates/cm.yaml", "values.yaml"].map((f) => `demo/${f}`));
+    expect(files["demo/values.yaml"]).toBe("greeting: hello\n");
+    const again = await packageChart(`${data}chart`);
+    expect(again.tgz.toString("base64")).toBe(spec.chartContent);
+  });
+
+  it("an OCI reference is a chart, a missing chart directory and bad values files are errors naming them", async () => {
+    expect((await helmChartObject({ name: "web", chart: "oci://registry.example.com/charts/web" })).spec).toEqual({ chart: "oci://registry.example.com/charts/web" });
+    const missing = await helmChartObject({ name: "web", chart: "./nochart", cwd: data }).catch((e: unknown) => e);
+    expect(isK3tsError(missing, "FILE_NOT_FOUND") && missing.message).toBe("chart: ./nochart is not a chart directory (no Chart.yaml)");
+    const values = await helmChartObject({ name: "web", chart: "x", values: ["nope.yaml"], cwd: data }).catch((e: unknown) => e);
+    expect(isK3tsError(values, "FILE_NOT_FOUND") && values.message).toMatch(/^values\[0\]: cannot read values file nope\.yaml/);
+    const name = await helmChartObject({ name: "Web", chart: "x" }).catch((e: unknown) => e);
+    expect(isK3tsError(name, "INVALID_ARGUMENT")).toBe(true);
+  });
+});
+
+describe("installHelmChart", () => {
+  it("applies the HelmChart with SSA and waits for status.jobName's Job to complete; a second install changes nothing", async () => {
+    controllerSetsJobName();
+    server.script(JOB, [{ status: 404, body: status(404, "NotFound", 'jobs.batch "helm-install-web" not found').body }, job("job-1", { active: 1 }), job("job-1", complete)]);
+    const seen: string[] = [];
+    const first = await installHelmChart(kc, { name: "web", chart: "nginx", repo: "https://charts.example.com", intervalMs: 1, onStatus: (s) => seen.push(s) });
+    expect(first).toEqual({ name: "web", namespace: "kube-system", jobName: "helm-install-web", change: "created" });
+    const patch = server.requests.find((r) => r.method === "PATCH")!;
+    expect(patch.path).toBe(`${CHART}?fieldManager=k3ts&force=true&fieldValidation=Strict`);
+    expect(patch.contentType).toBe("application/apply-patch+yaml");
+    expect(seen).toContain("job helm-install-web: 1 active, 0 succeeded, 0 failed pods");
+    const second = await installHelmChart(kc, { name: "web", chart: "nginx", repo: "https://charts.example.com", intervalMs: 1 });
+    expect(second.change).toBe("unchanged");
+  });
+
+  it("after a spec change, the Job of the previous generation is stale: it waits for the new one", async () => {
+    server.put(CHART, { apiVersion: "helm.cattle.io/v1", kind: "HelmChart", metadata: { name: "web", namespace: "kube-system", generation: 1 }, spec: { chart: "nginx", version: "1.0.0" } });
+    controllerSetsJobName();
+    const answers = [
+      job("job-old", complete), // read before the apply
+      job("job-old", complete), // the controller has not reacted yet
+      job("job-old", complete, { deletionTimestamp: "2026-01-01T00:00:05Z" }), // foreground deletion
+      status(404, "NotFound", 'jobs.batch "helm-install-web" not found'),
+      job("job-new", { active: 1 }),
+      job("job-new", complete),
+    ];
+    server.script(JOB, answers);
+    const seen: string[] = [];
+    const result = await installHelmChart(kc, { name: "web", chart: "nginx", version: "2.0.0", intervalMs: 1, onStatus: (s) => seen.push(s) });
+    expect(result.change).toBe("configured");
+    expect(server.requests.filter((r) => r.method === "GET" && r.path === JOB)).toHaveLength(6);
+    expect(seen).toEqual([
+      "waiting for the helm-controller to replace job helm-install-web of the previous spec",
+      "waiting for job helm-install-web",
+      "job helm-install-web: 1 active, 0 succeeded, 0 failed pods",
+    ]);
+  });
+
+  it("the chart's Failed condition is COMMAND_FAILED with the helm pod's log", async () => {
+    server.script(CHART, [() => ({ status: 200, body: { ...server.objects.get(CHART), status: { jobName: "helm-install-web", conditions: [{ type: "JobCreated", status: "False" }, { type: "Failed", status: "True", reason: "Job failed", message: "Job has reached configured number of retries without succeeding" }] } } })], { once: "stored" });
+    server.answer("GET", "/api/v1/namespaces/kube-system/pods?labelSelector=job-name%3Dhelm-install-web", {
+      status: 200,
+      body: { kind: "PodList", apiVersion: "v1", metadata: {}, items: [{ metadata: { name: "helm-install-web-abcde", namespace: "kube-system" }, status: { containerStatuses: [{ name: "helm", restartCount: 1 }] } }] },
+    });
+    server.answer("GET", "/api/v1/namespaces/kube-system/pods/helm-install-web-abcde/log?tailLines=40&container=helm&previous=true", { status: 200, body: "Error: chart \"nginx\" not found in https://charts.example.com repository\n" });
+    server.answer("GET", "/api/v1/namespaces/kube-system/pods/helm-install-web-abcde/log?tailLines=40&container=helm", { status: 200, body: "+ helm_v3 install web nginx\n" });
+    const err = await installHelmChart(kc, { name: "web", chart: "nginx", repo: "https://charts.example.com", intervalMs: 1 }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "COMMAND_FAILED")).toBe(true);
+    expect((err as Error).message).toBe(
+      [
+        "HelmChart/kube-system/web: Job failed: Job has reached configured number of retries without succeeding",
+        "--- pod helm-install-web-abcde (previous run) ---",
+        'Error: chart "nginx" not found in https://charts.example.com repository',
+        "--- pod helm-install-web-abcde ---",
+        "+ helm_v3 install web nginx",
+      ].join("\n"),
+    );
+  });
+
+  it("a Job that never completes is TIMEOUT naming the chart and what it waited for", async () => {
+    controllerSetsJobName();
+    server.script(JOB, [job("job-1", { active: 1, failed: 0 })]);
+    const err = await installHelmChart(kc, { name: "web", chart: "nginx", timeout: 0 }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "TIMEOUT") && err.message).toBe("HelmChart/kube-system/web was not installed within 0 ms (job helm-install-web: 1 active, 0 succeeded, 0 failed pods)");
+  });
+
+  it("without the HelmChart CRD it says the helm-controller is missing", async () => {
+    delete server.discovery["helm.cattle.io/v1"];
+    const err = await installHelmChart(kc, { name: "web", chart: "nginx" }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "KUBE_API_ERROR") && err.message).toMatch(/serves no HelmChart .* helm-controller/);
+  });
+});
+
+describe("uninstallHelmChart", () => {
+  it("deletes the chart and waits until its finalizer let it go; a missing chart is not an error", async () => {
+    server.put(CHART, { apiVersion: "helm.cattle.io/v1", kind: "HelmChart", metadata: { name: "web", namespace: "kube-system", finalizers: ["wrangler.cattle.io/on-helm-chart-remove"] }, spec: { chart: "nginx" } });
+    const terminating = { status: 200, body: { ...server.objects.get(CHART), metadata: { ...server.objects.get(CHART)!.metadata, deletionTimestamp: "2026-01-01T00:00:09Z" }, status: { jobName: "helm-delete-web" } } };
+    server.answer("DELETE", CHART, terminating);
+    server.script(CHART, [terminating, terminating, status(404, "NotFound", 'helmcharts.helm.cattle.io "web" not found')]);
+    expect(await uninstallHelmChart(kc, { name: "web", intervalMs: 1 })).toEqual({ deleted: true });
+    expect(server.requests.filter((r) => r.path === CHART).map((r) => r.method)).toEqual(["DELETE", "GET", "GET", "GET"]);
+    expect(await uninstallHelmChart(kc, { name: "other", intervalMs: 1 })).toEqual({ deleted: false });
+  });
+});
