@@ -7,16 +7,19 @@
 //             the same network and containers made by raw `docker` calls in parallel (no waiting)
 //   scale     create with 8 agents against create with 1 agent
 //   import    `k3ts image import` into a node against a raw `docker save | docker exec -i ctr import -` pipe
+//   portforward  bytes both ways through an sdk endpoint (the port-forward protocol over ws + TLS, against
+//             an in-process fake API server in a child process) against a direct TCP connection to the same sink
 // The cluster benchmarks run on Docker with the k3s stand-in (pnpm fixtures builds it), unless
 // K3TS_BENCH_K3S_IMAGE names a real k3s image.
 //
-// Usage: pnpm bench [--runs N] [--cluster-runs N] [--json] [--only startup|create|scale|import]
+// Usage: pnpm bench [--runs N] [--cluster-runs N] [--json] [--only startup|create|scale|import|portforward]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchImport } from "./bench-import.mjs";
+import { benchPortForward } from "./bench-portforward.mjs";
 
 const args = process.argv.slice(2);
 const runs = Number(args.includes("--runs") ? args[args.indexOf("--runs") + 1] : 30);
@@ -165,6 +168,8 @@ if (!only || only === "import") {
   const r = await benchImport(clusterRuns + 2);
   results.push({ ...r, name: r.name ?? "import: k3ts image import vs raw save | exec -i ctr import", runs: r.runs ?? clusterRuns + 2 });
 }
+
+if (!only || only === "portforward") results.push(await benchPortForward(7, { mb: 64 }));
 
 if (asJson) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
