@@ -7,6 +7,7 @@
  * `/apis/GROUP/VERSION`: the APIResourceList every apiserver serves), cached per client and
  * re-read when a kind is missing (a CRD that was just established).
  */
+import type { RequestOptions as HttpsRequestOptions } from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { K3tsError, abortedError, parseDuration } from "@k3ts/core";
 
@@ -87,7 +88,7 @@ export class KubeApi {
     const signal = options.signal;
     if (signal?.aborted) throw abortedError(signal, "API request");
     const url = new URL(this.server + path);
-    const opts: import("node:https").RequestOptions = {};
+    const opts: HttpsRequestOptions = {};
     await this.#kc.applyToHTTPSOptions(opts);
     const plain = url.protocol === "http:";
     const { request } = plain ? await import("node:http") : await import("node:https");

@@ -1,0 +1,126 @@
+/**
+ * Environments: parsing (errors at FILE:LINE with the path), dependency order, and up/down against
+ * the fake API server through an existing-cluster kubeconfig: order, idempotence (a second up
+ * changes nothing), down in reverse.
+ */
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isK3tsError } from "@k3ts/core";
+import { environmentSteps, parseEnvironment } from "../src/environment.ts";
+import { down, up } from "../src/up.ts";
+import { FakeApiServer, HELMCHART_DISCOVERY } from "./manifests-fake-api.ts";
+
+const envDir = fileURLToPath(new URL("./manifests-data/env/", import.meta.url));
+
+const ENV = (kubeconfig: string) => `apiVersion: k3ts.io/v1alpha1
+kind: Environment
+metadata:
+  name: shop
+spec:
+  cluster:
+    kubeconfig: ${kubeconfig}
+    context: fake
+  manifests:
+    - name: app
+      sources: [app.yaml]
+      dependsOn: [redis]
+    - name: namespace
+      sources: [ns.yaml]
+  helm:
+    - name: redis
+      chart: redis
+      repo: https://charts.example.com
+      targetNamespace: shop
+      values: [redis-values.yaml, { auth: { enabled: false } }]
+      dependsOn: [namespace]
+`;
+
+async function parseError(text: string): Promise<string> {
+  const err = await parseEnvironment(text, "k3ts.yaml").catch((e: unknown) => e);
+  if (!isK3tsError(err, "INVALID_ARGUMENT")) throw new Error(`expected INVALID_ARGUMENT, got ${String(err)}`);
+  return err.message;
+}
+
+describe("parseEnvironment", () => {
+  it("orders steps by dependsOn, else helm, manifests, endpoints in file order", async () => {
+    const env = await parseEnvironment(ENV("kc.yaml"), join(envDir, "k3ts.yaml"));
+    expect(environmentSteps(env).map((s) => `${s.type}:${s.name}`)).toEqual(["manifests:namespace", "helm:redis", "manifests:app"]);
+    expect(env.cluster).toEqual({ kubeconfig: "kc.yaml", context: "fake" });
+    expect(env.helm[0]!.values).toEqual([join(envDir, "redis-values.yaml"), { auth: { enabled: false } }]);
+  });
+
+  it("names the file, line and path of what is wrong", async () => {
+    const head = "apiVersion: k3ts.io/v1alpha1\nkind: Environment\nmetadata:\n  name: x\nspec:\n";
+    expect(await parseError(`${head}  cluster: { name: dev }\n  manifests:\n    - name: a\n      sources: [a.yaml]\n      dependsOn: [nope]\n`)).toBe(
+      "k3ts.yaml:10: spec.manifests.0.dependsOn.0: no helm release, manifests or endpoint is named nope",
+    );
+    expect(await parseError(`${head}  cluster: { name: dev }\n  manifests:\n    - name: a\n      sources: [a.yaml]\n      dependsOn: [b]\n    - name: b\n      sources: [b.yaml]\n      dependsOn: [a]\n`)).toBe(
+      "k3ts.yaml: dependsOn has a cycle among a, b",
+    );
+    expect(await parseError(`${head}  cluster: { name: dev }\n  helm:\n    - name: a\n      chart: x\n  endpoints:\n    - name: a\n      service: web\n      port: 80\n`)).toBe(
+      "k3ts.yaml:11: spec.endpoints.0.name: a is already the name of spec.helm.0",
+    );
+    expect(await parseError(`${head}  cluster: { name: dev, agentz: 2 }\n`)).toMatch(/^k3ts\.yaml:6: spec\.cluster\.agentz: unknown field/);
+    expect(await parseError(`${head}  cluster: { kubeconfig: kc.yaml, agents: 2 }\n`)).toBe("k3ts.yaml:6: spec.cluster.agents: an existing cluster (kubeconfig/context) takes no cluster options");
+    expect(await parseError("apiVersion: k3ts.io/v1alpha1\nkind: Cluster\n")).toBe("k3ts.yaml:2: kind: want Environment (a Cluster file is for k3ts cluster create --config)");
+  });
+});
+
+describe("up / down against an existing cluster (kubeconfig + context)", () => {
+  let server: FakeApiServer;
+  let file: string;
+  beforeEach(async () => {
+    server = new FakeApiServer();
+    server.discovery["helm.cattle.io/v1"] = HELMCHART_DISCOVERY;
+    const kc = await server.start();
+    const dir = await mkdtemp(join(tmpdir(), "k3ts-env-"));
+    await writeFile(join(dir, "kubeconfig.json"), kc.exportConfig());
+    file = join(envDir, "k3ts.yaml");
+    // The helm-controller's part: every chart gets its job, and the job completes.
+    server.script("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis", [() => ({ status: 200, body: { ...server.objects.get("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis"), status: { jobName: "helm-install-redis" } } })], { once: "stored" });
+    server.script("/apis/batch/v1/namespaces/kube-system/jobs/helm-install-redis", [
+      { status: 200, body: { apiVersion: "batch/v1", kind: "Job", metadata: { name: "helm-install-redis", namespace: "kube-system", uid: "j1", generation: 1 }, status: { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] } } },
+    ]);
+    const text = ENV(join(dir, "kubeconfig.json"));
+    const { parseEnvironment: parse } = await import("../src/environment.ts");
+    env = await parse(text, file);
+  });
+  afterEach(() => server.close());
+  let env: Awaited<ReturnType<typeof parseEnvironment>>;
+
+  it("converges in dependency order; a second up changes nothing; down removes in reverse", async () => {
+    const events: string[] = [];
+    const first = await up(env, { onEvent: (e) => e.type === "step-done" && events.push(`${e.step} +${e.changed}`) });
+    expect(events).toEqual(["namespace +1", "redis +1", "app +1"]);
+    expect(first.changed).toBe(3);
+    const patches = server.requests.filter((r) => r.method === "PATCH").map((r) => r.path.split("?")[0]);
+    expect(patches).toEqual(["/api/v1/namespaces/shop", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis", "/api/v1/namespaces/shop/configmaps/app-config"]);
+    const chart = server.objects.get("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis")!;
+    expect((chart.spec as Record<string, unknown>).valuesContent).toBe("architecture: standalone\nauth:\n  enabled: false\n");
+
+    const second = await up(env);
+    expect(second.changed).toBe(0);
+    expect(second.steps.map((s) => `${s.name} ${s.changed}/${s.unchanged}`)).toEqual(["namespace 0/1", "redis 0/1", "app 0/1"]);
+
+    server.requests.length = 0;
+    server.answer("DELETE", "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis", () => {
+      server.objects.delete("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis");
+      return { status: 200, body: { kind: "Status", apiVersion: "v1", status: "Success" } };
+    });
+    const result = await down(env);
+    expect(server.requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual([
+      "/api/v1/namespaces/shop/configmaps/app-config",
+      "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis",
+      "/api/v1/namespaces/shop",
+    ]);
+    expect(result).toEqual({ steps: [{ name: "app", kind: "manifests", removed: 1 }, { name: "redis", kind: "helm", removed: 1 }, { name: "namespace", kind: "manifests", removed: 1 }], clusterDeleted: false });
+  });
+
+  it("a context that is not in the kubeconfig is INVALID_ARGUMENT naming the file", async () => {
+    const err = await up({ ...env, cluster: { ...(env.cluster as { kubeconfig: string }), context: "prod" } }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "INVALID_ARGUMENT") && err.message).toBe(`${file}: spec.cluster.context: no context prod (there are: fake)`);
+  });
+});
