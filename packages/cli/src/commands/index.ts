@@ -233,6 +233,27 @@ export const commands: CommandSpec[] = [
     examples: ["k3ts runtime info", "k3ts --runtime podman runtime info -o json"],
     load: () => import("./runtime/info.js"),
   },
+  {
+    name: "up",
+    description: "Converge the environment in k3ts.yaml (cluster, Helm releases, manifests, endpoints); keeps endpoints open until Ctrl-C",
+    options: [
+      { flags: "-f, --file <file>", description: "The environment file (default k3ts.yaml)" },
+      { flags: "--endpoints", description: "Open the endpoints (default; --endpoints=false to skip them and return)" },
+      { flags: "--down-on-exit", description: "Take the environment down on Ctrl-C (default: it stays)" },
+    ],
+    examples: ["k3ts up", "k3ts up -f envs/dev.yaml", "k3ts up --endpoints=false"],
+    load: () => import("./environment/up.js"),
+  },
+  {
+    name: "down",
+    description: "Remove what k3ts up made: manifests and Helm releases in reverse order, then the cluster if the environment made it",
+    options: [
+      { flags: "-f, --file <file>", description: "The environment file (default k3ts.yaml)" },
+      { flags: "--keep-cluster", description: "Leave the cluster the environment made" },
+    ],
+    examples: ["k3ts down", "k3ts down -f envs/dev.yaml --keep-cluster"],
+    load: () => import("./environment/down.js"),
+  },
   ...imageCommands,
   ...registryCommands,
 ];
