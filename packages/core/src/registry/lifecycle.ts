@@ -285,9 +285,15 @@ async function rollingRestart(cluster: ClusterSummary, opts: ConnectOptions): Pr
     });
   }
   // nginx resolved the servers' addresses when it loaded its config; a restarted node may have a new one (Podman).
+  // A restarted node's name may take a moment to resolve again (Podman's DNS), so the reload is retried.
   if (cluster.loadBalancer?.state === "running") {
-    const reload = await runtime.nodes.exec(cluster.loadBalancer.name, ["nginx", "-s", "reload"], o);
-    if (reload.exitCode !== 0) throw new K3tsError("COMMAND_FAILED", `nginx in ${cluster.loadBalancer.name} did not reload: ${reload.stderr.toString().trim()}`, { meta: { node: cluster.loadBalancer.name } });
+    const lb = cluster.loadBalancer.name;
+    for (let attempt = 1; ; attempt++) {
+      const reload = await runtime.nodes.exec(lb, ["nginx", "-s", "reload"], o);
+      if (reload.exitCode === 0) break;
+      if (attempt >= 40) throw new K3tsError("COMMAND_FAILED", `nginx in ${lb} did not reload: ${reload.stderr.toString().trim()}`, { meta: { node: lb } });
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
   const expected = nodes.map((n) => n.name);
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
