@@ -11,6 +11,14 @@
  * its own. So: the Job's uid is read before the apply; when the apply moved the HelmChart's
  * `metadata.generation`, a Job with that uid (or one being deleted) is stale and the wait goes on
  * until a Job with another uid completes; when the apply changed nothing, the Job there is current.
+ *
+ * A failed helm run: klipper-helm's Job has `backoffLimit: 1000` and `restartPolicy: OnFailure`, so a
+ * chart that cannot install (an unreachable repo, a template error) restarts the `helm` container in
+ * CrashLoopBackOff for hours and the Job never turns Failed. So the wait also reads the current Job's
+ * pods: once its helm container is not running and its last run ended with a non-zero exit code (or
+ * it waits in CrashLoopBackOff, or the pod Failed), the install is COMMAND_FAILED with that pod's log
+ * at once, as `helm install` itself would fail. A retry that is running (the container restarted
+ * and is at it again) is still waited for.
  */
 import { resolve } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -126,12 +134,50 @@ async function chartPath(api: KubeApi, namespace: string, name: string, signal?:
   return KubeApi.objectPath(API_VERSION, resource, namespace, name);
 }
 
+interface ContainerState {
+  running?: object;
+  waiting?: { reason?: string };
+  terminated?: { exitCode?: number; reason?: string };
+}
+
+interface PodShape {
+  metadata: KubeObject["metadata"] & { ownerReferences?: Array<{ uid?: string }>; deletionTimestamp?: string };
+  status?: { phase?: string; containerStatuses?: Array<{ name: string; state?: ContainerState; lastState?: ContainerState }> };
+}
+
+/**
+ * Why the Job's last helm run failed ("pod P: helm exited with code 1 (CrashLoopBackOff)"), when one of
+ * the Job's own pods (by ownerReference uid) shows it; undefined while it runs, waits to start or succeeded.
+ */
+async function failedHelmRun(api: KubeApi, job: KubeObject, signal?: AbortSignal): Promise<string | undefined> {
+  const namespace = job.metadata.namespace!;
+  const selector = encodeURIComponent(`job-name=${job.metadata.name!}`);
+  const res = await api.request(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${selector}`, signal ? { signal } : {});
+  if (res.status !== 200) return undefined;
+  const pods = (JSON.parse(res.body) as { items?: PodShape[] }).items ?? [];
+  for (const pod of pods) {
+    if (pod.metadata.deletionTimestamp || !(pod.metadata.ownerReferences ?? []).some((o) => o.uid === job.metadata.uid)) continue;
+    const statuses = pod.status?.containerStatuses ?? [];
+    const cs = statuses.find((c) => c.name === "helm") ?? statuses[0];
+    const name = pod.metadata.name!;
+    if (pod.status?.phase === "Failed") return `pod ${name} failed${cs?.state?.terminated?.exitCode !== undefined ? ` (helm exited with code ${cs.state.terminated.exitCode})` : ""}`;
+    if (!cs || cs.state?.running) continue;
+    const waiting = cs.state?.waiting?.reason;
+    const last = cs.state?.terminated ?? (cs.state?.waiting ? cs.lastState?.terminated : undefined);
+    if (waiting === "CrashLoopBackOff" || (last && last.exitCode !== undefined && last.exitCode !== 0)) {
+      return `pod ${name}: ${cs.name} exited with code ${last?.exitCode ?? "?"}${waiting ? ` (${waiting})` : last?.reason ? ` (${last.reason})` : ""}`;
+    }
+  }
+  return undefined;
+}
+
 const jobPath = (namespace: string, job: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${encodeURIComponent(job)}`;
 
 /**
  * Installs or upgrades a release: applies the HelmChart (server-side apply, field manager `k3ts`) and
- * waits until the helm Job for this spec succeeds. A failed Job (or the chart's Failed condition) is
- * COMMAND_FAILED, and TIMEOUT when the Job never succeeds; both carry the helm pod's log.
+ * waits until the helm Job for this spec succeeds. A failed Job, a failed helm run of it (the Job itself
+ * would retry for hours) or the chart's Failed condition is COMMAND_FAILED, and TIMEOUT when the Job
+ * never succeeds; both carry the helm pod's log.
  */
 export async function installHelmChart(kubeConfig: KubeConfig, options: HelmChartOptions): Promise<HelmChartResult> {
   const object = await helmChartObject(options);
@@ -183,6 +229,14 @@ export async function installHelmChart(kubeConfig: KubeConfig, options: HelmChar
         throw new K3tsError("COMMAND_FAILED", `${label}: job ${jobName} failed: ${state.failed}${log ? `\n${log}` : ""}`, { meta: { object: label, job: jobName, reason: state.failed, ...(log ? { log } : {}) } });
       }
       say(`job ${jobName}: ${state.waiting}`);
+      const run = await failedHelmRun(api, job.body!, signal);
+      if (run) {
+        const log = await jobPodLog(api, namespace, jobName, signal, "helm").catch(() => undefined);
+        throw new K3tsError("COMMAND_FAILED", `${label}: job ${jobName} failed: ${run}; the helm-controller keeps retrying it${log ? `\n${log}` : ""}`, {
+          meta: { object: label, job: jobName, reason: run, ...(log ? { log } : {}) },
+          hint: "fix the chart or its values and install again (a new spec replaces the job)",
+        });
+      }
     }
     if (Date.now() >= deadline) {
       const log = await jobPodLog(api, namespace, jobName, signal, "helm").catch(() => undefined);

@@ -167,6 +167,46 @@ describe("installHelmChart", () => {
     );
   });
 
+  /** The pod list (scripts match the path, whatever the label selector). */
+  const PODS = "/api/v1/namespaces/kube-system/pods";
+  const helmPod = (name: string, owner: string, cs: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    metadata: { name, namespace: "kube-system", labels: { "job-name": "helm-install-web" }, ownerReferences: [{ kind: "Job", name: "helm-install-web", uid: owner, controller: true }], ...extra },
+    status: { phase: "Running", containerStatuses: [{ name: "helm", ...cs }] },
+  });
+  const podList = (...items: unknown[]) => ({ status: 200, body: { kind: "PodList", apiVersion: "v1", metadata: {}, items } });
+
+  it("a helm run that failed (the Job retries it with backoffLimit 1000 and stays active) is COMMAND_FAILED at once, with the pod's log", async () => {
+    controllerSetsJobName();
+    server.script(JOB, [job("job-1", { active: 1, failed: 0 })]);
+    const crashing = helmPod("helm-install-web-abcde", "job-1", {
+      restartCount: 1,
+      state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 10s restarting failed container=helm" } },
+      lastState: { terminated: { exitCode: 1, reason: "Error" } },
+    });
+    // A stale Job's pod (another owner uid) that failed does not count; this one does.
+    server.script(PODS, [podList(helmPod("helm-install-web-old00", "job-0", { state: { terminated: { exitCode: 1, reason: "Error" } } })), podList(crashing)]);
+    server.answer("GET", "/api/v1/namespaces/kube-system/pods/helm-install-web-abcde/log?tailLines=40&container=helm&previous=true", {
+      status: 200,
+      body: 'Error: looks like "https://charts.example.com" is not a valid chart repository or cannot be reached: dial tcp: lookup charts.example.com on 10.43.0.10:53: no such host\n',
+    });
+    const err = await installHelmChart(kc, { name: "web", chart: "nginx", repo: "https://charts.example.com", intervalMs: 1 }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "COMMAND_FAILED")).toBe(true);
+    expect((err as Error).message.split("\n")).toEqual([
+      "HelmChart/kube-system/web: job helm-install-web failed: pod helm-install-web-abcde: helm exited with code 1 (CrashLoopBackOff); the helm-controller keeps retrying it",
+      "--- pod helm-install-web-abcde (previous run) ---",
+      'Error: looks like "https://charts.example.com" is not a valid chart repository or cannot be reached: dial tcp: lookup charts.example.com on 10.43.0.10:53: no such host',
+    ]);
+    expect((err as { meta: Record<string, unknown> }).meta).toMatchObject({ job: "helm-install-web", log: expect.stringContaining("no such host") });
+  });
+
+  it("a helm container that failed once and runs again (a retry in progress) is still waited for", async () => {
+    controllerSetsJobName();
+    server.script(JOB, [job("job-1", { active: 1 }), job("job-1", { active: 1 }), job("job-1", complete)]);
+    server.script(PODS, [podList(helmPod("helm-install-web-abcde", "job-1", { restartCount: 1, state: { running: { startedAt: "2026-01-01T00:00:20Z" } }, lastState: { terminated: { exitCode: 1, reason: "Error" } } }))]);
+    const result = await installHelmChart(kc, { name: "web", chart: "nginx", intervalMs: 1 });
+    expect(result).toMatchObject({ jobName: "helm-install-web", change: "created" });
+  });
+
   it("a Job that never completes is TIMEOUT naming the chart and what it waited for", async () => {
     controllerSetsJobName();
     server.script(JOB, [job("job-1", { active: 1, failed: 0 })]);
