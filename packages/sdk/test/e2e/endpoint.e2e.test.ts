@@ -1,11 +1,13 @@
 /**
  * Endpoints end to end: a Deployment and a Service applied with kubectl, reached over HTTP through
- * `cluster.endpoint()`, then the pod deleted and the next request served by its replacement.
+ * `cluster.endpoint()` (the SDK's websocket port-forward, v4.channel.k8s.io), 20 requests at once,
+ * then the pod deleted and the next request served by its replacement.
  *
- * NOT IN THE DEFAULT RUN YET: the k3s stand-in does not run pods or serve pods/portforward (it lists
- * the subresource in discovery only). The suite runs when K3TS_E2E_PORTFORWARD=1 (once the stand-in
- * grows pods and the kubelet's port-forward) or against a real k3s (K3TS_E2E_K3S_IMAGE). The pods run
- * K3TS_E2E_WEB_IMAGE (default nginx:1.29-alpine: it must serve HTTP on port 80).
+ * The pod serves with busybox httpd from a shell command, so it runs the same against the k3s
+ * stand-in (a test double that runs a container's command as a process of the node, with the node's
+ * busybox; no image is pulled, probes are ignored) and against a real k3s (K3TS_E2E_K3S_IMAGE, which
+ * pulls busybox:1.36 and honours the readinessProbe). Port 8081: the stand-in's pods share the node's
+ * network, where 80 (its default ingress) and 6443 are taken.
  */
 import { writeFile } from "node:fs/promises";
 import type { Runtime } from "@k3ts/core";
@@ -14,9 +16,7 @@ import { createCluster, type Cluster } from "../../src/cluster.ts";
 import type { Endpoint } from "../../src/endpoint.ts";
 import { docker, fresh, kubectl, testOptions } from "./helpers.ts";
 
-const enabled = process.env.K3TS_E2E_PORTFORWARD === "1" || process.env.K3TS_E2E_K3S_IMAGE !== undefined;
-const runtime = enabled ? await docker() : undefined;
-const WEB_IMAGE = process.env.K3TS_E2E_WEB_IMAGE ?? "nginx:1.29-alpine";
+const runtime = await docker();
 
 const manifest = `
 apiVersion: apps/v1
@@ -30,9 +30,10 @@ spec:
     spec:
       containers:
       - name: web
-        image: ${WEB_IMAGE}
-        ports: [{ name: web, containerPort: 80 }]
-        readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 1 }
+        image: busybox:1.36
+        command: ["sh", "-c", "mkdir -p /tmp/www-web && echo hello from $HOSTNAME > /tmp/www-web/index.html && exec httpd -f -p 8081 -h /tmp/www-web"]
+        ports: [{ name: web, containerPort: 8081 }]
+        readinessProbe: { tcpSocket: { port: 8081 }, periodSeconds: 1 }
 ---
 apiVersion: v1
 kind: Service
@@ -66,14 +67,16 @@ describe.skipIf(!runtime)("endpoints, on Docker", () => {
   it("reaches the Service over HTTP by its port's name, through the named targetPort", async () => {
     web = await cluster.endpoint("web", "http", { signal: AbortSignal.timeout(180_000) });
     const target = await web.ready;
-    expect(target.port).toBe(80);
+    expect(target.port).toBe(8081);
     const res = await fetch(`${web.url}/`);
     expect(res.status).toBe(200);
+    // HOSTNAME is the pod's name: the answer comes from the pod the endpoint targets.
+    expect((await res.text()).trim()).toBe(`hello from ${target.pod}`);
   }, 200_000);
 
   it("serves concurrent requests", async () => {
-    const statuses = await Promise.all(Array.from({ length: 20 }, () => fetch(`${web!.url}/`, { headers: { connection: "close" } }).then((r) => r.status)));
-    expect(statuses.every((s) => s === 200)).toBe(true);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${web!.url}/`, { headers: { connection: "close" } }).then(async (r) => `${r.status} ${(await r.text()).trim()}`)));
+    expect(new Set(answers)).toEqual(new Set([`200 hello from ${web!.target!.pod}`]));
   });
 
   it("follows the Deployment to the pod that replaced the deleted one", async () => {
@@ -83,6 +86,8 @@ describe.skipIf(!runtime)("endpoints, on Docker", () => {
     await expect
       .poll(async () => (await fetch(`${web!.url}/`, { headers: { connection: "close" } }).catch(() => undefined))?.status, { timeout: 120_000, interval: 1000 })
       .toBe(200);
-    expect(web!.target!.pod).not.toBe(before);
+    const now = web!.target!.pod;
+    expect(now).not.toBe(before);
+    expect((await (await fetch(`${web!.url}/`, { headers: { connection: "close" } })).text()).trim()).toBe(`hello from ${now}`);
   }, 150_000);
 });
