@@ -1,8 +1,13 @@
 /**
- * Manifests and environments on Docker with the k3s stand-in (a test double: it serves ConfigMaps,
- * Secrets, ServiceAccounts and Namespaces with server-side apply; no workloads, CRDs or
- * helm-controller), with the real kubectl as referee: a kustomized directory applied, applied again
- * (nothing changes), deleted; `up`/`down` of an environment that makes its own cluster.
+ * Manifests, rollouts, Helm and environments on Docker with the k3s stand-in (a test double: server-side
+ * apply, workload controllers, pods run as processes of the node with its busybox, and an imitation of
+ * k3s's helm-controller for local charts; repo and OCI charts fail as klipper-helm does without a
+ * network), with the real kubectl as referee: a kustomized directory applied, applied again (nothing
+ * changes), deleted; waitForRollout of a Deployment, a StatefulSet, a DaemonSet and Jobs (one failing);
+ * a local chart installed with merged values, upgraded, uninstalled, and a repo chart that cannot be
+ * fetched; `up`/`down` of an environment with a chart, manifests and an endpoint that makes its own
+ * cluster. Workloads serve or sleep with busybox from a shell command, so the same runs on a real k3s
+ * (K3TS_E2E_K3S_IMAGE); each pod has its own port, as the stand-in's pods share the node's network.
  */
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,12 +15,29 @@ import { join } from "node:path";
 import { isK3tsError, type Runtime } from "@k3ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCluster, getCluster, type Cluster } from "../../src/cluster.ts";
-import { applyManifests, deleteManifests } from "../../src/manifests.ts";
+import { installHelmChart, uninstallHelmChart } from "../../src/helm.ts";
+import { applyManifests, deleteManifests, type KubeObject } from "../../src/manifests.ts";
+import { waitForRollout } from "../../src/manifests-rollout.ts";
 import { down, up } from "../../src/up.ts";
 import { K3S_IMAGE, LB_IMAGE, PRIVILEGED, docker, fixtures, fresh, kubectl, leftovers, testOptions } from "./helpers.ts";
 
 const runtime = await docker();
 const dir = join(fixtures, "manifests", "base");
+const chart = join(fixtures, "chart");
+
+/** A busybox container: a shell command, as the stand-in runs it and as busybox:1.36 runs it in k3s. */
+const sh = (script: string, extra: Record<string, unknown> = {}) => ({ name: "main", image: "busybox:1.36", command: ["sh", "-c", script], ...extra });
+const httpd = (name: string, port: number) =>
+  sh(`mkdir -p /tmp/www-${name} && echo ${name} > /tmp/www-${name}/index.html && exec httpd -f -p ${port} -h /tmp/www-${name}`, { ports: [{ name: "http", containerPort: port }] });
+const podTemplate = (app: string, container: object, restartPolicy?: string) => ({ metadata: { labels: { app } }, spec: { ...(restartPolicy ? { restartPolicy } : {}), containers: [container] } });
+const NS = "e2e-rollout";
+const workloads: KubeObject[] = [
+  { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } },
+  { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: NS }, spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: podTemplate("web", httpd("web", 8082)) } },
+  { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "db", namespace: NS }, spec: { replicas: 1, serviceName: "db", selector: { matchLabels: { app: "db" } }, template: podTemplate("db", sh("exec sleep 3600")) } },
+  { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "agent", namespace: NS }, spec: { selector: { matchLabels: { app: "agent" } }, template: podTemplate("agent", sh("exec sleep 3600")) } },
+  { apiVersion: "batch/v1", kind: "Job", metadata: { name: "migrate", namespace: NS }, spec: { backoffLimit: 0, template: podTemplate("migrate", sh("echo migrated"), "Never") } },
+];
 
 describe.skipIf(!runtime)("manifests on Docker (k3s stand-in), kubectl as referee", () => {
   const rt = runtime as Runtime;
@@ -62,7 +84,84 @@ describe.skipIf(!runtime)("manifests on Docker (k3s stand-in), kubectl as refere
     expect(after.stderr).toContain('namespaces "e2e-shop" not found');
   }, 120_000);
 
-  it("up makes the environment's cluster and deploys; a second up changes nothing; down deletes both", async () => {
+  it("waitForRollout waits for a Deployment, a StatefulSet, a DaemonSet and a Job that succeeds", async () => {
+    const kc = await cluster.kubeClient();
+    await applyManifests(kc, workloads);
+    const seen: string[] = [];
+    await waitForRollout(kc, workloads, { timeout: "3m", onStatus: (o, s) => seen.push(`${o}: ${s}`) });
+    expect(seen.filter((s) => s.endsWith("rolled out")).sort()).toEqual(
+      ["DaemonSet/e2e-rollout/agent", "Deployment/e2e-rollout/web", "Job/e2e-rollout/migrate", "StatefulSet/e2e-rollout/db"].map((o) => `${o}: rolled out`),
+    );
+    // kubectl agrees: every rollout is complete, the job succeeded and printed its line.
+    for (const w of ["deployment/web", "statefulset/db", "daemonset/agent"]) {
+      const r = await kubectl(kubeconfig, ["rollout", "status", w, "-n", NS, "--timeout=10s"]);
+      expect(r.exitCode, `${w}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+    const job = await kubectl(kubeconfig, ["get", "job", "migrate", "-n", NS, "-o", "jsonpath={.status.succeeded}"]);
+    expect(job.stdout).toBe("1");
+    expect((await kubectl(kubeconfig, ["logs", "job/migrate", "-n", NS])).stdout.trim()).toBe("migrated");
+  }, 240_000);
+
+  it("a Job that fails (backoffLimit 0) is COMMAND_FAILED carrying its pod's log", async () => {
+    const kc = await cluster.kubeClient();
+    const failing: KubeObject = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "explode", namespace: NS }, spec: { backoffLimit: 0, template: podTemplate("explode", sh("echo boom; exit 3"), "Never") } };
+    await applyManifests(kc, [failing]);
+    const err = await waitForRollout(kc, [failing], { timeout: "3m" }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "COMMAND_FAILED")).toBe(true);
+    const message = (err as Error).message;
+    expect(message).toMatch(/^Job\/e2e-rollout\/explode failed: BackoffLimitExceeded: Job has reached the specified backoff limit\n--- pod explode-[a-z0-9]{5} ---\nboom$/);
+    expect((err as { meta: { log?: string } }).meta.log).toContain("boom");
+    const r = await kubectl(kubeconfig, ["get", "job", "explode", "-n", NS, "-o", "jsonpath={.status.conditions[?(@.type==\"Failed\")].status}"]);
+    expect(r.stdout).toBe("True");
+  }, 240_000);
+
+  it("installs a local chart with values objects and files merged, upgrades it with a new value, then uninstalls it", async () => {
+    const kc = await cluster.kubeClient();
+    const data = async () => {
+      const r = await kubectl(kubeconfig, ["get", "configmap", "greeter-config", "-n", "e2e-helm", "-o", "jsonpath={.data}"]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, string>;
+    };
+    const first = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "blue", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
+    expect(first).toEqual({ name: "greeter", namespace: "kube-system", jobName: "helm-install-greeter", change: "created" });
+    // chart defaults < the values object < the values file.
+    expect(await data()).toEqual({ greeting: "hi", color: "blue", size: "large", namespace: "e2e-helm" });
+    const objects = await kubectl(kubeconfig, ["get", "deployment,service", "-n", "e2e-helm", "-l", "app.kubernetes.io/managed-by=Helm", "-o", "name"]);
+    expect(objects.stdout.trim().split("\n").sort()).toEqual(["deployment.apps/greeter", "service/greeter"]);
+    await waitForRollout(kc, [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "greeter", namespace: "e2e-helm" } }], { timeout: "2m" });
+
+    const again = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "blue", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
+    expect(again.change).toBe("unchanged");
+
+    // Only the ConfigMap changes (a new pod template would need the port its old pod holds on the stand-in's shared network).
+    const upgraded = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "green", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
+    expect(upgraded.change).toBe("configured");
+    expect(await data()).toEqual({ greeting: "hi", color: "green", size: "large", namespace: "e2e-helm" });
+    const releases = await kubectl(kubeconfig, ["get", "secret", "-n", "e2e-helm", "-l", "owner=helm,name=greeter", "-o", "jsonpath={range .items[*]}{.metadata.labels.version}={.metadata.labels.status} {end}"]);
+    expect(releases.stdout.trim().split(" ").sort()).toEqual(["1=superseded", "2=deployed"]);
+
+    expect(await uninstallHelmChart(kc, { name: "greeter", timeout: "3m" })).toEqual({ deleted: true });
+    const gone = await kubectl(kubeconfig, ["get", "configmap/greeter-config", "deployment/greeter", "service/greeter", "-n", "e2e-helm", "--ignore-not-found", "-o", "name"]);
+    expect(gone.exitCode, gone.stderr).toBe(0);
+    expect(gone.stdout.trim()).toBe("");
+    const chartGone = await kubectl(kubeconfig, ["get", "helmchart", "greeter", "-n", "kube-system"]);
+    expect(chartGone.stderr).toContain('helmcharts.helm.cattle.io "greeter" not found');
+    expect(await uninstallHelmChart(kc, { name: "greeter" })).toEqual({ deleted: false });
+  }, 300_000);
+
+  it("a repo chart that cannot be fetched fails with the helm pod's log (no such host), not after the whole timeout", async () => {
+    const kc = await cluster.kubeClient();
+    // The helm Job retries with backoffLimit 1000 and never turns Failed; the SDK reads its pod. A
+    // timeout longer than this test's own limit: only that early failure can pass.
+    const err = await installHelmChart(kc, { name: "unreachable", chart: "nginx", repo: "https://charts.example.invalid", timeout: "10m" }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "COMMAND_FAILED")).toBe(true);
+    const message = (err as Error).message;
+    expect(message).toMatch(/^HelmChart\/kube-system\/unreachable: job helm-install-unreachable failed: pod helm-install-unreachable-[a-z0-9]{5}: helm exited with code 1/);
+    expect(message).toContain("charts.example.invalid");
+    expect((err as { meta: { log?: string } }).meta.log).toContain("no such host");
+  }, 180_000);
+
+  it("up makes the environment's cluster, installs a chart, applies manifests and opens an endpoint that answers; a second up changes nothing; down deletes it all", async () => {
     const envName = await fresh(rt, "sdk-e2e-env");
     const work = await mkdtemp(join(tmpdir(), "k3ts-env-e2e-"));
     const file = join(work, "k3ts.yaml");
@@ -80,32 +179,74 @@ describe.skipIf(!runtime)("manifests on Docker (k3s stand-in), kubectl as refere
         "    loadBalancer: false",
         `    privileged: ${PRIVILEGED}`,
         "    timeout: 150s",
+        "  helm:",
+        "    - name: greeter",
+        `      chart: ${chart}`,
+        "      targetNamespace: e2e-up",
+        "      values:",
+        "        - greeting: hello-from-up",
+        "      timeout: 3m",
         "  manifests:",
         "    - name: app",
         `      sources: [${dir}]`,
+        "  endpoints:",
+        "    - name: web",
+        "      service: greeter",
+        "      namespace: e2e-up",
+        "      port: http",
+        "      dependsOn: [greeter]",
         "",
       ].join("\n"),
     );
     expect(LB_IMAGE).toBeTruthy();
+    const opened: Array<{ close(): Promise<void> }> = [];
     try {
-      const first = await up(file, { runtime: rt, environment: {} });
+      const events: string[] = [];
+      const first = await up(file, { runtime: rt, environment: {}, onEvent: (e) => events.push(e.type === "endpoint" ? `endpoint ${e.step} ${e.url}` : e.type) });
+      opened.push(first);
       expect(first.cluster?.created).toBe(true);
-      expect(first.steps).toEqual([{ name: "app", kind: "manifests", changed: 5, unchanged: 0 }]);
+      expect(first.steps).toEqual([
+        { name: "greeter", kind: "helm", changed: 1, unchanged: 0 },
+        { name: "app", kind: "manifests", changed: 5, unchanged: 0 },
+        { name: "web", kind: "endpoint", changed: 0, unchanged: 0 },
+      ]);
+      const web = first.endpoints.get("web")!;
+      expect(events).toContain(`endpoint web ${web.url}`);
+      await web.ready;
+      const res = await fetch(`${web.url}/`, { headers: { connection: "close" } });
+      expect(res.status).toBe(200);
+      expect((await res.text()).trim()).toBe("hello-from-up");
       const path = await first.cluster!.writeKubeconfig();
       const get = await kubectl(path, ["get", "configmap", "settings", "-n", "e2e-shop", "-o", "jsonpath={.data.color}"]);
       expect(get.stdout).toBe("blue");
+      const greeting = await kubectl(path, ["get", "configmap", "greeter-config", "-n", "e2e-up", "-o", "jsonpath={.data.greeting}"]);
+      expect(greeting.stdout).toBe("hello-from-up");
       await first.close();
+      expect(web.closed).toBe(true);
 
       const second = await up(file, { runtime: rt, environment: {} });
+      opened.push(second);
       expect(second.cluster?.created).toBe(false);
       expect(second.changed).toBe(0);
+      expect(second.steps.map((s) => `${s.name} ${s.changed}/${s.unchanged}`)).toEqual(["greeter 0/1", "app 0/5", "web 0/0"]);
+      const again = second.endpoints.get("web")!;
+      await again.ready;
+      expect((await (await fetch(`${again.url}/`, { headers: { connection: "close" } })).text()).trim()).toBe("hello-from-up");
+      await second.close();
 
       const result = await down(file, { runtime: rt, environment: {} });
-      expect(result).toEqual({ steps: [{ name: "app", kind: "manifests", removed: 5 }], clusterDeleted: true });
+      expect(result).toEqual({
+        steps: [
+          { name: "app", kind: "manifests", removed: 5 },
+          { name: "greeter", kind: "helm", removed: 1 },
+        ],
+        clusterDeleted: true,
+      });
       expect(await leftovers(rt, envName)).toEqual([]);
       const gone = await getCluster(envName, { runtime: rt }).catch((e: unknown) => e);
       expect(isK3tsError(gone, "CLUSTER_NOT_FOUND")).toBe(true);
     } finally {
+      for (const o of opened) await o.close();
       if ((await leftovers(rt, envName)).length) await (await getCluster(envName, { runtime: rt, keep: false })).delete();
     }
   }, 300_000);
