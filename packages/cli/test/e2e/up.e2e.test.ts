@@ -72,6 +72,8 @@ describe.skipIf(!runtime)("k3ts up on docker", () => {
       ].join("\n"),
     );
     const child = execa("node", [bin, "--runtime", "docker", "up", "-f", "k3ts.yaml", "--down-on-exit"], { cwd: work, reject: false, env: { NO_COLOR: "1", KUBECONFIG: kc.path } });
+    let exited = false;
+    void child.then(() => (exited = true));
     try {
       let stdout = "";
       const open = new Promise<void>((resolve, reject) => {
@@ -101,7 +103,7 @@ describe.skipIf(!runtime)("k3ts up on docker", () => {
       // The user's other context is still there.
       expect(read(kc.path)).toContain("prod.example.test");
     } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
+      if (!exited) child.kill("SIGKILL");
       if ((await leftovers(runtime!, name)).length) await clearName(runtime!, name);
       cleanupDir(work);
       cleanupDir(kc.dir);
