@@ -54,6 +54,19 @@ async function pullInNode(runtime: Runtime, node: string, ref: string): Promise<
   return { exitCode: r.exitCode, out: `${r.stdout.toString()}${r.stderr.toString()}` };
 }
 
+/**
+ * A pull that should work, retried for up to 60 s as the kubelet retries image pulls: Podman 4.3's
+ * aardvark-dns has been seen not answering for a new container's name for a while under CI's churn.
+ */
+async function pullInNodeEventually(runtime: Runtime, node: string, ref: string): Promise<{ exitCode: number; out: string }> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = await pullInNode(runtime, node, ref);
+    if (r.exitCode === 0 || Date.now() > deadline) return r;
+    await new Promise((res) => setTimeout(res, 2000));
+  }
+}
+
 async function registryJson(engine: Engine, name: string): Promise<RegistryJson> {
   const r = await k3ts(engine, ["registry", "list", name, "-o", "json"]);
   expect(r.exitCode, r.stderr).toBe(0);
@@ -104,10 +117,10 @@ for (const engine of ENGINES) {
           expect(file.mirrors["mirror.example.test"]!.endpoint).toEqual(["https://mirror.example.test:8443"]);
         }
         // From the nodes, by name; and the reference pushed from the host works unchanged in the cluster.
-        const byName = await pullInNode(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/busybox:1`);
+        const byName = await pullInNodeEventually(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/busybox:1`);
         expect(byName.exitCode, byName.out).toBe(0);
         expect(byName.out).toMatch(/Image is up to date for sha256:[0-9a-f]{64}/);
-        const asPushed = await pullInNode(runtime!, `k3ts-${name}-server-0`, `localhost:${r.hostPort}/e2e/busybox:1`);
+        const asPushed = await pullInNodeEventually(runtime!, `k3ts-${name}-server-0`, `localhost:${r.hostPort}/e2e/busybox:1`);
         expect(asPushed.exitCode, asPushed.out).toBe(0);
         const missing = await pullInNode(runtime!, `k3ts-${name}-server-0`, `${reg}:5000/e2e/nothing:1`);
         expect(missing.exitCode).toBe(1);
@@ -168,7 +181,7 @@ for (const engine of ENGINES) {
         expect(connected.exitCode, connected.stderr).toBe(0);
         expect(JSON.parse(connected.stdout)).toMatchObject({ registry: reg, cluster: name, changed: true, restarted: true, advertised: true });
         expect(connected.stderr).toMatch(new RegExp(`Restarting k3ts-${name}-server-0`));
-        const viaConnect = await pullInNode(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/busybox:1`);
+        const viaConnect = await pullInNodeEventually(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/busybox:1`);
         expect(viaConnect.exitCode, viaConnect.out).toBe(0);
         expect((await registryJson(engine, reg)).clusters).toEqual([name]);
         const nodes = await kubectlUntil(env.KUBECONFIG, ["get", "nodes", "--no-headers"], (x) => x.exitCode === 0 && (x.stdout.match(/ Ready /g) ?? []).length === 2);
@@ -178,7 +191,7 @@ for (const engine of ENGINES) {
         const proxied = await k3ts(engine, ["registry", "create", `e2e${s}-cache`, "--proxy-remote-url", `http://${reg}:5000`, "--cluster", name, "-o", "json"], env);
         expect(proxied.exitCode, proxied.stderr).toBe(0);
         expect(JSON.parse(proxied.stdout)).toMatchObject({ name: cache, proxyRemoteURL: `http://${reg}:5000`, clusters: [name] });
-        const viaCache = await pullInNode(runtime!, `k3ts-${name}-server-0`, `${cache}:5000/e2e/busybox:1`);
+        const viaCache = await pullInNodeEventually(runtime!, `k3ts-${name}-server-0`, `${cache}:5000/e2e/busybox:1`);
         expect(viaCache.exitCode, viaCache.out).toBe(0);
         expect(await catalog((await registryJson(engine, cache)).hostPort)).toContain("e2e/busybox");
 
