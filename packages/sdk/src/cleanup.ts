@@ -7,12 +7,11 @@
  *   (exit 130 for Ctrl-C). If the program has its own listener for that signal, the sdk cleans up
  *   and leaves the exit to it. A second signal during the clean-up ends the process at once.
  * - `beforeExit` (the event loop ran dry): every registered cluster is deleted, then the process ends.
- * - `process.exit()`, an uncaught exception, SIGKILL, a crash: no asynchronous work can run. The
- *   'exit' handler writes to stderr which clusters were left and the command that deletes them.
- *
- * testcontainers covers the last case with Ryuk, a container that deletes what is labelled for a
- * session once the session's connection to it drops. k3ts has no such reaper yet; this is the
- * honest subset that a process can do for itself.
+ * - `process.exit()`, an uncaught exception, SIGKILL, a crash: no asynchronous work can run here.
+ *   The reaper (reaper.ts, a detached watchdog process, like testcontainers' Ryuk without a
+ *   container) deletes the clusters registered with it once this process's pipe to it closes. The
+ *   'exit' handler says so on stderr, and for clusters no reaper holds (`reaper: false`, a Runtime
+ *   instance it cannot make again) names them with the command that deletes them.
  */
 import { K3tsError, type Logger } from "@k3ts/core";
 
@@ -26,6 +25,8 @@ export interface CleanupEntry {
   /** Deletes the cluster. */
   dispose(): Promise<unknown>;
   logger: Logger;
+  /** Whether the reaper deletes the cluster should this process end without doing so (for the message at exit). */
+  reaped?: () => boolean;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -76,10 +77,15 @@ function onBeforeExit(): void {
 
 function onExit(): void {
   if (entries.size === 0) return;
-  const names = [...entries].map((e) => e.name);
-  process.stderr.write(
-    `k3ts: the process exited before it could delete cluster(s) ${names.join(", ")}; delete with: ${names.map((n) => `k3ts cluster delete ${n}`).join("; ")}\n`,
-  );
+  const all = [...entries];
+  const reaped = [...new Set(all.filter((e) => e.reaped?.() === true).map((e) => e.name))];
+  const names = [...new Set(all.filter((e) => e.reaped?.() !== true).map((e) => e.name))].filter((n) => !reaped.includes(n));
+  if (reaped.length) process.stderr.write(`k3ts: the process exited before it could delete cluster(s) ${reaped.join(", ")}; its reaper deletes them now\n`);
+  if (names.length) {
+    process.stderr.write(
+      `k3ts: the process exited before it could delete cluster(s) ${names.join(", ")}; delete with: ${names.map((n) => `k3ts cluster delete ${n}`).join("; ")}\n`,
+    );
+  }
 }
 
 const handlers = new Map<Signal, () => void>(SIGNALS.map((s) => [s, () => onSignal(s)]));

@@ -32,6 +32,7 @@ import {
   type Runtime,
 } from "@k3ts/core";
 import { deleteOnExit } from "./cleanup.js";
+import { isReaped, reapOnCrash, reapTarget, reaperEnabled, type ReapTarget } from "./reaper-client.js";
 import { forwardService, type Endpoint, type EndpointOptions } from "./endpoint.js";
 import { clusterSpec, type ClusterOptions } from "./options.js";
 import { differingFields, hashSpec, specLabels, type SpecField } from "./spec-hash.js";
@@ -54,6 +55,8 @@ export interface GetClusterOptions {
   runtime?: Runtime | string;
   /** Delete the cluster when the process exits and when the handle is disposed. Default true (an attached cluster is kept). */
   keep?: boolean;
+  /** As {@link ClusterOptions.reaper} (only matters with `keep: false`). */
+  reaper?: boolean;
   signal?: AbortSignal;
   logger?: Logger;
   progress?: Progress;
@@ -99,6 +102,8 @@ interface HandleState {
   kubeconfigPath: string | undefined;
   logger: Logger;
   progress: Progress | undefined;
+  /** How the reaper deletes the cluster should the process end without doing so; undefined: no reaper. */
+  reap: ReapTarget | undefined;
 }
 
 /** A k3s cluster made or found by the sdk. */
@@ -108,12 +113,16 @@ export class Cluster implements AsyncDisposable {
   #deleted = false;
   /** Forgets the delete-at-exit registration (set unless the cluster is kept). */
   #forgetExit: (() => void) | undefined;
+  /** Forgets the reaper's registration (set unless the cluster is kept or there is no reaper). */
+  #forgetReaper: (() => void) | undefined;
 
   /** @internal Use {@link createCluster} or {@link getCluster}. */
   constructor(state: HandleState) {
     this.#s = state;
     if (!state.keep) {
-      this.#forgetExit = deleteOnExit({ name: state.name, controller: new AbortController(), logger: state.logger, dispose: () => this.delete() });
+      const name = state.name;
+      this.#forgetReaper = state.reap ? reapOnCrash(name, state.reap) : undefined;
+      this.#forgetExit = deleteOnExit({ name, controller: new AbortController(), logger: state.logger, dispose: () => this.delete(), reaped: () => isReaped(name) });
     }
   }
 
@@ -214,6 +223,9 @@ export class Cluster implements AsyncDisposable {
       updateKubeconfig: this.#s.kubeconfigPath !== undefined,
       ...(this.#s.kubeconfigPath ? { kubeconfigPath: this.#s.kubeconfigPath } : {}),
     });
+    // Forgotten by the reaper only once it is gone: a process killed during the delete still has it reaped.
+    this.#forgetReaper?.();
+    this.#forgetReaper = undefined;
     await this.#release();
     this.#deleted = true;
     return result;
@@ -280,8 +292,9 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
   const { runtime, owned } = await resolveRuntime(options.runtime, env);
   const logger = options.logger ?? silentLogger;
   const keep = options.keep ?? reuse;
+  const reap = !keep && reaperEnabled(options.reaper, env) ? reapTarget(options.runtime, runtime, env) : undefined;
   const handle = (created: boolean, kubeconfigPath: string | undefined) =>
-    new Cluster({ name: spec.name, runtime, ownsRuntime: owned, keep, created, kubeconfigPath, logger, progress: options.progress });
+    new Cluster({ name: spec.name, runtime, ownsRuntime: owned, keep, created, kubeconfigPath, logger, progress: options.progress, reap });
   try {
     // Checked here, before core's create: core's rollback sweeps every node labelled with the
     // cluster's name, so a create that fails on a taken name would delete the cluster that has it.
@@ -314,6 +327,8 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
       made = true;
       return r;
     });
+    // Registered before the create starts, so a program killed while it creates has what it made reaped.
+    const forgetReaper = reap ? reapOnCrash(spec.name, reap) : undefined;
     const forget = keep
       ? undefined
       : deleteOnExit({
@@ -323,6 +338,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
           logger,
           // Only what this create made: a failed create has rolled back, and a name that was taken is someone else's.
           dispose: async () => (made ? deleteCluster(spec.name, { runtime, updateKubeconfig: spec.kubeconfig.update, ...(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {}) }) : undefined),
+          reaped: () => isReaped(spec.name),
         });
     try {
       const result = await creating;
@@ -330,6 +346,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
       return handle(true, result.kubeconfigPath);
     } finally {
       forget?.();
+      forgetReaper?.();
     }
   } catch (err) {
     if (owned) await runtime.close?.();
@@ -348,5 +365,7 @@ export async function getCluster(name: string, options: GetClusterOptions = {}):
     if (owned) await runtime.close?.();
     throw err;
   }
-  return new Cluster({ name, runtime, ownsRuntime: owned, keep: options.keep ?? true, created: false, kubeconfigPath: undefined, logger, progress: options.progress });
+  const keep = options.keep ?? true;
+  const reap = !keep && reaperEnabled(options.reaper, env) ? reapTarget(options.runtime, runtime, env) : undefined;
+  return new Cluster({ name, runtime, ownsRuntime: owned, keep, created: false, kubeconfigPath: undefined, logger, progress: options.progress, reap });
 }

@@ -86,6 +86,14 @@ export interface ClusterOptions extends ClusterSpecOptions {
   reuse?: boolean;
   /** Leave the cluster when the process exits and when the handle is disposed. Default false (true with `reuse`). */
   keep?: boolean;
+  /**
+   * Unless the cluster is kept, register it with the reaper: a detached watchdog process (one per
+   * program) that deletes it when the program ends without doing so (process.exit(), an uncaught
+   * exception, SIGKILL, a crash). Needs a runtime given by name, or a Runtime instance of a built-in
+   * runtime (`docker`, `podman`, made again from the environment). Default true; `false` or
+   * K3TS_REAPER=0 in the environment turn it off.
+   */
+  reaper?: boolean;
   /** Merge the cluster into the kubeconfig file (and switch to its context). Default false: programs leave ~/.kube/config alone. */
   updateKubeconfig?: boolean | { switchContext?: boolean };
   /** The kubeconfig file `updateKubeconfig` writes (default $KUBECONFIG's first file or ~/.kube/config). */
@@ -93,7 +101,7 @@ export interface ClusterOptions extends ClusterSpecOptions {
   signal?: AbortSignal;
   logger?: Logger;
   progress?: Progress;
-  /** The environment K3TS_RUNTIME, K3TS_IMAGE and K3TS_LB_IMAGE are read from (default process.env). */
+  /** The environment K3TS_RUNTIME, K3TS_IMAGE, K3TS_LB_IMAGE and K3TS_REAPER are read from (default process.env). */
   environment?: Record<string, string | undefined>;
 }
 
@@ -103,7 +111,7 @@ export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 const KNOWN: ReadonlySet<string> = new Set<keyof ClusterOptions>([
   "name", "servers", "agents", "image", "api", "ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels",
   "hostAliases", "network", "subnet", "token", "memory", "loadBalancer", "privileged", "wait", "timeout", "rollback",
-  "runtime", "reuse", "keep", "updateKubeconfig", "kubeconfigPath", "signal", "logger", "progress", "environment",
+  "runtime", "reuse", "keep", "reaper", "updateKubeconfig", "kubeconfigPath", "signal", "logger", "progress", "environment",
 ]);
 
 function invalid(where: string, message: string, value?: unknown): K3tsError<"INVALID_ARGUMENT"> {
@@ -221,6 +229,7 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
   };
   flag(o.reuse, "reuse");
   flag(o.keep, "keep");
+  flag(o.reaper, "reaper");
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as ClusterSpecInput;
 }
 

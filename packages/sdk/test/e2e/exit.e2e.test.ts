@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from "execa";
 import type { Runtime } from "@k3ts/core";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { childEnv, docker, fixtures, fresh, leftovers } from "./helpers.ts";
 
 const runtime = await docker();
@@ -19,8 +19,23 @@ async function child(name: string, mode: string, line: RegExp): Promise<{ proc: 
   return { proc };
 }
 
+/** What is left of the cluster once it is gone, or 30 s have passed (a deadline for the poll, not a measure of speed). */
+async function gone(name: string): Promise<string[]> {
+  const deadline = Date.now() + 30_000;
+  let left = await leftovers(runtime as Runtime, name);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    left = await leftovers(runtime as Runtime, name);
+  }
+  return left;
+}
+
 describe.skipIf(!runtime)("a program that ends without deleting its cluster (no keep), on Docker", () => {
   const rt = runtime as Runtime;
+  // What a failed reaper test would leave behind.
+  afterAll(async () => {
+    for (const name of ["sdk-e2e-kill", "sdk-e2e-exit"]) await fresh(rt, name);
+  });
 
   it.each(["SIGINT", "SIGTERM"] as const)("%s: the cluster is deleted, then the process ends by that signal", async (signal) => {
     const name = await fresh(rt, `sdk-e2e-${signal.toLowerCase()}`);
@@ -52,12 +67,35 @@ describe.skipIf(!runtime)("a program that ends without deleting its cluster (no 
     expect(await leftovers(rt, name)).toEqual([]);
   }, 180_000);
 
-  it("process.exit(): no asynchronous clean-up can run, so stderr names the cluster and how to delete it (the documented limit)", async () => {
+  it("SIGKILL: nothing runs in the program, and its reaper deletes the cluster", async () => {
+    const name = await fresh(rt, "sdk-e2e-kill");
+    const { proc } = await child(name, "wait", /^ready /m);
+    expect((await leftovers(rt, name)).length).toBeGreaterThan(0);
+    proc.kill("SIGKILL");
+    const r = await proc;
+    expect(r.signal).toBe("SIGKILL");
+    expect(await gone(name), "the reaper did not delete the cluster within 30 s").toEqual([]);
+  }, 180_000);
+
+  it("process.exit(): no asynchronous clean-up can run in the program; stderr says the reaper deletes the cluster, and it does", async () => {
     const name = await fresh(rt, "sdk-e2e-exit");
     const r = await execa("node", [`${fixtures}child.mjs`, "exit"], { reject: false, env: childEnv(name), cwd: fixtures });
     expect(r.exitCode).toBe(3);
-    expect(String(r.stderr)).toContain(`could delete cluster(s) ${name}; delete with: k3ts cluster delete ${name}`);
-    expect((await leftovers(rt, name)).length).toBeGreaterThan(0);
-    await fresh(rt, name);
+    expect(String(r.stderr)).toContain(`could delete cluster(s) ${name}; its reaper deletes them now`);
+    expect(await gone(name), "the reaper did not delete the cluster within 30 s").toEqual([]);
+  }, 180_000);
+
+  it("process.exit() with reaper: false: the cluster stays, and stderr names it and how to delete it (the documented limit)", async () => {
+    const name = await fresh(rt, "sdk-e2e-noreaper");
+    try {
+      const r = await execa("node", [`${fixtures}child.mjs`, "exit-noreaper"], { reject: false, env: childEnv(name), cwd: fixtures });
+      expect(r.exitCode).toBe(3);
+      expect(String(r.stderr)).toContain(`could delete cluster(s) ${name}; delete with: k3ts cluster delete ${name}`);
+      // Longer than a reaper takes (see above), so a reaper that ran anyway would have been seen.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      expect((await leftovers(rt, name)).length).toBeGreaterThan(0);
+    } finally {
+      await fresh(rt, name);
+    }
   }, 180_000);
 });
