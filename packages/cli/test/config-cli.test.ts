@@ -53,6 +53,22 @@ describe("k3ts config", () => {
     expect(missing.err).toContain("cannot read config file nope.yaml: ENOENT");
   });
 
+  it("validate: an Environment (kind: Environment) is checked by its schema, every problem with FILE:LINE:COL", async () => {
+    const cwd = dir();
+    const head = "apiVersion: k3ts.io/v1alpha1\nkind: Environment\nmetadata:\n  name: shop\nspec:\n";
+    writeFileSync(join(cwd, "env.yaml"), `${head}  cluster: { kubeconfig: kc.yaml, context: dev }\n  manifests:\n    - name: app\n      sources: [app.yaml]\n`);
+    const ok = await k3ts(["config", "validate", "env.yaml"], cwd);
+    expect(ok).toMatchObject({ code: 0, out: "env.yaml: valid (k3ts.io/v1alpha1 Environment)\n" });
+    writeFileSync(join(cwd, "bad-env.yaml"), `${head}  cluster: { name: dev, agents: -1 }\n  manifests:\n    - name: app\n      sources: []\n      dependsOn: [db]\n`);
+    const bad = await k3ts(["config", "validate", "bad-env.yaml"], cwd);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toBe("");
+    expect(bad.err).toContain("bad-env.yaml is not a valid environment (3 problems):");
+    expect(bad.err).toContain("bad-env.yaml:6:33: /spec/cluster/agents: must be at least 0, got number -1");
+    expect(bad.err).toContain("bad-env.yaml:9:16: /spec/manifests/0/sources: want at least 1 item (files, directories or URLs to apply)");
+    expect(bad.err).toContain("bad-env.yaml:10:19: /spec/manifests/0/dependsOn/0: no helm release, manifests or endpoint is named db");
+  });
+
   it.runIf(corpusRequired)("convert: k3d → k3ts on stdout or into a file, the notices printed as warnings", async () => {
     const cwd = dir();
     const file = join(CORPUS, "docs_full_example.yaml");

@@ -44,6 +44,6 @@ describe("k3ts up / down", () => {
     await writeFile(join(dir, "bad.yaml"), "apiVersion: k3ts.io/v1alpha1\nkind: Environment\nmetadata:\n  name: x\nspec:\n  cluster: { kubeconfig: k.yaml }\n  manifests:\n    - name: a\n");
     const r = await runMain(["up", "-f", "bad.yaml"], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.err).toContain("bad.yaml:8: spec.manifests.0.sources: want at least one file, directory or URL");
+    expect(r.err).toContain('bad.yaml:8:7: /spec/manifests/0/sources: missing required field "sources"');
   });
 });

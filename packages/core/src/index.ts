@@ -171,12 +171,18 @@ export {
   K3TS_API_VERSION,
   K3TS_KIND,
   K3TS_SCHEMA_ID,
+  K3TS_ENVIRONMENT_SCHEMA,
+  K3TS_ENVIRONMENT_KIND,
+  K3TS_ENVIRONMENT_SCHEMA_ID,
+  loadEnvironmentConfig,
+  environmentProblems,
+  configKind,
   k3dSchema,
   migrateK3d,
   expandGoEnv,
   expandBraces,
 } from "./config/index.js";
-export type { JsonSchema, ClusterSpecInput, ConfigFormat, ConfigNotice, ConfigProblem, LoadConfigOptions, LoadedConfig } from "./config/index.js";
+export type { JsonSchema, ClusterSpecInput, ConfigFormat, ConfigNotice, ConfigProblem, LoadConfigOptions, LoadedConfig, EnvironmentDocument, LoadEnvironmentOptions } from "./config/index.js";
 export {
   importImages,
   importFailures,

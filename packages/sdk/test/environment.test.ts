@@ -52,20 +52,24 @@ describe("parseEnvironment", () => {
     expect(env.helm[0]!.values).toEqual([join(envDir, "redis-values.yaml"), { auth: { enabled: false } }]);
   });
 
-  it("names the file, line and path of what is wrong", async () => {
+  it("names the file, line, column and JSON pointer of what is wrong (core's schema and rules)", async () => {
     const head = "apiVersion: k3ts.io/v1alpha1\nkind: Environment\nmetadata:\n  name: x\nspec:\n";
+    const one = (line: string) => `k3ts.yaml is not a valid environment (1 problem):\n  ${line}`;
     expect(await parseError(`${head}  cluster: { name: dev }\n  manifests:\n    - name: a\n      sources: [a.yaml]\n      dependsOn: [nope]\n`)).toBe(
-      "k3ts.yaml:10: spec.manifests.0.dependsOn.0: no helm release, manifests or endpoint is named nope",
+      one("k3ts.yaml:10:19: /spec/manifests/0/dependsOn/0: no helm release, manifests or endpoint is named nope"),
     );
     expect(await parseError(`${head}  cluster: { name: dev }\n  manifests:\n    - name: a\n      sources: [a.yaml]\n      dependsOn: [b]\n    - name: b\n      sources: [b.yaml]\n      dependsOn: [a]\n`)).toBe(
-      "k3ts.yaml: dependsOn has a cycle among a, b",
+      one("k3ts.yaml:10:18: /spec/manifests/0/dependsOn: dependsOn has a cycle among a, b"),
     );
     expect(await parseError(`${head}  cluster: { name: dev }\n  helm:\n    - name: a\n      chart: x\n  endpoints:\n    - name: a\n      service: web\n      port: 80\n`)).toBe(
-      "k3ts.yaml:11: spec.endpoints.0.name: a is already the name of spec.helm.0",
+      one("k3ts.yaml:11:13: /spec/endpoints/0/name: a is already the name of /spec/helm/0"),
     );
-    expect(await parseError(`${head}  cluster: { name: dev, agentz: 2 }\n`)).toMatch(/^k3ts\.yaml:6: spec\.cluster\.agentz: unknown field/);
-    expect(await parseError(`${head}  cluster: { kubeconfig: kc.yaml, agents: 2 }\n`)).toBe("k3ts.yaml:6: spec.cluster.agents: an existing cluster (kubeconfig/context) takes no cluster options");
-    expect(await parseError("apiVersion: k3ts.io/v1alpha1\nkind: Cluster\n")).toBe("k3ts.yaml:2: kind: want Environment (a Cluster file is for k3ts cluster create --config)");
+    expect(await parseError(`${head}  cluster: { name: dev, agentz: 2 }\n`)).toMatch(/^ {2}k3ts\.yaml:6:25: \/spec\/cluster\/agentz: unknown field "agentz" \(did you mean "agents"\?\)/m);
+    expect(await parseError(`${head}  cluster: { kubeconfig: kc.yaml, agents: 2 }\n`)).toBe(one("k3ts.yaml:6:35: /spec/cluster/agents: an existing cluster (kubeconfig/context) takes no cluster options"));
+    expect(await parseError("apiVersion: k3ts.io/v1alpha1\nkind: Cluster\n")).toBe(one('k3ts.yaml:2:7: /kind: want Environment, got "Cluster" (a Cluster file is for k3ts cluster create --config)'));
+    // Every problem at once, in file order.
+    const many = await parseError(`${head}  cluster: { name: Dev, agents: -1 }\n  manifests:\n    - name: a\n`);
+    expect(many.split("\n").slice(1).map((l) => l.trim().split(": ")[0])).toEqual(["k3ts.yaml:6:20", "k3ts.yaml:6:33", "k3ts.yaml:8:7"]);
   });
 });
 

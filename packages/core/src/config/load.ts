@@ -3,7 +3,7 @@ import { K3tsError } from "../errors.js";
 import { Collector, rec } from "./common.js";
 import { migrateK3d, readK3d, relocate, type K3dVersion } from "./k3d.js";
 import { readK3ts } from "./k3ts.js";
-import { K3TS_API_VERSION, K3TS_CONFIG_SCHEMA, K3TS_KIND, k3dSchema } from "./schema.js";
+import { K3TS_API_VERSION, K3TS_CONFIG_SCHEMA, K3TS_ENVIRONMENT_KIND, K3TS_KIND, k3dSchema } from "./schema.js";
 import type { ConfigFormat, ConfigProblem, LoadConfigOptions, LoadedConfig } from "./types.js";
 import { schemaProblems } from "./validate.js";
 import { readYaml, type ParsedYaml } from "./yaml.js";
@@ -29,12 +29,12 @@ export function formatProblem(file: string, p: ConfigProblem): string {
 }
 
 /** The INVALID_ARGUMENT error for a bad config file: every problem in `meta.problems` and in the message. */
-export function configError(file: string, problems: ConfigProblem[]): K3tsError<"INVALID_ARGUMENT"> {
+export function configError(file: string, problems: ConfigProblem[], what: "cluster config" | "environment" = "cluster config"): K3tsError<"INVALID_ARGUMENT"> {
   const sorted = sortProblems(problems);
-  const head = `${file} is not a valid cluster config (${sorted.length} problem${sorted.length === 1 ? "" : "s"}):`;
+  const head = `${file} is not a valid ${what} (${sorted.length} problem${sorted.length === 1 ? "" : "s"}):`;
   return new K3tsError("INVALID_ARGUMENT", [head, ...sorted.map((p) => `  ${formatProblem(file, p)}`)].join("\n"), {
     meta: { file, problems: sorted },
-    hint: `k3ts config validate ${file} checks a file; k3ts config init writes a starter`,
+    hint: what === "environment" ? `k3ts config validate ${file} checks a file` : `k3ts config validate ${file} checks a file; k3ts config init writes a starter`,
   });
 }
 
@@ -59,7 +59,7 @@ function identify(value: unknown, parsed: ParsedYaml): { format?: ConfigFormat; 
   if (apiVersion === undefined) problems.push({ ...place("/apiVersion"), message: `missing apiVersion (want ${SUPPORTED_TEXT})` });
   else if (!known) problems.push({ ...place("/apiVersion"), message: `unsupported apiVersion ${JSON.stringify(apiVersion)} (want ${SUPPORTED_TEXT})` });
   if (kind === undefined) problems.push({ ...place("/kind"), message: `missing kind (want ${known ? known.kind : `${K3TS_KIND} or Simple`})` });
-  else if (known && kind !== known.kind) problems.push({ ...place("/kind"), message: `unsupported kind ${JSON.stringify(kind)} for ${known.apiVersion} (want ${known.kind})` });
+  else if (known && kind !== known.kind) problems.push({ ...place("/kind"), message: `unsupported kind ${JSON.stringify(kind)} for ${known.apiVersion} (want ${known.kind})${kind === K3TS_ENVIRONMENT_KIND ? "; an Environment file is for k3ts up -f or k3ts config validate" : ""}` });
   else if (!known && kind !== K3TS_KIND && kind !== "Simple") problems.push({ ...place("/kind"), message: `unsupported kind ${JSON.stringify(kind)} (want ${K3TS_KIND} or Simple)` });
   return problems.length ? { problems } : { format: known!.apiVersion, problems };
 }

@@ -13,6 +13,8 @@ export type JsonSchema = Record<string, unknown>;
 export const K3TS_API_VERSION = "k3ts.io/v1alpha1";
 export const K3TS_KIND = "Cluster";
 export const K3TS_SCHEMA_ID = "https://k3ts.dev/schema/k3ts-config.schema.json";
+export const K3TS_ENVIRONMENT_KIND = "Environment";
+export const K3TS_ENVIRONMENT_SCHEMA_ID = "https://k3ts.dev/schema/k3ts-environment.schema.json";
 
 const text = (description?: string): JsonSchema => ({ type: "string", ...(description ? { description } : {}) });
 const flag = (description?: string): JsonSchema => ({ type: "boolean", ...(description ? { description } : {}) });
@@ -84,6 +86,120 @@ export const K3TS_CONFIG_SCHEMA: JsonSchema = {
       files: list(object({ source: text(), destination: text(), description: text(), nodeFilters: NODE_FILTERS }, { required: ["source", "destination"] })),
       ulimits: ULIMITS,
     }),
+  },
+};
+
+const NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+const stepName = (description: string): JsonSchema => ({ type: "string", pattern: NAME_PATTERN, description });
+const nonEmpty = (description: string): JsonSchema => ({ type: "string", minLength: 1, description });
+const DEPENDS_ON = list(stepName("a helm release, manifests or endpoint name"), "steps that must be done first (names of helm releases, manifests or endpoints in this file)");
+const STEP_NAME = stepName("step name, unique across helm, manifests and endpoints: lowercase letters, digits and -");
+
+/**
+ * k3ts's environment, `apiVersion: k3ts.io/v1alpha1`, `kind: Environment` (`k3ts up -f FILE`, the sdk's
+ * loadEnvironment). `spec.cluster` is either a cluster k3ts makes (`name` and the sdk's cluster options in
+ * their string forms) or an existing one (`kubeconfig` and/or `context`, nothing else): k3ts checks that
+ * rule itself, so this schema stays a plain object schema editors understand.
+ */
+export const K3TS_ENVIRONMENT_SCHEMA: JsonSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  $id: K3TS_ENVIRONMENT_SCHEMA_ID,
+  title: "k3ts environment",
+  description: "A cluster and what runs in it, for `k3ts up -f FILE` / `k3ts down -f FILE` and the sdk's up()/down(). Relative paths resolve against the file's directory.",
+  type: "object",
+  required: ["apiVersion", "kind", "metadata", "spec"],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { type: "string", const: K3TS_API_VERSION },
+    kind: { type: "string", const: K3TS_ENVIRONMENT_KIND },
+    metadata: object({ name: stepName("environment name: lowercase letters, digits and -") }, { required: ["name"] }),
+    spec: object(
+      {
+        cluster: object(
+          {
+            name: stepName("name of the cluster k3ts makes (lowercase letters, digits and -, at most 32); required unless kubeconfig/context name an existing cluster"),
+            servers: { type: "integer", minimum: 1, description: "server nodes; default 1" },
+            agents: { type: "integer", minimum: 0, description: "agent nodes; default 0" },
+            image: nonEmpty("k3s image"),
+            api: nonEmpty("API endpoint on the host, [HOST:]PORT as --api-port takes it (6443, 127.0.0.1:6550, random)"),
+            ports: list(nonEmpty("[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL][@NODEFILTER], e.g. 8080:80@loadbalancer")),
+            volumes: list(nonEmpty("[SOURCE:]DEST[:ro|rw][@NODEFILTER]")),
+            env: list(nonEmpty("node environment KEY=VALUE[@NODEFILTER]")),
+            k3sArgs: list(nonEmpty("extra k3s argument ARG[@NODEFILTER], e.g. --disable=traefik@server:*")),
+            nodeLabels: list(nonEmpty("Kubernetes node label KEY=VALUE[@NODEFILTER]")),
+            runtimeLabels: list(nonEmpty("container label KEY=VALUE[@NODEFILTER]")),
+            hostAliases: list(nonEmpty("IP:HOST[,HOST…] for every node's /etc/hosts")),
+            network: nonEmpty("existing network to join instead of creating k3ts-NAME"),
+            subnet: nonEmpty("IPv4 CIDR for the created network"),
+            token: nonEmpty("cluster token (default: random)"),
+            memory: object({
+              servers: { type: ["string", "integer"], description: "memory limit per server: 512m, 1g or bytes" },
+              agents: { type: ["string", "integer"], description: "memory limit per agent: 512m, 1g or bytes" },
+            }),
+            loadBalancer: {
+              type: ["boolean", "object"],
+              properties: { enabled: flag("run the load balancer (default true)"), image: nonEmpty("nginx image for the load balancer") },
+              additionalProperties: false,
+              description: "false for no load balancer; { image } for another nginx image (default: enabled)",
+            },
+            privileged: flag("run nodes privileged (real k3s needs it; default true)"),
+            wait: flag("wait for the API and every node to be Ready (default true)"),
+            timeout: { type: ["string", "integer"], minimum: 0, description: "give up (and roll back) after this long: a duration (90s, 5m) or milliseconds; 0 = no limit (default 5m)" },
+            rollback: flag("remove what a failed create made (default true)"),
+            kubeconfig: nonEmpty("an existing cluster: its kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"),
+            context: nonEmpty("an existing cluster: the kubeconfig context (default: the current one)"),
+          },
+          { description: "a cluster k3ts makes ({ name, …cluster options }) or an existing one ({ kubeconfig, context })" },
+        ),
+        helm: list(
+          object(
+            {
+              name: STEP_NAME,
+              namespace: nonEmpty("namespace of the HelmChart object (default kube-system)"),
+              targetNamespace: nonEmpty("namespace the chart installs into"),
+              chart: nonEmpty("chart name in repo, an OCI/https URL, or a local path starting with ."),
+              repo: nonEmpty("chart repository URL"),
+              version: nonEmpty("chart version"),
+              values: list({ type: ["object", "string"], description: "a values mapping, or a values file path" }, "values, merged in order"),
+              set: { type: "object", additionalProperties: { type: ["string", "number", "boolean"] }, description: "--set style KEY: VALUE overrides" },
+              timeout: nonEmpty("how long the install may take, e.g. 5m"),
+              dependsOn: DEPENDS_ON,
+            },
+            { required: ["name", "chart"] },
+          ),
+          "Helm charts, installed through k3s's helm-controller",
+        ),
+        manifests: list(
+          object(
+            {
+              name: STEP_NAME,
+              sources: { ...list(nonEmpty("a YAML file, a directory of them, or an http(s) URL"), "files, directories or URLs to apply"), minItems: 1 },
+              namespace: nonEmpty("namespace for objects that name none"),
+              wait: flag("wait for Deployments, StatefulSets, DaemonSets and Jobs to roll out (default true)"),
+              timeout: nonEmpty("how long to wait, e.g. 2m"),
+              dependsOn: DEPENDS_ON,
+            },
+            { required: ["name", "sources"] },
+          ),
+          "Kubernetes manifests, applied server-side",
+        ),
+        endpoints: list(
+          object(
+            {
+              name: STEP_NAME,
+              service: nonEmpty("Service to forward to"),
+              namespace: nonEmpty("the Service's namespace (default default)"),
+              port: { type: ["integer", "string"], minimum: 1, maximum: 65535, minLength: 1, description: "the Service's port: number or name" },
+              localPort: { type: "integer", minimum: 0, maximum: 65535, description: "local port (default: a free one)" },
+              dependsOn: DEPENDS_ON,
+            },
+            { required: ["name", "service", "port"] },
+          ),
+          "port-forwards to Services, opened by up",
+        ),
+      },
+      { required: ["cluster"] },
+    ),
   },
 };
 

@@ -14,7 +14,7 @@ function compile(schema: JsonSchema): ValidateFunction {
   if (!fn) {
     ajv ??= (() => {
       const { Ajv, addFormats } = loadAjv();
-      return addFormats(new Ajv({ allErrors: true, verbose: true, strict: true }), ["hostname", "ipv4"]);
+      return addFormats(new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }), ["hostname", "ipv4"]);
     })();
     fn = ajv.compile(schema);
     cache.set(schema, fn);
@@ -81,9 +81,10 @@ function problemFor(e: ErrorObject, parsed: ParsedYaml): ConfigProblem {
       return { ...at(e.instancePath), path: childPointer(e.instancePath, field), message: `missing required field ${JSON.stringify(field)}` };
     }
     case "type": {
-      const want = String((e.params as { type: string }).type);
+      const want = String((e.params as { type: string | string[] }).type);
       const hint = want === "string" && typeof e.data === "number" ? ' (quote it, e.g. "6443")' : "";
-      return { ...at(e.instancePath), message: `want ${TYPE_WORDS[want] ?? want}, got ${describe(e.data)}${hint}` };
+      const words = want.split(",").map((t) => TYPE_WORDS[t] ?? t);
+      return { ...at(e.instancePath), message: `want ${words.length > 1 ? `${words.slice(0, -1).join(", ")} or ${words.at(-1)}` : words[0]}, got ${describe(e.data)}${hint}` };
     }
     case "const":
       return { ...at(e.instancePath), message: `want ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, got ${describe(e.data)}` };
@@ -93,6 +94,15 @@ function problemFor(e: ErrorObject, parsed: ParsedYaml): ConfigProblem {
     case "maximum": {
       const limit = (e.params as { limit: number }).limit;
       return { ...at(e.instancePath), message: `${e.keyword === "minimum" ? `must be at least ${limit}` : `must be at most ${limit}`}, got ${describe(e.data)}` };
+    }
+    case "minItems": {
+      const limit = (e.params as { limit: number }).limit;
+      const description = (e.parentSchema as JsonSchema | undefined)?.description;
+      return { ...at(e.instancePath), message: `want at least ${limit} item${limit === 1 ? "" : "s"}${typeof description === "string" ? ` (${description})` : ""}` };
+    }
+    case "pattern": {
+      const description = (e.parentSchema as JsonSchema | undefined)?.description;
+      return { ...at(e.instancePath), message: `${describe(e.data)} is not valid${typeof description === "string" ? ` (want ${description})` : ` (want ${(e.params as { pattern: string }).pattern})`}` };
     }
     case "minLength":
       return { ...at(e.instancePath), message: "must not be empty" };

@@ -3,7 +3,7 @@ import type { CommandSpec, OptionSpec } from "../index.js";
 /** `--config` for `cluster create` and `cluster delete` (the lead adds it to both). */
 export const CONFIG_OPTION: OptionSpec = { flags: "-c, --config <file>", description: "Cluster config file, k3ts or k3d format (--config=- for stdin); flags override it" };
 
-/** `k3ts config …`: write, check and convert cluster config files. */
+/** `k3ts config …`: write, check and convert cluster config files (validate also checks environments). */
 export const configCommands: CommandSpec[] = [
   {
     name: "config init",
@@ -18,8 +18,8 @@ export const configCommands: CommandSpec[] = [
   {
     name: "config validate",
     args: "<file>",
-    description: "Check a cluster config (k3ts or k3d format): every problem with its line, exit 2 if any",
-    examples: ["k3ts config validate k3ts.yaml", "k3ts config validate k3d.yaml"],
+    description: "Check a cluster config (k3ts or k3d format) or an environment (kind: Environment): every problem with its line, exit 2 if any",
+    examples: ["k3ts config validate k3ts.yaml", "k3ts config validate k3d.yaml", "k3ts config validate env.yaml"],
     load: () => import("./validate.js"),
   },
   {

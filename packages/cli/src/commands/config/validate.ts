@@ -1,9 +1,18 @@
+import { K3TS_API_VERSION, K3TS_ENVIRONMENT_KIND, configKind, loadEnvironmentConfig } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
-import { readConfig } from "./read.js";
+import { readConfig, readConfigText } from "./read.js";
 
+/** A cluster config (k3ts or k3d format) or an environment (`kind: Environment`, for `k3ts up -f`). */
 export async function run(ctx: CommandContext, args: string[]): Promise<number> {
   const file = args[0]!;
-  const loaded = readConfig(ctx, file);
+  const text = readConfigText(ctx, file);
+  const { apiVersion, kind } = configKind(text);
+  if (apiVersion === K3TS_API_VERSION && kind === K3TS_ENVIRONMENT_KIND) {
+    loadEnvironmentConfig(text, { file: file === "-" ? "<stdin>" : file });
+    ctx.out.print(`${file}: valid (${K3TS_API_VERSION} ${K3TS_ENVIRONMENT_KIND})`);
+    return 0;
+  }
+  const loaded = readConfig(ctx, file, { text });
   ctx.out.print(`${file}: valid (${loaded.format})`);
   return 0;
 }
