@@ -132,7 +132,17 @@ for (const engine of ENGINES) {
         // 60 s: on Podman a joined stand-in server has been seen losing its datastore for ~30 s right after
         // create (its log then says why: "datastore call … failed: …"); the stand-in now keeps the last
         // resolved address, as k3s' long-lived etcd connections would.
+        const started = Date.now();
         const table = await kubectlUntil(kc.path, ["get", "nodes", "--no-headers"], (r) => r.stdout.trim().split("\n").length === 3, 60_000);
+        if (Date.now() - started > 5000) {
+          // Evidence for the next reader: what the joined servers said about their datastore meanwhile.
+          for (const s of [1, 2]) {
+            let log = "";
+            for await (const chunk of runtime!.nodes.logs(`k3ts-${name}-server-${s}`, { tail: 200 })) log += chunk.data.toString();
+            const said = log.split("\n").filter((l) => /failed|timed out/.test(l)).slice(-5);
+            console.warn(`[${engine}] kubectl needed ${Date.now() - started} ms; server-${s}:\n  ${said.join("\n  ") || "(nothing)"}`);
+          }
+        }
         const lines = table.stdout.trim().split("\n");
         expect(lines, table.stderr).toHaveLength(3);
         for (const line of lines) expect(line).toMatch(/\sReady\s+control-plane,etcd,master\s/);
