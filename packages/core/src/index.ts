@@ -122,6 +122,7 @@ export {
   mirrorKeyForRemote,
   parseRegistriesConfig,
   parseRegistryCreate,
+  parseRegistryPort,
   registryContainerName,
   registryMirrors,
   renderRegistriesYaml,

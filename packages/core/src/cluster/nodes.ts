@@ -41,11 +41,25 @@ async function applyLbState(runtime: Runtime, lb: string, state: LoadBalancerSta
   const o = signal ? { signal } : {};
   await runtime.nodes.writeFile(lb, LB_STATE_PATH, `${JSON.stringify(state, null, 2)}\n`, o);
   await runtime.nodes.writeFile(lb, LB_CONFIG_PATH, loadBalancerConfig(state, servers), o);
-  const node = await runtime.nodes.inspect(lb, o);
-  if (node.state !== "running") return;
-  const reload = await runtime.nodes.exec(lb, ["nginx", "-s", "reload"], o);
-  if (reload.exitCode !== 0) {
-    throw new K3tsError("COMMAND_FAILED", `nginx in ${lb} refused the new configuration: ${reload.stderr.toString().trim()}`, { meta: { node: lb } });
+  await reloadLoadBalancer(runtime, lb, signal);
+}
+
+/**
+ * `nginx -s reload` in a running load balancer (nginx re-resolves the servers' names then). A name that
+ * does not resolve yet (a just-started or restarted node on Podman) is retried for up to 10 s; any other
+ * refusal fails at once.
+ */
+export async function reloadLoadBalancer(runtime: Runtime, lb: string, signal?: AbortSignal): Promise<void> {
+  const o = signal ? { signal } : {};
+  if ((await runtime.nodes.inspect(lb, o)).state !== "running") return;
+  for (let attempt = 1; ; attempt++) {
+    const reload = await runtime.nodes.exec(lb, ["nginx", "-s", "reload"], o);
+    if (reload.exitCode === 0) return;
+    const why = reload.stderr.toString().trim();
+    if (!/host not found in upstream/.test(why) || attempt >= 40) {
+      throw new K3tsError("COMMAND_FAILED", `nginx in ${lb} refused the new configuration: ${why}`, { meta: { node: lb } });
+    }
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -13,6 +13,7 @@ import {
   defaultClusterRegistryName,
   mirrorKeyForRemote,
   parseRegistriesConfig,
+  parseRegistryPort,
   validateRegistryName,
   type RegistriesConfig,
   type RegistrySpec,
@@ -31,15 +32,6 @@ export interface ClusterRegistries {
 /** The registry image: the explicit one, else K3TS_REGISTRY_IMAGE, else registry:2. */
 export function registryImage(env: Record<string, string | undefined>, explicit?: string): string {
   return explicit || env.K3TS_REGISTRY_IMAGE || DEFAULT_REGISTRY_IMAGE;
-}
-
-function hostPortOf(text: string | undefined, where: string): number | undefined {
-  if (text === undefined || text === "" || text === "random") return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 65535) {
-    throw new K3tsError("INVALID_ARGUMENT", `${where}: hostPort ${JSON.stringify(text)} must be a port number or "random"`, { meta: { where } });
-  }
-  return n;
 }
 
 /** Resolves `spec.registries`; nothing is created here. */
@@ -67,7 +59,7 @@ export async function resolveClusterRegistries(spec: ClusterSpec, runtime: Runti
     // k3d #1642: a registry both used and to be created is used, not created twice.
     if (!out.use.some((u) => u.name === name)) {
       if (c.proxy?.remoteURL) mirrorKeyForRemote(c.proxy.remoteURL, "registries.create.proxy.remoteURL");
-      const hostPort = hostPortOf(c.hostPort, "registries.create.hostPort");
+      const hostPort = c.hostPort === undefined ? undefined : parseRegistryPort(c.hostPort, "registries.create.hostPort");
       out.create = {
         name,
         image: registryImage(env, c.image),

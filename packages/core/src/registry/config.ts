@@ -70,7 +70,8 @@ export function validateRegistryName(name: string, where: string): string {
   return name;
 }
 
-function parsePort(text: string, where: string): number | undefined {
+/** A registry host port: a number from 1 to 65535, or `random` / empty for a free one. */
+export function parseRegistryPort(text: string, where: string): number | undefined {
   if (text === "random" || text === "") return undefined;
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 65535) {
@@ -90,7 +91,7 @@ export function parseRegistryCreate(text: string, where: string): { name: string
   if (rest.length === 1) {
     const only = rest[0]!;
     if (/^\d+$/.test(only) || only === "random") {
-      const hostPort = parsePort(only, where);
+      const hostPort = parseRegistryPort(only, where);
       return { name, ...(hostPort ? { hostPort } : {}) };
     }
     if (!isIPv4(only) && !isHostname(only)) throw new K3tsError("INVALID_ARGUMENT", `${where}: ${JSON.stringify(only)} is neither a host address nor a port`, { meta: { where } });
@@ -99,7 +100,7 @@ export function parseRegistryCreate(text: string, where: string): { name: string
   if (rest.length === 2) {
     const [host, port] = rest as [string, string];
     if (!isIPv4(host) && !isHostname(host)) throw new K3tsError("INVALID_ARGUMENT", `${where}: ${JSON.stringify(host)} is not a host address`, { meta: { where } });
-    const hostPort = parsePort(port, where);
+    const hostPort = parseRegistryPort(port, where);
     return { name, hostIP: host, ...(hostPort ? { hostPort } : {}) };
   }
   throw new K3tsError("INVALID_ARGUMENT", `${where}: expected NAME[:HOST][:HOSTPORT], got ${JSON.stringify(text)}`, { meta: { where } });

@@ -13,12 +13,14 @@ import { VERSION } from "../version.js";
 import { accessFromKubeconfig, kubeApply, kubeRequest, waitForReady, type KubeAccess } from "../cluster/kubeapi.js";
 import { freePort, getCluster, getKubeconfig, listClusters, type ClusterSummary, type LifecycleOptions } from "../cluster/lifecycle.js";
 import { parseVolumeSpec } from "../cluster/parse.js";
+import { reloadLoadBalancer } from "../cluster/nodes.js";
 import { ensureImages } from "../cluster/pull.js";
 import { REGISTRIES_YAML } from "../cluster/spec.js";
 import {
   REGISTRY_INTERNAL_PORT,
   hostAddress,
   localRegistryHostingConfigMap,
+  mirrorKeyForRemote,
   registryContainerName,
   registryEnv,
   updateRegistriesYaml,
@@ -149,7 +151,7 @@ export async function createRegistry(spec: RegistrySpec, opts: CreateRegistryOpt
   const progress = opts.progress ?? silentProgress;
   const version = opts.k3tsVersion ?? VERSION;
   validateRegistryName(spec.name, "name");
-  if (spec.proxy) new URL(spec.proxy.remoteURL); // validated by the parser; a bad one fails before anything is made
+  if (spec.proxy) mirrorKeyForRemote(spec.proxy.remoteURL, "proxy remote URL"); // a bad URL fails before anything is made
   const volumes = mounts(spec.volumes, "volumes");
   try {
     await runtime.nodes.inspect(spec.name);
@@ -285,16 +287,7 @@ async function rollingRestart(cluster: ClusterSummary, opts: ConnectOptions): Pr
     });
   }
   // nginx resolved the servers' addresses when it loaded its config; a restarted node may have a new one (Podman).
-  // A restarted node's name may take a moment to resolve again (Podman's DNS), so the reload is retried.
-  if (cluster.loadBalancer?.state === "running") {
-    const lb = cluster.loadBalancer.name;
-    for (let attempt = 1; ; attempt++) {
-      const reload = await runtime.nodes.exec(lb, ["nginx", "-s", "reload"], o);
-      if (reload.exitCode === 0) break;
-      if (attempt >= 40) throw new K3tsError("COMMAND_FAILED", `nginx in ${lb} did not reload: ${reload.stderr.toString().trim()}`, { meta: { node: lb } });
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  if (cluster.loadBalancer) await reloadLoadBalancer(runtime, cluster.loadBalancer.name, signal);
   const expected = nodes.map((n) => n.name);
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   await withStep(progress, `Waiting for the API and ${expected.length} node(s) to be Ready`, (step) =>

@@ -1,4 +1,4 @@
-import { K3tsError, connectRegistry, createRegistry, getCluster, mirrorKeyForRemote, parseApiPort, registryContainerName, registryImage, validateRegistryName, type RegistrySummary } from "@k3ts/core";
+import { K3tsError, connectRegistry, createRegistry, getCluster, hostAddress, mirrorKeyForRemote, parseApiPort, registryContainerName, registryImage, validateRegistryName, type RegistrySummary } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
 import { bool, many, one } from "../../flags.js";
 import { printValue } from "../../print.js";
@@ -38,7 +38,7 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
   }
   if (clusters.length) result = { ...made, clusters };
   printValue(ctx, options.output, result, () => {
-    const host = `${result.hostIP === "0.0.0.0" || result.hostIP === "127.0.0.1" ? "localhost" : result.hostIP}:${result.hostPort}`;
+    const host = `${hostAddress(result.hostIP)}:${result.hostPort}`;
     return [
       registryTable([result]),
       "",
