@@ -129,11 +129,16 @@ for (const engine of ENGINES) {
       try {
         const created = await k3ts(engine, createArgs(name, ["--servers", "3"]), env);
         expect(created.exitCode, created.stderr).toBe(0);
-        // 60 s: on Podman a joined stand-in server has been seen losing its datastore for ~30 s right after
+        // 120 s: on Podman a joined stand-in server has been seen losing its datastore for 30–50 s right after
         // create (its log then says why: "datastore call … failed: …"); the stand-in now keeps the last
         // resolved address, as k3s' long-lived etcd connections would.
         const started = Date.now();
-        const table = await kubectlUntil(kc.path, ["get", "nodes", "--no-headers"], (r) => r.stdout.trim().split("\n").length === 3, 60_000);
+        // Waits until all three are listed Ready: a window as long as ~50 s has been seen on Podman (see the note above).
+        const allReady = (n: number) => (r: { stdout: string }) => {
+          const l = r.stdout.trim().split("\n");
+          return l.length === n && l.every((x) => /\sReady\s/.test(x));
+        };
+        const table = await kubectlUntil(kc.path, ["get", "nodes", "--no-headers"], allReady(3), 120_000);
         if (Date.now() - started > 5000) {
           // Evidence for the next reader: what the joined servers said about their datastore meanwhile.
           for (const s of [1, 2]) {
@@ -149,7 +154,7 @@ for (const engine of ENGINES) {
         // A fourth server joins the running cluster and the load balancer forwards to it too.
         const added = await k3ts(engine, ["node", "create", "-c", name, "--role", "server", "--timeout", "60s"], env);
         expect(added.exitCode, added.stderr).toBe(0);
-        const four = await kubectlUntil(kc.path, ["get", "nodes", "--no-headers"], (r) => r.stdout.trim().split("\n").length === 4, 60_000);
+        const four = await kubectlUntil(kc.path, ["get", "nodes", "--no-headers"], allReady(4), 120_000);
         expect(four.stdout.trim().split("\n"), four.stderr).toHaveLength(4);
         const lbConf = (await runtime!.nodes.readFile(`k3ts-${name}-serverlb`, "/etc/nginx/nginx.conf")).toString();
         expect(lbConf).toContain(`server k3ts-${name}-server-3:6443`);
