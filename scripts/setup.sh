@@ -14,7 +14,9 @@ log() { printf '\n== %s\n' "$*" >&2; }
 log "system packages"
 export DEBIAN_FRONTEND=noninteractive
 # docker-registry: the distribution registry (the program of the registry:2 image) for k3ts-test/registry:2.
-pkgs=(docker.io podman catatonit busybox-static nginx-light libnginx-mod-stream ca-certificates docker-registry)
+# golang-github-containernetworking-plugin-dnsname: container DNS for Podman's CNI backend (a Recommends
+# of podman, so --no-install-recommends leaves it out, and containers then cannot resolve each other).
+pkgs=(docker.io podman catatonit golang-github-containernetworking-plugin-dnsname busybox-static nginx-light libnginx-mod-stream ca-certificates docker-registry)
 missing=()
 for p in "${pkgs[@]}"; do
   # "rc" (removed, config kept) also answers dpkg -s: only "install ok installed" counts.
@@ -44,15 +46,25 @@ pnpm --version >&2
 log "Podman configuration"
 # This sandbox's capability bounding set lacks CAP_SYS_RESOURCE, so Podman's default rlimits
 # cannot be applied; syslog is not reachable either. Both are machine settings, not product code.
+# The network backend is pinned: CNI with the dnsname plugin gives container DNS and ports published
+# on 127.0.0.1; netavark + aardvark-dns gave DNS but no published ports on 127.0.0.1 on these machines.
+# Left unset, podman picks by what else is installed and what containers exist, so it is not left to chance.
 mkdir -p /etc/containers
-if ! grep -q k3ts-ci /etc/containers/containers.conf 2>/dev/null; then
-  cat > /etc/containers/containers.conf <<'CONF'
-# k3ts-ci: written by scripts/setup.sh
+conf=$(cat <<'CONF'
+# k3ts-ci v2: written by scripts/setup.sh
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 [engine]
 events_logger = "file"
+[network]
+network_backend = "cni"
 CONF
+)
+if [ "$(cat /etc/containers/containers.conf 2>/dev/null)" != "$conf" ]; then
+  if [ -f /etc/containers/containers.conf ] && ! grep -q k3ts-ci /etc/containers/containers.conf; then
+    cp /etc/containers/containers.conf "/etc/containers/containers.conf.before-k3ts.$(date +%s)"
+  fi
+  printf '%s\n' "$conf" > /etc/containers/containers.conf
 fi
 
 log "dockerd"
@@ -68,3 +80,6 @@ CI=true pnpm install --frozen-lockfile --reporter=silent
 
 log "test images"
 pnpm --silent fixtures
+
+log "the machine"
+bash scripts/check-machine.sh
