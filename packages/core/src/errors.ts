@@ -9,6 +9,8 @@ export const ERROR_CODES = [
   // engines and runtimes
   "RUNTIME_UNAVAILABLE",
   "RUNTIME_UNSUPPORTED_VERSION",
+  // the engine lacks something the cluster needs (container DNS, privileged containers …)
+  "RUNTIME_CAPABILITY_MISSING",
   "RUNTIME_ERROR",
   // plugins
   "PLUGIN_NOT_FOUND",

@@ -112,6 +112,8 @@ export type { ClusterSummary, NodeSummary, CreateResult, DeleteResult, Lifecycle
 export { accessFromKubeconfig, kubeApply, kubeGet, kubeRequest, listNodeReadiness, waitForReady } from "./cluster/kubeapi.js";
 export type { KubeAccess, KubeRequestOptions, KubeResponse, NodeReadiness } from "./cluster/kubeapi.js";
 export { ensureImages } from "./cluster/pull.js";
+export { preflight, preflightProblems, needsNetworkDns } from "./cluster/preflight.js";
+export type { PreflightProblem } from "./cluster/preflight.js";
 export {
   DEFAULT_REGISTRY_IMAGE,
   REGISTRY_DATA_PATH,

@@ -45,6 +45,11 @@ export interface RuntimeInfo {
   os: string;
   arch: string;
   capabilities: RuntimeCapabilities;
+  /**
+   * For a capability that is false, how the user gets it on this engine, in the engine's own terms
+   * ("install the dnsname CNI plugin …"). Callers show it when they refuse; absent means no known fix.
+   */
+  hints?: Partial<Record<keyof RuntimeCapabilities, string>>;
 }
 
 export interface ExecOptions extends CallOptions {

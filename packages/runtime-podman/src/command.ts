@@ -188,8 +188,8 @@ export function networkExistsArgs(name: string): string[] {
   return ["network", "exists", name];
 }
 
-export function networkRemoveArgs(name: string): string[] {
-  return ["network", "rm", name];
+export function networkRemoveArgs(name: string, force = false): string[] {
+  return ["network", "rm", ...(force ? ["--force"] : []), name];
 }
 
 export function networkConnectArgs(network: string, node: string, options: { aliases?: string[]; ipv4?: string } = {}): string[] {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import {
@@ -469,7 +470,36 @@ export class PodmanRuntime implements Runtime {
   async info(options: CallOptions = {}): Promise<RuntimeInfo> {
     const args = cmd.infoArgs();
     const result = await this.#podman.call(args, {}, options);
-    return toRuntimeInfo(parseJson<PodmanInfo>(result.stdout.toString("utf8"), args), locateBinary(this.#podman.cli.binary));
+    const info = parseJson<PodmanInfo>(result.stdout.toString("utf8"), args);
+    const dns = info.host?.networkBackend === "cni" ? await raceAbort(this.#cniNetworkDns(), options.signal, "podman info") : undefined;
+    return toRuntimeInfo(info, locateBinary(this.#podman.cli.binary), dns);
+  }
+
+  /** The engine's answer to "do user networks get DNS?", asked once per runtime. */
+  #networkDns: Promise<boolean> | undefined;
+
+  /**
+   * With the CNI backend, containers on a user network resolve each other only when Debian's (or
+   * the distribution's) dnsname plugin is installed: podman then creates networks with
+   * `dns_enabled`, and without it silently creates them without (it says so in a debug line only).
+   * Podman 4 reports the plugin nowhere else, so the runtime asks the engine the one way it answers:
+   * it creates a labelled network, reads `dns_enabled` and removes it again.
+   */
+  #cniNetworkDns(): Promise<boolean> {
+    this.#networkDns ??= (async () => {
+      const name = `k3ts-dns-probe-${randomBytes(4).toString("hex")}`;
+      await this.#podman.call(cmd.networkCreateArgs({ name, labels: { "k3ts.io/probe": "dns" } }), { network: name });
+      try {
+        const [net] = await this.#podman.jsonArray<PodmanNetwork>(cmd.networkInspectArgs(name), { network: name });
+        return net?.dns_enabled === true;
+      } finally {
+        await this.#podman.run(cmd.networkRemoveArgs(name, true));
+      }
+    })().catch((err: unknown) => {
+      this.#networkDns = undefined;
+      throw err;
+    });
+    return this.#networkDns;
   }
 
   /** Nothing to release: every call is its own podman process. */

@@ -164,12 +164,25 @@ export function unsupportedVersionError(version: string, endpoint: string): K3ts
 
 // ------------------------------------------------------------------------------------ info
 
-/** Podman's Go architecture names are what k3ts reports (amd64, arm64). */
-export function toRuntimeInfo(info: PodmanInfo, endpointBinary: string): RuntimeInfo {
+/** What a Podman on CNI without the dnsname plugin needs (podman's own docs name both ways). */
+export const CNI_DNS_HINT =
+  "podman's CNI backend resolves container names only with the dnsname plugin: install it " +
+  "(Debian/Ubuntu: apt-get install golang-github-containernetworking-plugin-dnsname; Fedora/RHEL: podman-plugins), " +
+  'or use netavark with aardvark-dns (network_backend = "netavark" in containers.conf, then podman system reset)';
+const NETWORK_DNS_HINT = 'use podman\'s netavark backend with aardvark-dns (network_backend = "netavark" in containers.conf)';
+
+/**
+ * Podman's Go architecture names are what k3ts reports (amd64, arm64). `networkDns` is what the
+ * engine said of a user network it created (`dns_enabled`, see {@link PodmanRuntime.info}); without
+ * that answer it follows the backend: netavark runs aardvark-dns on user networks, CNI needs the
+ * separate dnsname plugin, which only such a network shows.
+ */
+export function toRuntimeInfo(info: PodmanInfo, endpointBinary: string, networkDns?: boolean): RuntimeInfo {
   const host = info.host ?? {};
   const rootless = host.security?.rootless === true;
   const version = info.version?.Version ?? "unknown";
   const cgroupVersion = host.cgroupVersion === "v2" ? 2 : host.cgroupVersion === "v1" ? 1 : undefined;
+  const dns = networkDns ?? host.networkBackend === "netavark";
   return {
     runtime: "podman",
     engine: { name: "podman", version, ...(info.version?.APIVersion ? { apiVersion: info.version.APIVersion } : {}) },
@@ -182,10 +195,10 @@ export function toRuntimeInfo(info: PodmanInfo, endpointBinary: string): Runtime
       rootless,
       cgroupVersion,
       memoryLimit: (host.cgroupControllers ?? []).includes("memory"),
-      // netavark runs aardvark-dns on user networks; CNI needs the separate dnsname plugin.
-      networkDns: host.networkBackend === "netavark",
+      networkDns: dns,
       hostGateway: versionAtLeast(version, HOST_GATEWAY_VERSION),
     },
+    ...(dns ? {} : { hints: { networkDns: host.networkBackend === "cni" ? CNI_DNS_HINT : NETWORK_DNS_HINT } }),
   };
 }
 

@@ -33,6 +33,7 @@ import {
   toPublishedPorts,
   toRuntimeInfo,
   toVolumeInfo,
+  CNI_DNS_HINT,
   translateFailure,
   versionAtLeast,
   type FailureSubject,
@@ -203,6 +204,16 @@ describe("info and versions", () => {
       endpoint: "/usr/bin/podman (rootless)",
       capabilities: { rootless: true, cgroupVersion: 2, memoryLimit: false, networkDns: false, hostGateway: true },
     });
+  });
+
+  it("takes container DNS on CNI from what the engine said of a network it made, with the fix when it has none", () => {
+    const doc: PodmanInfo = { host: { networkBackend: "cni" }, version: { Version: "4.3.1" } };
+    expect(toRuntimeInfo(doc, "/usr/bin/podman", true).capabilities.networkDns).toBe(true);
+    expect(toRuntimeInfo(doc, "/usr/bin/podman", true).hints).toBeUndefined();
+    const without = toRuntimeInfo(doc, "/usr/bin/podman", false);
+    expect(without.capabilities.networkDns).toBe(false);
+    expect(without.hints).toEqual({ networkDns: CNI_DNS_HINT });
+    expect(CNI_DNS_HINT).toMatch(/apt-get install golang-github-containernetworking-plugin-dnsname/);
   });
 
   it("takes the server's version when podman is remote", () => {

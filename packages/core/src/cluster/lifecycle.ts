@@ -24,6 +24,7 @@ import {
 import { planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type PlannedNode } from "./plan.js";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
 import { validateClusterName } from "./parse.js";
+import { preflight } from "./preflight.js";
 import { ensureImages } from "./pull.js";
 import { renderRegistriesYaml } from "../registry/config.js";
 import { resolveClusterRegistries } from "../registry/cluster.js";
@@ -238,6 +239,7 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       hint: `delete it first (k3ts cluster delete ${spec.name}) or pick another name`,
     });
   }
+  await preflight(spec, runtime, o);
   const undo: Undo[] = [];
   try {
     const registries = await resolveClusterRegistries(spec, runtime, opts.env ?? process.env, signal);

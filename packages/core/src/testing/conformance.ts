@@ -422,6 +422,9 @@ export const conformanceChecks: ConformanceCheck[] = [
     group: "networks",
     name: "nodes on one network resolve each other by name and by alias",
     async run(ctx) {
+      const { capabilities, hints } = await ctx.runtime.info();
+      // k3ts clusters need it; a runtime that knows it has none says so here instead of timing out below.
+      assert.ok(capabilities.networkDns, `the runtime reports networkDns: false${hints?.networkDns ? ` (${hints.networkDns})` : ""}`);
       const net = ctx.name("dns");
       ctx.track("network", net);
       await ctx.runtime.networks.ensure({ name: net, labels: ctx.labels });

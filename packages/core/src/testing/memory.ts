@@ -43,6 +43,7 @@ import {
   type NodeClient,
   type PullOptions,
   type Runtime,
+  type RuntimeCapabilities,
   type RuntimeInfo,
   type StopOptions,
   type VolumeClient,
@@ -69,6 +70,9 @@ export interface MemoryRuntimeOptions {
   images?: string[];
   /** The runtime's name, as `name` and `info().runtime` report it (default: "memory"). */
   name?: string;
+  /** Capabilities `info()` reports over the defaults (to play an engine without container DNS, say), with their hints. */
+  capabilities?: Partial<RuntimeCapabilities>;
+  hints?: RuntimeInfo["hints"];
 }
 
 const DEFAULT_IMAGES = ["k3ts-test/busybox:1"];
@@ -2024,8 +2028,10 @@ export class MemoryRuntime implements Runtime {
   readonly nodes: NodeClient;
   readonly images: ImageClient;
   private readonly engine: MemoryEngine;
+  readonly #options: MemoryRuntimeOptions;
 
   constructor(options: MemoryRuntimeOptions = {}) {
+    this.#options = options;
     this.name = options.name ?? "memory";
     this.engine = new MemoryEngine(this.name);
     for (const ref of options.images ?? DEFAULT_IMAGES) this.engine.images.add(normalizeRef(ref));
@@ -2043,7 +2049,8 @@ export class MemoryRuntime implements Runtime {
       endpoint: `memory://${this.name}`,
       os: "linux",
       arch: ARCH,
-      capabilities: { privileged: true, rootless: false, cgroupVersion: undefined, memoryLimit: false, networkDns: true, hostGateway: false },
+      capabilities: { privileged: true, rootless: false, cgroupVersion: undefined, memoryLimit: false, networkDns: true, hostGateway: false, ...this.#options.capabilities },
+      ...(this.#options.hints ? { hints: this.#options.hints } : {}),
     };
   }
 

@@ -6,7 +6,10 @@ export async function run(ctx: CommandContext, _args: string[], options: Record<
   const info = await runtime.info({ signal: ctx.signal });
   printValue(ctx, options.output, info, () => {
     const caps = Object.entries(info.capabilities)
-      .map(([k, v]) => `  ${k}: ${v ?? "unknown"}`)
+      .map(([k, v]) => {
+        const hint = info.hints?.[k as keyof typeof info.capabilities];
+        return `  ${k}: ${v ?? "unknown"}${hint ? `\n    fix: ${hint}` : ""}`;
+      })
       .join("\n");
     return [
       `runtime:   ${info.runtime}`,
