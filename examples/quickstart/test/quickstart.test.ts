@@ -18,7 +18,9 @@ async function engine(name: "docker" | "podman"): Promise<Runtime | undefined> {
 }
 
 // The example program of the README, run as it is (only the images and privilege are the test machine's).
-for (const name of ["docker", "podman"] as const) {
+// Both engines, or those K3TS_E2E_ENGINES names (`pnpm test:repeat --engine` sets it).
+const ENGINES = (process.env.K3TS_E2E_ENGINES ?? "docker,podman").split(",").filter((e): e is "docker" | "podman" => e === "docker" || e === "podman");
+for (const name of ENGINES) {
   const runtime = await engine(name);
   describe.runIf(runtime)(`the quickstart example on ${name}`, () => {
     it("creates a cluster, applies the manifests, installs the chart, reaches the Service over HTTP, and leaves nothing behind", async () => {

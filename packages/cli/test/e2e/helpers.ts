@@ -12,8 +12,18 @@ export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standi
 export const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
 /** Real k3s needs privileged nodes; the stand-in (and this sandbox) run without. */
 export const PRIVILEGE_FLAGS = process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged"];
-export const ENGINES = ["docker", "podman"] as const;
-export type Engine = (typeof ENGINES)[number];
+const ALL_ENGINES = ["docker", "podman"] as const;
+export type Engine = (typeof ALL_ENGINES)[number];
+/** The engines the suites run on: both, or those K3TS_E2E_ENGINES names (`pnpm test:repeat --engine` sets it). */
+export const ENGINES: readonly Engine[] = enginesFromEnv(process.env.K3TS_E2E_ENGINES);
+
+export function enginesFromEnv(value: string | undefined): Engine[] {
+  if (!value) return [...ALL_ENGINES];
+  const asked = value.split(",").map((e) => e.trim());
+  const unknown = asked.filter((e) => !(ALL_ENGINES as readonly string[]).includes(e));
+  if (unknown.length) throw new Error(`K3TS_E2E_ENGINES: ${unknown.join(", ")} is not one of ${ALL_ENGINES.join(", ")}`);
+  return ALL_ENGINES.filter((e) => asked.includes(e));
+}
 
 export async function runtimeFor(engine: Engine): Promise<Runtime | undefined> {
   try {

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanupDir, createArgs, k3ts, kubeconfigWithOtherContext, leftovers, read, runtimeFor } from "./helpers.js";
+import { ENGINES, cleanupDir, createArgs, k3ts, kubeconfigWithOtherContext, leftovers, read, runtimeFor } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("../../../../", import.meta.url));
-const runtime = await runtimeFor("podman");
+const runtime = ENGINES.includes("podman") ? await runtimeFor("podman") : undefined;
 const backend = runtime ? (await runtime.info()).capabilities.networkDns : undefined;
 
 (runtime ? describe : describe.skip)("podman without container DNS", () => {

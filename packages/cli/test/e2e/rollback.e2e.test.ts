@@ -24,6 +24,8 @@ function failing(runtime: Runtime, when: (method: string, args: unknown[]) => bo
       },
     });
   return Object.assign(Object.create(runtime) as Runtime, {
+    // called on the runtime itself: its methods may use private fields the wrapper does not have
+    info: (options?: Parameters<Runtime["info"]>[0]) => runtime.info(options),
     nodes: wrap("nodes", runtime.nodes),
     networks: wrap("networks", runtime.networks),
     volumes: wrap("volumes", runtime.volumes),

@@ -4,9 +4,8 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { isK3tsError, type Runtime } from "@k3ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCluster, getCluster, type Cluster } from "../../src/cluster.ts";
-import { docker, fresh, kubectl, leftovers, testOptions } from "./helpers.ts";
+import { ENGINES, runtimeFor, fresh, kubectl, leftovers, testOptions } from "./helpers.ts";
 
-const runtime = await docker();
 
 /** Sends one GET from inside a node, with a kubeconfig, as a pod on the cluster network would (the stand-in image has node). */
 const GET_FROM_NODE = `
@@ -19,113 +18,116 @@ https.get(url, { ca: Buffer.from(field("certificate-authority-data"), "base64"),
 }).on("error", (e) => { console.error(e.message); process.exit(1); });
 `;
 
-describe.skipIf(!runtime)("clusters in programs, on Docker", () => {
-  const rt = runtime as Runtime;
-  let cluster: Cluster;
-  let name: string;
+for (const engine of ENGINES) {
+  const runtime = await runtimeFor(engine);
+  describe.skipIf(!runtime)(`clusters in programs, on ${engine}`, () => {
+    const rt = runtime as Runtime;
+    let cluster: Cluster;
+    let name: string;
 
-  beforeAll(async () => {
-    name = await fresh(rt, "sdk-e2e-main");
-    cluster = await createCluster({ ...testOptions(name, rt), agents: 1 });
-  }, 180_000);
+    beforeAll(async () => {
+      name = await fresh(rt, `sdk-e2e-main-${engine[0]}`);
+      cluster = await createCluster({ ...testOptions(name, rt), agents: 1 });
+    }, 180_000);
 
-  afterAll(async () => {
-    // The handle is disposed by the last test; this only runs when one before it failed.
-    if (name && (await leftovers(rt, name)).length) await cluster?.delete();
+    afterAll(async () => {
+      // The handle is disposed by the last test; this only runs when one before it failed.
+      if (name && (await leftovers(rt, name)).length) await cluster?.delete();
+    });
+
+    it("lists the nodes Ready through client-node's CoreV1Api", async () => {
+      const kc = await cluster.kubeClient();
+      expect(kc.getCurrentContext()).toBe(`k3ts-${name}`);
+      expect(kc.getCurrentCluster()?.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const list = await kc.makeApiClient(CoreV1Api).listNode();
+      expect(list.items.map((n) => n.metadata?.name).sort()).toEqual([`k3ts-${name}-agent-0`, `k3ts-${name}-server-0`]);
+      for (const n of list.items) expect(n.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+      expect(cluster).toMatchObject({ name, created: true, keep: false });
+    });
+
+    it("writes a kubeconfig that the real kubectl uses", async () => {
+      const path = await cluster.writeKubeconfig();
+      const r = await kubectl(path, ["get", "nodes"]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`k3ts-${name}-server-0\\s+Ready\\s+control-plane,master`));
+      expect(r.stdout).toMatch(new RegExp(`k3ts-${name}-agent-0\\s+Ready`));
+    });
+
+    it("gives containers on the cluster network a kubeconfig that reaches the API through the load balancer", async () => {
+      const text = await cluster.kubeconfig({ network: true });
+      expect(text).toContain(`server: https://k3ts-${name}-serverlb:6443`);
+      await rt.nodes.writeFile(`k3ts-${name}-agent-0`, "/tmp/kubeconfig-network.yaml", text);
+      const r = await rt.nodes.exec(`k3ts-${name}-agent-0`, ["node", "-e", GET_FROM_NODE]);
+      expect(r.stderr.toString()).toBe("");
+      expect(r.stdout.toString().trim()).toBe(`200 k3ts-${name}-agent-0,k3ts-${name}-server-0`);
+    });
+
+    it("reports its nodes", async () => {
+      const nodes = await cluster.nodes();
+      expect(nodes.map((n) => [n.name, n.role, n.state])).toEqual([
+        [`k3ts-${name}-server-0`, "server", "running"],
+        [`k3ts-${name}-agent-0`, "agent", "running"],
+        [`k3ts-${name}-serverlb`, "loadbalancer", "running"],
+      ]);
+    });
+
+    it("reuse attaches to it without creating anything, and keeps it", async () => {
+      const before = (await rt.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.id).sort();
+      const there = await leftovers(rt, name);
+      const again = await createCluster({ ...testOptions(name, rt), agents: 1, reuse: true });
+      expect(again).toMatchObject({ name, created: false, keep: true });
+      expect((await rt.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.id).sort()).toEqual(before);
+      const r = await kubectl(await again.writeKubeconfig(), ["get", "nodes", "-o", "name"]);
+      expect(r.stdout.trim().split("\n").sort()).toEqual([`node/k3ts-${name}-agent-0`, `node/k3ts-${name}-server-0`]);
+      await again[Symbol.asyncDispose]();
+      expect(await leftovers(rt, name)).toEqual(there);
+    });
+
+    it("reuse with another spec fails, naming what differs, and changes nothing", async () => {
+      const before = (await rt.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.id).sort();
+      const err = await createCluster({ ...testOptions(name, rt), agents: 2, k3sArgs: ["--disable=traefik@server:*"], reuse: true }).catch((e: unknown) => e);
+      expect(isK3tsError(err, "CLUSTER_ALREADY_EXISTS")).toBe(true);
+      expect((err as Error).message).toBe(`cluster ${name} exists with another spec; differs: agents (1 there, 2 asked), k3sArgs`);
+      expect((await rt.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.id).sort()).toEqual(before);
+    });
+
+    it("stops and starts again, Ready once more", async () => {
+      const stopped = await cluster.stop();
+      expect([...stopped.servers, ...stopped.agents].map((n) => n.state)).toEqual(["stopped", "stopped"]);
+      await cluster.start();
+      const list = await (await cluster.kubeClient()).makeApiClient(CoreV1Api).listNode();
+      expect(list.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))).toBe(true);
+    }, 120_000);
+
+    it("getCluster attaches by name", async () => {
+      const found = await getCluster(name, { runtime: rt });
+      expect(found).toMatchObject({ name, created: false, keep: true });
+      expect((await found.info()).agents).toHaveLength(1);
+    });
+
+    it("asyncDispose deletes every node, the network, the volumes and the kubeconfig files it wrote", async () => {
+      const path = await cluster.writeKubeconfig();
+      expect(existsSync(path)).toBe(true);
+      await cluster[Symbol.asyncDispose]();
+      expect(await leftovers(rt, name)).toEqual([]);
+      expect(existsSync(dirname(path))).toBe(false);
+    });
+
+    it("await using, with the runtime named by a string: gone at the end of the block", async () => {
+      const short = await fresh(rt, `sdk-e2e-using-${engine[0]}`);
+      {
+        await using c = await createCluster(testOptions(short, engine));
+        expect((await c.nodes()).map((n) => n.role)).toEqual(["server", "loadbalancer"]);
+        expect((await leftovers(rt, short)).sort()).toEqual([`network k3ts-${short}`, `node k3ts-${short}-server-0`, `node k3ts-${short}-serverlb`]);
+      }
+      expect(await leftovers(rt, short)).toEqual([]);
+    }, 180_000);
+
+    it("a create that fails rolls back and leaves nothing (a k3s argument the server refuses)", async () => {
+      const bad = await fresh(rt, `sdk-e2e-bad-${engine[0]}`);
+      const err = await createCluster({ ...testOptions(bad, rt), k3sArgs: ["--no-such-flag"], timeout: "10s" }).catch((e: unknown) => e);
+      expect(isK3tsError(err, "CLUSTER_NOT_READY")).toBe(true);
+      expect(await leftovers(rt, bad)).toEqual([]);
+    }, 120_000);
   });
-
-  it("lists the nodes Ready through client-node's CoreV1Api", async () => {
-    const kc = await cluster.kubeClient();
-    expect(kc.getCurrentContext()).toBe(`k3ts-${name}`);
-    expect(kc.getCurrentCluster()?.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const list = await kc.makeApiClient(CoreV1Api).listNode();
-    expect(list.items.map((n) => n.metadata?.name).sort()).toEqual([`k3ts-${name}-agent-0`, `k3ts-${name}-server-0`]);
-    for (const n of list.items) expect(n.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
-    expect(cluster).toMatchObject({ name, created: true, keep: false });
-  });
-
-  it("writes a kubeconfig that the real kubectl uses", async () => {
-    const path = await cluster.writeKubeconfig();
-    const r = await kubectl(path, ["get", "nodes"]);
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`k3ts-${name}-server-0\\s+Ready\\s+control-plane,master`));
-    expect(r.stdout).toMatch(new RegExp(`k3ts-${name}-agent-0\\s+Ready`));
-  });
-
-  it("gives containers on the cluster network a kubeconfig that reaches the API through the load balancer", async () => {
-    const text = await cluster.kubeconfig({ network: true });
-    expect(text).toContain(`server: https://k3ts-${name}-serverlb:6443`);
-    await rt.nodes.writeFile(`k3ts-${name}-agent-0`, "/tmp/kubeconfig-network.yaml", text);
-    const r = await rt.nodes.exec(`k3ts-${name}-agent-0`, ["node", "-e", GET_FROM_NODE]);
-    expect(r.stderr.toString()).toBe("");
-    expect(r.stdout.toString().trim()).toBe(`200 k3ts-${name}-agent-0,k3ts-${name}-server-0`);
-  });
-
-  it("reports its nodes", async () => {
-    const nodes = await cluster.nodes();
-    expect(nodes.map((n) => [n.name, n.role, n.state])).toEqual([
-      [`k3ts-${name}-server-0`, "server", "running"],
-      [`k3ts-${name}-agent-0`, "agent", "running"],
-      [`k3ts-${name}-serverlb`, "loadbalancer", "running"],
-    ]);
-  });
-
-  it("reuse attaches to it without creating anything, and keeps it", async () => {
-    const before = (await rt.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.id).sort();
-    const there = await leftovers(rt, name);
-    const again = await createCluster({ ...testOptions(name, rt), agents: 1, reuse: true });
-    expect(again).toMatchObject({ name, created: false, keep: true });
-    expect((await rt.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.id).sort()).toEqual(before);
-    const r = await kubectl(await again.writeKubeconfig(), ["get", "nodes", "-o", "name"]);
-    expect(r.stdout.trim().split("\n").sort()).toEqual([`node/k3ts-${name}-agent-0`, `node/k3ts-${name}-server-0`]);
-    await again[Symbol.asyncDispose]();
-    expect(await leftovers(rt, name)).toEqual(there);
-  });
-
-  it("reuse with another spec fails, naming what differs, and changes nothing", async () => {
-    const before = (await rt.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.id).sort();
-    const err = await createCluster({ ...testOptions(name, rt), agents: 2, k3sArgs: ["--disable=traefik@server:*"], reuse: true }).catch((e: unknown) => e);
-    expect(isK3tsError(err, "CLUSTER_ALREADY_EXISTS")).toBe(true);
-    expect((err as Error).message).toBe(`cluster ${name} exists with another spec; differs: agents (1 there, 2 asked), k3sArgs`);
-    expect((await rt.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.id).sort()).toEqual(before);
-  });
-
-  it("stops and starts again, Ready once more", async () => {
-    const stopped = await cluster.stop();
-    expect([...stopped.servers, ...stopped.agents].map((n) => n.state)).toEqual(["stopped", "stopped"]);
-    await cluster.start();
-    const list = await (await cluster.kubeClient()).makeApiClient(CoreV1Api).listNode();
-    expect(list.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))).toBe(true);
-  }, 120_000);
-
-  it("getCluster attaches by name", async () => {
-    const found = await getCluster(name, { runtime: rt });
-    expect(found).toMatchObject({ name, created: false, keep: true });
-    expect((await found.info()).agents).toHaveLength(1);
-  });
-
-  it("asyncDispose deletes every node, the network, the volumes and the kubeconfig files it wrote", async () => {
-    const path = await cluster.writeKubeconfig();
-    expect(existsSync(path)).toBe(true);
-    await cluster[Symbol.asyncDispose]();
-    expect(await leftovers(rt, name)).toEqual([]);
-    expect(existsSync(dirname(path))).toBe(false);
-  });
-
-  it("await using, with the runtime named by a string: gone at the end of the block", async () => {
-    const short = await fresh(rt, "sdk-e2e-using");
-    {
-      await using c = await createCluster(testOptions(short, "docker"));
-      expect((await c.nodes()).map((n) => n.role)).toEqual(["server", "loadbalancer"]);
-      expect((await leftovers(rt, short)).sort()).toEqual([`network k3ts-${short}`, `node k3ts-${short}-server-0`, `node k3ts-${short}-serverlb`]);
-    }
-    expect(await leftovers(rt, short)).toEqual([]);
-  }, 180_000);
-
-  it("a create that fails rolls back and leaves nothing (a k3s argument the server refuses)", async () => {
-    const bad = await fresh(rt, "sdk-e2e-bad");
-    const err = await createCluster({ ...testOptions(bad, rt), k3sArgs: ["--no-such-flag"], timeout: "10s" }).catch((e: unknown) => e);
-    expect(isK3tsError(err, "CLUSTER_NOT_READY")).toBe(true);
-    expect(await leftovers(rt, bad)).toEqual([]);
-  }, 120_000);
-});
+}

@@ -14,9 +14,8 @@ import type { Runtime } from "@k3ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCluster, type Cluster } from "../../src/cluster.ts";
 import type { Endpoint } from "../../src/endpoint.ts";
-import { docker, fresh, kubectl, testOptions } from "./helpers.ts";
+import { ENGINES, runtimeFor, fresh, kubectl, testOptions } from "./helpers.ts";
 
-const runtime = await docker();
 
 const manifest = `
 apiVersion: apps/v1
@@ -43,51 +42,54 @@ spec:
   ports: [{ name: http, port: 8080, targetPort: web }]
 `;
 
-describe.skipIf(!runtime)("endpoints, on Docker", () => {
-  const rt = runtime as Runtime;
-  let cluster: Cluster;
-  let kubeconfig: string;
-  let web: Endpoint | undefined;
+for (const engine of ENGINES) {
+  const runtime = await runtimeFor(engine);
+  describe.skipIf(!runtime)(`endpoints, on ${engine}`, () => {
+    const rt = runtime as Runtime;
+    let cluster: Cluster;
+    let kubeconfig: string;
+    let web: Endpoint | undefined;
 
-  beforeAll(async () => {
-    const name = await fresh(rt, "sdk-e2e-endpoint");
-    cluster = await createCluster({ ...testOptions(name, rt) });
-    kubeconfig = await cluster.writeKubeconfig();
-    const file = `${kubeconfig}.web.yaml`;
-    await writeFile(file, manifest);
-    const r = await kubectl(kubeconfig, ["apply", "-f", file]);
-    expect(r.exitCode, r.stderr).toBe(0);
-  }, 240_000);
+    beforeAll(async () => {
+      const name = await fresh(rt, `sdk-e2e-endpoint-${engine[0]}`);
+      cluster = await createCluster({ ...testOptions(name, rt) });
+      kubeconfig = await cluster.writeKubeconfig();
+      const file = `${kubeconfig}.web.yaml`;
+      await writeFile(file, manifest);
+      const r = await kubectl(kubeconfig, ["apply", "-f", file]);
+      expect(r.exitCode, r.stderr).toBe(0);
+    }, 240_000);
 
-  afterAll(async () => {
-    await web?.close();
-    await cluster?.delete();
+    afterAll(async () => {
+      await web?.close();
+      await cluster?.delete();
+    });
+
+    it("reaches the Service over HTTP by its port's name, through the named targetPort", async () => {
+      web = await cluster.endpoint("web", "http", { signal: AbortSignal.timeout(180_000) });
+      const target = await web.ready;
+      expect(target.port).toBe(8081);
+      const res = await fetch(`${web.url}/`);
+      expect(res.status).toBe(200);
+      // HOSTNAME is the pod's name: the answer comes from the pod the endpoint targets.
+      expect((await res.text()).trim()).toBe(`hello from ${target.pod}`);
+    }, 200_000);
+
+    it("serves concurrent requests", async () => {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${web!.url}/`, { headers: { connection: "close" } }).then(async (r) => `${r.status} ${(await r.text()).trim()}`)));
+      expect(new Set(answers)).toEqual(new Set([`200 hello from ${web!.target!.pod}`]));
+    });
+
+    it("follows the Deployment to the pod that replaced the deleted one", async () => {
+      const before = web!.target!.pod;
+      const r = await kubectl(kubeconfig, ["delete", "pod", before, "--wait=true"]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      await expect
+        .poll(async () => (await fetch(`${web!.url}/`, { headers: { connection: "close" } }).catch(() => undefined))?.status, { timeout: 120_000, interval: 1000 })
+        .toBe(200);
+      const now = web!.target!.pod;
+      expect(now).not.toBe(before);
+      expect((await (await fetch(`${web!.url}/`, { headers: { connection: "close" } })).text()).trim()).toBe(`hello from ${now}`);
+    }, 150_000);
   });
-
-  it("reaches the Service over HTTP by its port's name, through the named targetPort", async () => {
-    web = await cluster.endpoint("web", "http", { signal: AbortSignal.timeout(180_000) });
-    const target = await web.ready;
-    expect(target.port).toBe(8081);
-    const res = await fetch(`${web.url}/`);
-    expect(res.status).toBe(200);
-    // HOSTNAME is the pod's name: the answer comes from the pod the endpoint targets.
-    expect((await res.text()).trim()).toBe(`hello from ${target.pod}`);
-  }, 200_000);
-
-  it("serves concurrent requests", async () => {
-    const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${web!.url}/`, { headers: { connection: "close" } }).then(async (r) => `${r.status} ${(await r.text()).trim()}`)));
-    expect(new Set(answers)).toEqual(new Set([`200 hello from ${web!.target!.pod}`]));
-  });
-
-  it("follows the Deployment to the pod that replaced the deleted one", async () => {
-    const before = web!.target!.pod;
-    const r = await kubectl(kubeconfig, ["delete", "pod", before, "--wait=true"]);
-    expect(r.exitCode, r.stderr).toBe(0);
-    await expect
-      .poll(async () => (await fetch(`${web!.url}/`, { headers: { connection: "close" } }).catch(() => undefined))?.status, { timeout: 120_000, interval: 1000 })
-      .toBe(200);
-    const now = web!.target!.pod;
-    expect(now).not.toBe(before);
-    expect((await (await fetch(`${web!.url}/`, { headers: { connection: "close" } })).text()).trim()).toBe(`hello from ${now}`);
-  }, 150_000);
-});
+}

@@ -11,10 +11,23 @@ export const PRIVILEGED = process.env.K3TS_E2E_K3S_IMAGE !== undefined;
 
 export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
-/** The Docker runtime, or undefined when its engine does not answer (under CI=true that fails the run instead). */
-export async function docker(): Promise<Runtime | undefined> {
+const ALL_ENGINES = ["docker", "podman"] as const;
+export type Engine = (typeof ALL_ENGINES)[number];
+
+/** The engines the suites run on: both, or those K3TS_E2E_ENGINES names (`pnpm test:repeat --engine` sets it). */
+export const ENGINES: readonly Engine[] = (() => {
+  const value = process.env.K3TS_E2E_ENGINES;
+  if (!value) return ALL_ENGINES;
+  const asked = value.split(",").map((e) => e.trim());
+  const unknown = asked.filter((e) => !(ALL_ENGINES as readonly string[]).includes(e));
+  if (unknown.length) throw new Error(`K3TS_E2E_ENGINES: ${unknown.join(", ")} is not one of ${ALL_ENGINES.join(", ")}`);
+  return ALL_ENGINES.filter((e) => asked.includes(e));
+})();
+
+/** The engine's runtime, or undefined when it does not answer (under CI=true that fails the run instead). */
+export async function runtimeFor(engine: Engine): Promise<Runtime | undefined> {
   try {
-    const { runtime } = await selectRuntime({ name: "docker", resolveFrom: [import.meta.url] });
+    const { runtime } = await selectRuntime({ name: engine, resolveFrom: [import.meta.url] });
     await runtime.info({ signal: AbortSignal.timeout(5000) });
     return runtime;
   } catch (err) {
@@ -29,8 +42,9 @@ export function testOptions(name: string, runtime: Runtime | string): ClusterOpt
 }
 
 /** The same, as environment variables for the child processes and nested runs. */
-export const childEnv = (name: string): Record<string, string> => ({
+export const childEnv = (name: string, engine: Engine): Record<string, string> => ({
   CLUSTER: name,
+  RUNTIME: engine,
   K3S_IMAGE,
   LB_IMAGE,
   PRIVILEGED: String(PRIVILEGED),
