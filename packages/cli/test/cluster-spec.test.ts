@@ -12,7 +12,7 @@ describe("cluster create flags → ClusterSpec", () => {
       privileged: true,
       wait: true,
       rollback: true,
-      timeoutMs: 0,
+      timeoutMs: 5 * 60_000,
       loadBalancer: { enabled: true },
       kubeconfig: { update: true, switchContext: true },
     });

@@ -66,6 +66,7 @@ export type { LoadPluginOptions, SelectRuntimeOptions, SelectedRuntime } from ".
 export { packFile, extractFirstFile, listTarEntries } from "./tar.js";
 export {
   DEFAULT_CLUSTER_NAME,
+  DEFAULT_CREATE_TIMEOUT_MS,
   DEFAULT_K3S_IMAGE,
   DEFAULT_LB_IMAGE,
   HOST_ALIAS,

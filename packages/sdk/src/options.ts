@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import {
+  DEFAULT_CREATE_TIMEOUT_MS,
   K3tsError,
   defaultClusterSpec,
   mergeSpec,
@@ -105,8 +106,8 @@ export interface ClusterOptions extends ClusterSpecOptions {
   environment?: Record<string, string | undefined>;
 }
 
-/** The SDK's default timeout: a program should not wait forever for a cluster that never comes up. */
-export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+/** The SDK's default timeout: a program should not wait forever for a cluster that never comes up (the CLI's too). */
+export const DEFAULT_TIMEOUT_MS = DEFAULT_CREATE_TIMEOUT_MS;
 
 const KNOWN: ReadonlySet<string> = new Set<keyof ClusterOptions>([
   "name", "servers", "agents", "image", "api", "ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels",

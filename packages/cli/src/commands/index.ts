@@ -33,7 +33,7 @@ export const OUTPUT_OPTION: OptionSpec = { flags: "-o, --output <format>", descr
 const ALL: OptionSpec = { flags: "-a, --all", description: "Every cluster" };
 const KUBECONFIG_FILE: OptionSpec = { flags: "--kubeconfig <file>", description: "Kubeconfig file to update (default: $KUBECONFIG's first file, else ~/.kube/config)" };
 const WAIT: OptionSpec = { flags: "--wait", description: "Wait for the API and every node to be Ready (--wait=false to return at once)", default: true };
-const TIMEOUT: OptionSpec = { flags: "--timeout <duration>", description: "Give up after this long (e.g. 60s, 2m); create rolls back" };
+const TIMEOUT: OptionSpec = { flags: "--timeout <duration>", description: "Give up after this long (e.g. 60s, 2m; 0 = no limit); create rolls back (create's default: 5m)" };
 
 export const commands: CommandSpec[] = [
   {

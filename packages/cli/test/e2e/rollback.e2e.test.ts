@@ -101,6 +101,29 @@ for (const engine of ENGINES) {
       }
     }, 180_000);
 
+    it("a k3s node that exits on a fatal error fails the create at once (not at the timeout), quoting its fatal line", async () => {
+      const name = await clearName(runtime!, `e2e${short}-crash`);
+      const kc = kubeconfigWithOtherContext();
+      try {
+        // k3s refuses an unknown flag and exits; the engine restarts it (unless-stopped), again and again.
+        const r = await execa("node", [bin, "--runtime", engine, "cluster", "create", name, "--image", K3S_IMAGE, "--lb-image", LB_IMAGE, ...(process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged"]), "--agents", "1", "--k3s-arg=--no-such-flag@agent:0", "--timeout", "10m"], {
+          reject: false,
+          env: { NO_COLOR: "1", KUBECONFIG: kc.path },
+        });
+        expect(r.exitCode).toBe(1);
+        const stderr = String(r.stderr);
+        expect(stderr).toMatch(new RegExp(`node k3ts-${name}-agent-0 exited`));
+        expect(stderr).not.toContain("was not ready in time");
+        // The fatal line comes first among what the node said.
+        const quoted = stderr.split("\n").filter((l) => l.startsWith("    "));
+        expect(quoted[0]).toContain('level=fatal msg="flag provided but not defined: -no-such-flag"');
+        expect(await leftovers(runtime!, name)).toEqual([]);
+        expect(read(kc.path)).toBe(kc.original);
+      } finally {
+        cleanupDir(kc.dir);
+      }
+    }, 180_000);
+
     it("failure at: writing the kubeconfig", async () => {
       const name = await clearName(runtime!, `e2e${short}-rbkc`);
       const kc = kubeconfigWithOtherContext();

@@ -1,6 +1,7 @@
 /** The cluster model and the pure parts of its lifecycle: parsers, node filters, load balancer config, kubeconfig. */
 export {
   DEFAULT_CLUSTER_NAME,
+  DEFAULT_CREATE_TIMEOUT_MS,
   DEFAULT_K3S_IMAGE,
   DEFAULT_LB_IMAGE,
   HOST_ALIAS,

@@ -153,6 +153,8 @@ export interface WaitReadyOptions {
   /** Called with a short status whenever it changes ("readyz: 503", "2/3 nodes Ready"). */
   onStatus?: (status: string) => void;
   intervalMs?: number;
+  /** Called on every round; what it throws ends the wait (a node that crashed, say). */
+  check?: () => Promise<void>;
 }
 
 /**
@@ -181,6 +183,7 @@ export async function waitForReady(access: KubeAccess, expected: string[], optio
       if (options.signal?.aborted) throw abortedError(options.signal, "waiting for the cluster");
       say(`API not answering: ${(err as Error).message}`);
     }
+    await options.check?.();
     if (options.deadline !== undefined && Date.now() >= options.deadline) {
       throw new K3tsError("CLUSTER_NOT_READY", `the cluster was not ready in time: ${last}${missing.length ? `; not Ready: ${missing.join(", ")}` : ""}`, {
         meta: { missing, last },

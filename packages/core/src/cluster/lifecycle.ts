@@ -21,9 +21,10 @@ import {
   rewriteKubeconfig,
   updateKubeconfigFile,
 } from "./kubeconfig.js";
-import { planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type PlannedNode } from "./plan.js";
+import { CLUSTER_SPEC_IN_NODE, planCluster, recordClusterSpec, TOKEN_FILE_IN_NODE, type ClusterPlan, type PlannedNode } from "./plan.js";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
 import { validateClusterName } from "./parse.js";
+import { crashCheck, lastWords } from "./crash.js";
 import { preflight } from "./preflight.js";
 import { ensureImages } from "./pull.js";
 import { renderRegistriesYaml } from "../registry/config.js";
@@ -140,19 +141,6 @@ export async function getCluster(runtime: Runtime, name: string, options: { sign
   return summarize(name, nodes);
 }
 
-/** What went wrong last in a node, for error messages: its state and its last log lines. */
-async function lastWords(runtime: Runtime, node: string, lines = 4): Promise<string> {
-  try {
-    const info = await runtime.nodes.inspect(node);
-    let text = "";
-    for await (const chunk of runtime.nodes.logs(node, { tail: lines })) text += chunk.data.toString();
-    const said = text.trim().split("\n").filter(Boolean).slice(-lines).map((l) => `    ${l}`).join("\n");
-    return `  ${node} (${info.state}${info.exitCode !== undefined ? `, exit ${info.exitCode}` : ""})${said ? `:\n${said}` : ""}`;
-  } catch {
-    return `  ${node}: (no logs)`;
-  }
-}
-
 type Undo = { what: string; run: () => Promise<void> };
 
 /**
@@ -194,8 +182,9 @@ async function readUserFiles(spec: ClusterSpec): Promise<NodeFile[]> {
   );
 }
 
-/** Waits until a server has written its kubeconfig (its supervisor and certificates exist). */
-async function waitForKubeconfig(runtime: Runtime, server: string, deadline: number | undefined, signal?: AbortSignal): Promise<string> {
+/** Waits until a server has written its kubeconfig (its supervisor and certificates exist); fails at once when it crashes. */
+async function waitForKubeconfig(runtime: Runtime, cluster: string, server: string, deadline: number | undefined, signal?: AbortSignal): Promise<string> {
+  const crashed = crashCheck(runtime, [server], { cluster, intervalMs: 1000, ...(signal ? { signal } : {}) });
   for (;;) {
     if (signal?.aborted) throw abortedError(signal, "waiting for the first server");
     try {
@@ -204,12 +193,7 @@ async function waitForKubeconfig(runtime: Runtime, server: string, deadline: num
     } catch (err) {
       if (!isK3tsError(err, "FILE_NOT_FOUND")) throw err;
     }
-    const node = await runtime.nodes.inspect(server, signal ? { signal } : {});
-    if (node.state === "stopped" || node.state === "dead") {
-      throw new K3tsError("CLUSTER_NOT_READY", `server ${server} exited before writing its kubeconfig:\n${await lastWords(runtime, server)}`, {
-        meta: { node: server },
-      });
-    }
+    await crashed();
     if (deadline !== undefined && Date.now() >= deadline) {
       throw new K3tsError("CLUSTER_NOT_READY", `server ${server} did not write its kubeconfig in time:\n${await lastWords(runtime, server)}`, {
         meta: { node: server },
@@ -230,7 +214,6 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
   const logger = opts.logger ?? silentLogger;
   const version = opts.k3tsVersion ?? VERSION;
   const o = signal ? { signal } : {};
-  const deadline = spec.timeoutMs > 0 ? Date.now() + spec.timeoutMs : undefined;
   validateClusterName(spec.name, "name");
   // Checked before the try: a create that finds the name taken must not roll back (it would delete the cluster there).
   if ((await clusterNodes(runtime, spec.name, signal)).length > 0) {
@@ -253,6 +236,8 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       progress,
       ...o,
     });
+    // The limit is for k3s coming up: pulling images takes as long as the network makes it.
+    const deadline = spec.timeoutMs > 0 ? Date.now() + spec.timeoutMs : undefined;
     const networkName = spec.network ?? names.network(spec.name);
     const network = await withStep(progress, `Preparing network ${networkName}`, async () => {
       throwIfAborted(signal, "cluster create");
@@ -292,8 +277,10 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       clusterRegistries.push(r);
     }
     const registriesYaml = renderRegistriesYaml(clusterRegistries.map(registryEndpoint), registries.userConfig);
+    const record = recordClusterSpec(spec);
     // registries.yaml first: a user's file for the same path (k3d's files[]) then wins, as it would in k3d.
     const filesFor = (n: PlannedNode): NodeFile[] => [
+      ...(n.role !== "loadbalancer" ? [{ path: CLUSTER_SPEC_IN_NODE, content: record, mode: 0o600 }] : []),
       ...(registriesYaml && n.role !== "loadbalancer" ? [{ path: REGISTRIES_YAML, content: registriesYaml, mode: 0o644 }] : []),
       ...n.files.map((i) => userFiles[i]!),
     ];
@@ -301,7 +288,7 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
     await withStep(progress, `Starting server ${first!.spec.name}`, async () => {
       track(first!.spec.name);
       await startK3sNode(runtime, first!, token, signal, filesFor(first!));
-      await waitForKubeconfig(runtime, first!.spec.name, deadline, signal);
+      await waitForKubeconfig(runtime, spec.name, first!.spec.name, deadline, signal);
     });
     const rest = [...otherServers, ...plan.agents];
     if (rest.length > 0) {
@@ -336,9 +323,11 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       const expected = [...plan.servers, ...plan.agents].map((n) => n.spec.name);
       nodes = await withStep(progress, `Waiting for the API and ${expected.length} node(s) to be Ready`, async (step) => {
         try {
-          return await waitForReady(accessFromKubeconfig(kubeconfig), expected, { ...o, ...(deadline ? { deadline } : {}), onStatus: (s) => step.update(s) });
+          const check = crashCheck(runtime, expected, { cluster: spec.name, ...o });
+          return await waitForReady(accessFromKubeconfig(kubeconfig), expected, { ...o, ...(deadline ? { deadline } : {}), onStatus: (s) => step.update(s), check });
         } catch (err) {
-          if (!isK3tsError(err, "CLUSTER_NOT_READY")) throw err;
+          // A crash is reported with its node's words already; a timeout quotes every node still missing.
+          if (!isK3tsError(err, "CLUSTER_NOT_READY") || (err.meta as { node?: string }).node) throw err;
           const missing = (err.meta as { missing?: string[] }).missing ?? [];
           const words = await Promise.all((missing.length ? missing : [first!.spec.name]).map((n) => lastWords(runtime, n)));
           throw new K3tsError("CLUSTER_NOT_READY", `${err.message}\nwhat the nodes said last:\n${words.join("\n")}`, { meta: err.meta, cause: err });
@@ -512,11 +501,11 @@ export async function startCluster(name: string, opts: LifecycleOptions & { wait
   if (cluster.agents.length) await withStep(progress, `Starting agents of ${name}`, () => Promise.all(cluster.agents.map((a) => runtime.nodes.start(a.name, o))).then(() => {}));
   if (cluster.loadBalancer) await withStep(progress, `Starting load balancer`, () => runtime.nodes.start(cluster.loadBalancer!.name, o));
   if (opts.wait !== false) {
-    const raw = await waitForKubeconfig(runtime, first.name, deadline, signal);
+    const raw = await waitForKubeconfig(runtime, name, first.name, deadline, signal);
     const access = accessFromKubeconfig(rewriteKubeconfig(raw, { cluster: name, server: cluster.apiServerUrl }));
     const expected = [...cluster.servers, ...cluster.agents].map((n) => n.name);
     await withStep(progress, `Waiting for the API and ${expected.length} node(s) to be Ready`, (step) =>
-      waitForReady(access, expected, { ...o, ...(deadline ? { deadline } : {}), onStatus: (s) => step.update(s) }),
+      waitForReady(access, expected, { ...o, ...(deadline ? { deadline } : {}), onStatus: (s) => step.update(s), check: crashCheck(runtime, expected, { cluster: name, ...o }) }),
     );
   }
   return getCluster(runtime, name);

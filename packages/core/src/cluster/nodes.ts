@@ -7,12 +7,26 @@ import { K3tsError, isK3tsError } from "../errors.js";
 import { LABELS } from "../labels.js";
 import { silentProgress, withStep } from "../logger.js";
 import type { Runtime } from "../runtime.js";
-import type { HostAlias, Node, NodeSpec, PortMapping } from "../types.js";
+import type { Node, NodeSpec, PortMapping } from "../types.js";
+import { crashCheck } from "./crash.js";
 import { accessFromKubeconfig, kubeRequest, waitForReady } from "./kubeapi.js";
 import { getCluster, getKubeconfig, type ClusterSummary, type LifecycleOptions } from "./lifecycle.js";
-import { loadBalancerConfig, TOKEN_FILE_IN_NODE, type LoadBalancerState, type ProxiedPort } from "./plan.js";
+import {
+  CLUSTER_SPEC_IN_NODE,
+  loadBalancerConfig,
+  nodeLabelArg,
+  planAddedNodes,
+  planLoadBalancer,
+  readClusterSpecRecord,
+  recordClusterSpec,
+  TOKEN_FILE_IN_NODE,
+  type LoadBalancerState,
+  type PlanContext,
+  type ProxiedPort,
+} from "./plan.js";
 import { selectNodes } from "./filters.js";
-import { HOST_ALIAS, K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type Filtered, type PortSpec } from "./spec.js";
+import { K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec, type Filtered, type PortSpec } from "./spec.js";
+import { VERSION } from "../version.js";
 import { ensureImages } from "./pull.js";
 
 export interface AddNodesOptions extends LifecycleOptions {
@@ -26,10 +40,6 @@ export interface AddNodesOptions extends LifecycleOptions {
   runtimeLabels?: Record<string, string>;
   wait?: boolean;
   timeoutMs?: number;
-}
-
-async function inspectAll(runtime: Runtime, cluster: ClusterSummary): Promise<Node[]> {
-  return Promise.all([...cluster.servers, ...cluster.agents, ...(cluster.loadBalancer ? [cluster.loadBalancer] : [])].map((n) => runtime.nodes.inspect(n.name)));
 }
 
 async function readLbState(runtime: Runtime, lb: string): Promise<LoadBalancerState> {
@@ -63,68 +73,73 @@ export async function reloadLoadBalancer(runtime: Runtime, lb: string, signal?: 
   }
 }
 
-/** Adds servers or agents to a running cluster; servers are added to the load balancer in place. */
+/** The spec the cluster's nodes were built from, as its servers keep it (the first that has it answers). */
+async function readClusterSpec(runtime: Runtime, cluster: ClusterSummary, o: { signal?: AbortSignal }): Promise<ClusterSpec> {
+  for (const server of cluster.servers) {
+    try {
+      return readClusterSpecRecord((await runtime.nodes.readFile(server.name, CLUSTER_SPEC_IN_NODE, o)).toString("utf8"));
+    } catch (err) {
+      if (!isK3tsError(err, "FILE_NOT_FOUND")) throw err;
+    }
+  }
+  throw new K3tsError("INVALID_ARGUMENT", `cluster ${cluster.name} keeps no spec (${CLUSTER_SPEC_IN_NODE}): it was made by an older k3ts, whose nodes cannot be copied`, {
+    meta: { cluster: cluster.name },
+    hint: `recreate it with this k3ts (k3ts cluster delete ${cluster.name}, then create)`,
+  });
+}
+
+/** What planning needs of a running cluster: its labels, its network's gateway, its token; nodes join its first server. */
+async function planContextOf(runtime: Runtime, cluster: ClusterSummary, k3tsVersion: string, o: { signal?: AbortSignal }): Promise<PlanContext> {
+  const first = await runtime.nodes.inspect(cluster.servers[0]!.name, o);
+  const token = (await runtime.nodes.readFile(first.name, TOKEN_FILE_IN_NODE, o)).toString("utf8").trim();
+  const network = first.labels[LABELS.network] ?? names.network(cluster.name);
+  const gateway = (await runtime.networks.inspect(network, o)).gateway;
+  return {
+    apiHostPort: Number(first.labels[LABELS.apiPort]),
+    network,
+    networkExternal: first.labels[LABELS.networkExternal] === "true",
+    ...(gateway ? { gateway } : {}),
+    token,
+    k3tsVersion,
+    joinServer: first.name,
+  };
+}
+
+/**
+ * Adds servers or agents to a running cluster, built by create's own planner from the spec the
+ * cluster keeps (an added server gets the first ones' k3s arguments, env, volumes and limits, minus
+ * --cluster-init, as k3d copies a server); servers are added to the load balancer in place.
+ */
 export async function addNodes(clusterName: string, opts: AddNodesOptions): Promise<string[]> {
   const { runtime, signal } = opts;
   const o = signal ? { signal } : {};
   const progress = opts.progress ?? silentProgress;
   const cluster = await getCluster(runtime, clusterName, o);
-  const nodes = await inspectAll(runtime, cluster);
-  const server0 = nodes.find((n) => n.name === cluster.servers[0]?.name);
-  if (!server0) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${clusterName} has no server-0`, { meta: { cluster: clusterName } });
-  if (opts.role === "server" && server0.labels[LABELS.serverInit] !== "true") {
+  if (cluster.servers.length === 0) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${clusterName} has no server`, { meta: { cluster: clusterName } });
+  const spec = await readClusterSpec(runtime, cluster, o);
+  const embeddedEtcd = spec.servers > 1 || spec.k3sArgs.some((a) => a.value === "--cluster-init");
+  if (opts.role === "server" && !embeddedEtcd) {
     throw new K3tsError("INVALID_ARGUMENT", `cluster ${clusterName} runs a single server without embedded etcd; servers can only join clusters created with --servers 2 or more`, {
       meta: { cluster: clusterName, role: opts.role },
     });
   }
-  const sameRole = nodes.filter((n) => n.labels[LABELS.role] === opts.role);
-  const template = sameRole[0] ?? server0;
-  const token = (await runtime.nodes.readFile(server0.name, TOKEN_FILE_IN_NODE, o)).toString("utf8").trim();
-  const network = server0.labels[LABELS.network] ?? names.network(clusterName);
-  const gateway = (await runtime.networks.inspect(network, o)).gateway;
-  const aliases: HostAlias[] = [
-    ...(gateway ? [{ ip: gateway, hostnames: [HOST_ALIAS] }] : []),
-    ...(JSON.parse(server0.labels[LABELS.hostAliases] ?? "[]") as HostAlias[]),
-  ];
+  const ctx = await planContextOf(runtime, cluster, opts.k3tsVersion ?? VERSION, o);
+  const existing = { servers: cluster.servers.map((n) => n.index), agents: cluster.agents.map((n) => n.index) };
+  const next = Math.max(-1, ...(opts.role === "server" ? existing.servers : existing.agents)) + 1;
+  const indices = Array.from({ length: opts.count ?? 1 }, (_, i) => next + i);
+  const specs: NodeSpec[] = planAddedNodes(spec, ctx, opts.role, indices, existing).map(({ spec: planned }) => ({
+    ...planned,
+    image: opts.image ?? planned.image,
+    command: [...(planned.command ?? []), ...(opts.nodeLabels ?? []).flatMap((l) => ["--node-label", nodeLabelArg(l)]), ...(opts.k3sArgs ?? [])],
+    labels: { ...opts.runtimeLabels, ...planned.labels },
+    ...((opts.memoryBytes ?? planned.memoryBytes) ? { memoryBytes: opts.memoryBytes ?? planned.memoryBytes } : {}),
+  }));
+  const record = recordClusterSpec(spec);
   const lbName = cluster.loadBalancer?.name;
-  const joinUrl = `https://${lbName ?? server0.name}:${K3S_API_PORT}`;
-  const inherited = Object.fromEntries(
-    [LABELS.managed, LABELS.version, LABELS.cluster, LABELS.network, LABELS.networkExternal, LABELS.tokenSha256, LABELS.apiHost, LABELS.apiHostIP, LABELS.apiPort, LABELS.hostAliases]
-      .filter((k) => server0.labels[k] !== undefined)
-      .map((k) => [k, server0.labels[k]!]),
-  );
-  let next = Math.max(-1, ...sameRole.map((n) => Number(n.labels[LABELS.nodeIndex] ?? -1))) + 1;
-  const specs: NodeSpec[] = Array.from({ length: opts.count ?? 1 }, () => {
-    const index = next++;
-    const name = opts.role === "server" ? names.server(clusterName, index) : names.agent(clusterName, index);
-    const command: string[] = [opts.role];
-    if (opts.role === "server") command.push("--tls-san", server0.labels[LABELS.apiHost] ?? "127.0.0.1", ...(lbName ? ["--tls-san", lbName] : []));
-    for (const l of opts.nodeLabels ?? []) command.push("--node-label", l.value === "" ? l.key : `${l.key}=${l.value}`);
-    command.push(...(opts.k3sArgs ?? []));
-    return {
-      name,
-      hostname: name,
-      image: opts.image ?? template.image,
-      command,
-      env: {
-        K3S_TOKEN_FILE: TOKEN_FILE_IN_NODE,
-        K3S_URL: opts.role === "server" ? `https://${server0.name}:${K3S_API_PORT}` : joinUrl,
-        ...(opts.role === "server" ? { K3S_KUBECONFIG_OUTPUT: server0.env.K3S_KUBECONFIG_OUTPUT ?? "/output/kubeconfig.yaml" } : {}),
-      },
-      labels: { ...opts.runtimeLabels, ...inherited, [LABELS.role]: opts.role, [LABELS.nodeIndex]: String(index) },
-      network: { name: network },
-      tmpfs: { "/run": "", "/var/run": "" },
-      privileged: template.privileged,
-      init: true,
-      restart: "unless-stopped",
-      extraHosts: aliases,
-      ...((opts.memoryBytes ?? template.memoryBytes) ? { memoryBytes: opts.memoryBytes ?? template.memoryBytes } : {}),
-    };
-  });
   // New nodes use the cluster's registries as the others do (k3d copies the file from a node too).
   let registriesYaml: Buffer | undefined;
   try {
-    registriesYaml = await runtime.nodes.readFile(server0.name, REGISTRIES_YAML, o);
+    registriesYaml = await runtime.nodes.readFile(ctx.joinServer!, REGISTRIES_YAML, o);
   } catch (err) {
     if (!isK3tsError(err, "FILE_NOT_FOUND")) throw err;
   }
@@ -135,7 +150,8 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
       for (const spec of specs) {
         await runtime.nodes.create(spec, o);
         made.push(spec.name);
-        await runtime.nodes.writeFile(spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600, ...o });
+        await runtime.nodes.writeFile(spec.name, TOKEN_FILE_IN_NODE, `${ctx.token}\n`, { mode: 0o600, ...o });
+        await runtime.nodes.writeFile(spec.name, CLUSTER_SPEC_IN_NODE, record, { mode: 0o600, ...o });
         if (registriesYaml) await runtime.nodes.writeFile(spec.name, REGISTRIES_YAML, registriesYaml, { mode: 0o644, ...o });
         await runtime.nodes.start(spec.name, o);
       }
@@ -144,7 +160,12 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
       const access = accessFromKubeconfig(await getKubeconfig(clusterName, { runtime }));
       const expected = [...cluster.servers, ...cluster.agents].map((n) => n.name).concat(made);
       await withStep(progress, `Waiting for ${made.join(", ")} to be Ready`, (step) =>
-        waitForReady(access, expected, { ...o, ...(opts.timeoutMs ? { deadline: Date.now() + opts.timeoutMs } : {}), onStatus: (s) => step.update(s) }),
+        waitForReady(access, expected, {
+          ...o,
+          ...(opts.timeoutMs ? { deadline: Date.now() + opts.timeoutMs } : {}),
+          onStatus: (s) => step.update(s),
+          check: crashCheck(runtime, made, { cluster: clusterName, ...o }),
+        }),
       );
     }
     if (opts.role === "server" && lbName) {
@@ -260,19 +281,12 @@ export async function editClusterPorts(clusterName: string, opts: EditPortsOptio
     const hostPort = p.hostPort ?? (published?.hostPort || undefined);
     return { containerPort: p.port, protocol: p.protocol, ...(p.hostIP ? { hostIP: p.hostIP } : {}), ...(hostPort ? { hostPort } : {}) };
   });
-  const spec: NodeSpec = {
-    name: lbName,
-    hostname: lbName,
-    image: lb.image,
-    command: lb.command,
-    labels: lb.labels,
-    network: { name: lb.labels[LABELS.network] ?? names.network(clusterName) },
-    ports,
-    restart: "unless-stopped",
-    init: true,
-  };
+  // Built by create's planner from the spec the cluster keeps: its host aliases, volumes and labels stay.
+  const clusterSpec = await readClusterSpec(runtime, cluster, {});
+  const ctx = await planContextOf(runtime, cluster, opts.k3tsVersion ?? VERSION, {});
+  const spec = planLoadBalancer(clusterSpec, ctx, ports).spec;
   const oldState = await readLbState(runtime, lbName);
-  const oldSpec: NodeSpec = { ...spec, ports: lb.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP, hostPort: p.hostPort })) };
+  const oldSpec = planLoadBalancer(clusterSpec, ctx, lb.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP, hostPort: p.hostPort }))).spec;
   await withStep(progress, `Recreating load balancer ${lbName} with the new ports`, async () => {
     await runtime.nodes.delete(lbName, { force: true });
     try {

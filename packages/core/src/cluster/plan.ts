@@ -42,6 +42,8 @@ export interface PlanContext {
   gateway?: string;
   token: string;
   k3tsVersion: string;
+  /** The server that joining servers and agents reach (K3S_URL); default server-0. */
+  joinServer?: string;
 }
 
 export interface ClusterPlan {
@@ -171,16 +173,23 @@ function hostAliases(spec: ClusterSpec, gateway: string | undefined): HostAlias[
   return [...(gateway ? [{ ip: gateway, hostnames: [HOST_ALIAS] }] : []), ...spec.hostAliases];
 }
 
-/** Plans every node of a cluster. Throws INVALID_ARGUMENT (with where) for filters that do not fit. */
-export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
-  if (spec.servers < 1) throw new K3tsError("INVALID_ARGUMENT", `servers: a cluster needs at least one server (got ${spec.servers})`, { meta: { where: "servers" } });
-  if (spec.agents < 0) throw new K3tsError("INVALID_ARGUMENT", `agents: cannot be negative (got ${spec.agents})`, { meta: { where: "agents" } });
-  const c = spec.name;
-  const slots: Slot[] = [
-    ...Array.from({ length: spec.servers }, (_, i) => ({ role: "server" as const, index: i, name: names.server(c, i) })),
-    ...Array.from({ length: spec.agents }, (_, i) => ({ role: "agent" as const, index: i, name: names.agent(c, i) })),
-    ...(spec.loadBalancer.enabled ? [{ role: "loadbalancer" as const, index: 0, name: names.loadBalancer(c) }] : []),
+/** The slots of a cluster with these counts (and its load balancer). */
+function slotsOf(cluster: string, servers: number, agents: number, loadBalancer: boolean): Slot[] {
+  return [
+    ...Array.from({ length: servers }, (_, i) => ({ role: "server" as const, index: i, name: names.server(cluster, i) })),
+    ...Array.from({ length: agents }, (_, i) => ({ role: "agent" as const, index: i, name: names.agent(cluster, i) })),
+    ...(loadBalancer ? [{ role: "loadbalancer" as const, index: 0, name: names.loadBalancer(cluster) }] : []),
   ];
+}
+
+/**
+ * The one builder of node specs: every node a cluster ever gets (at create, added later, the load
+ * balancer recreated by a port edit) is built here from the cluster's spec, so an added server runs
+ * with the same k3s arguments, env, volumes, limits and host aliases as the first ones (k3s refuses
+ * a joining server whose critical arguments differ). Node filters select among `slots`.
+ */
+function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
+  const c = spec.name;
   const envSel = select(spec.env, slots, "env", false);
   const argSel = select(spec.k3sArgs, slots, "k3sArgs", false);
   const labelSel = select(spec.nodeLabels, slots, "nodeLabels", false);
@@ -189,8 +198,7 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
   const fileSel = select((spec.files ?? []).map((f, i) => ({ value: i, filters: f.filters })), slots, "files", true);
   const { proxied, direct } = planPorts(spec, slots);
   const host = apiHostName(spec);
-  const apiServerUrl = `https://${host}:${ctx.apiHostPort}`;
-  const joinUrl = `https://${names.server(c, 0)}:${K3S_API_PORT}`;
+  const joinUrl = `https://${ctx.joinServer ?? names.server(c, 0)}:${K3S_API_PORT}`;
   const common = {
     [LABELS.cluster]: c,
     [LABELS.network]: ctx.network,
@@ -221,7 +229,7 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
       args.push("--tls-san", host);
       if (spec.loadBalancer.enabled) args.push("--tls-san", names.loadBalancer(c));
     }
-    for (const kv of forNode(labelSel, slot.name)) args.push("--node-label", kv.value === "" ? kv.key : `${kv.key}=${kv.value}`);
+    for (const kv of forNode(labelSel, slot.name)) args.push("--node-label", nodeLabelArg(kv));
     args.push(...forNode(argSel, slot.name));
     const env: Record<string, string> = {
       K3S_TOKEN_FILE: TOKEN_FILE_IN_NODE,
@@ -262,18 +270,10 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
     };
   };
 
-  const servers = slots.filter((s) => s.role === "server").map(k3sNode);
-  const agents = slots.filter((s) => s.role === "agent").map(k3sNode);
-  let loadBalancer: PlannedNode | undefined;
-  let loadBalancerConfig: string | undefined;
-  let loadBalancerState: LoadBalancerState | undefined;
-  if (spec.loadBalancer.enabled) {
+  /** The load balancer, publishing the API and `published` (the proxied ports; by default the spec's). */
+  const loadBalancer = (published: PortMapping[] = proxied.map(mappingOf)): PlannedNode => {
     const name = names.loadBalancer(c);
-    loadBalancerState = {
-      ports: [{ port: K3S_API_PORT, protocol: "tcp", targets: servers.map((s) => s.spec.name), hostIP: spec.api.hostIP, hostPort: ctx.apiHostPort }, ...proxied],
-    };
-    loadBalancerConfig = loadBalancerConfig_(loadBalancerState, servers.length);
-    loadBalancer = {
+    return {
       role: "loadbalancer",
       index: 0,
       files: forNode(fileSel, name),
@@ -284,21 +284,47 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
         command: ["nginx", "-g", "daemon off;"],
         labels: { ...runtimeLabelsFor(name), ...baseLabels(ctx.k3tsVersion, common), [LABELS.role]: "loadbalancer", [LABELS.nodeIndex]: "0" },
         network: { name: ctx.network },
-        ports: [
-          apiMapping,
-          ...proxied.map((p) => ({
-            containerPort: p.port,
-            protocol: p.protocol,
-            ...(p.hostIP ? { hostIP: p.hostIP } : {}),
-            ...(p.hostPort ? { hostPort: p.hostPort } : {}),
-          })),
-        ],
+        ports: [apiMapping, ...published.filter((p) => !(p.containerPort === K3S_API_PORT && p.protocol === "tcp"))],
         volumes: volumesFor(name),
         restart: "unless-stopped",
         init: true,
         extraHosts: hostAliases(spec, ctx.gateway),
       },
     };
+  };
+  return { k3sNode, loadBalancer, proxied, apiServerUrl: `https://${host}:${ctx.apiHostPort}` };
+}
+
+const mappingOf = (p: ProxiedPort): PortMapping => ({
+  containerPort: p.port,
+  protocol: p.protocol,
+  ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+  ...(p.hostPort ? { hostPort: p.hostPort } : {}),
+});
+
+/** k3s passes node labels to the kubelet's --node-labels, which refuses a KEY without `=` (k3d writes KEY=VALUE too). */
+export function nodeLabelArg(kv: { key: string; value: string }): string {
+  return `${kv.key}=${kv.value}`;
+}
+
+/** Plans every node of a cluster. Throws INVALID_ARGUMENT (with where) for filters that do not fit. */
+export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
+  if (spec.servers < 1) throw new K3tsError("INVALID_ARGUMENT", `servers: a cluster needs at least one server (got ${spec.servers})`, { meta: { where: "servers" } });
+  if (spec.agents < 0) throw new K3tsError("INVALID_ARGUMENT", `agents: cannot be negative (got ${spec.agents})`, { meta: { where: "agents" } });
+  const slots = slotsOf(spec.name, spec.servers, spec.agents, spec.loadBalancer.enabled);
+  const planner = nodePlanner(spec, ctx, slots);
+  const { k3sNode, proxied, apiServerUrl } = planner;
+  const servers = slots.filter((s) => s.role === "server").map(k3sNode);
+  const agents = slots.filter((s) => s.role === "agent").map(k3sNode);
+  let loadBalancer: PlannedNode | undefined;
+  let loadBalancerConfig: string | undefined;
+  let loadBalancerState: LoadBalancerState | undefined;
+  if (spec.loadBalancer.enabled) {
+    loadBalancerState = {
+      ports: [{ port: K3S_API_PORT, protocol: "tcp", targets: servers.map((s) => s.spec.name), hostIP: spec.api.hostIP, hostPort: ctx.apiHostPort }, ...proxied],
+    };
+    loadBalancerConfig = loadBalancerConfig_(loadBalancerState, servers.length);
+    loadBalancer = planner.loadBalancer();
   }
   return {
     network: ctx.network,
@@ -310,4 +336,54 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
     apiServerUrl,
     proxiedPorts: proxied,
   };
+}
+
+/**
+ * Where k3ts keeps, in every k3s node, the spec later nodes are built from (0600: the env it holds
+ * may carry secrets, so it goes in no label). Read back by `node create` and `cluster edit`.
+ */
+export const CLUSTER_SPEC_IN_NODE = "/etc/rancher/k3ts/cluster.json";
+
+/** What shapes a cluster's nodes; what one create did once (token, files, registries, waits) is not kept. */
+export type NodeShapingSpec = Omit<ClusterSpec, "token" | "files" | "registries" | "wait" | "timeoutMs" | "rollback" | "kubeconfig">;
+
+const ALL_SERVERS: NodeFilter[] = [{ group: "server", subset: "*", source: "server:*" }];
+
+/** The spec as kept in the nodes (JSON). */
+export function recordClusterSpec(spec: ClusterSpec): string {
+  const { token: _token, files: _files, registries: _registries, wait: _wait, timeoutMs: _timeout, rollback: _rollback, kubeconfig: _kubeconfig, ...kept } = spec;
+  // Unfiltered env, k3s args and node labels are allowed only while the cluster has one k3s node, its
+  // server-0; they are kept as the servers' so that later nodes read them so (an added server needs the
+  // first one's k3s arguments, an agent must not get server-only ones).
+  const single = spec.servers + spec.agents === 1;
+  const pin = <T>(items: Array<Filtered<T>>): Array<Filtered<T>> => (single ? items.map((i) => (i.filters.length ? i : { ...i, filters: ALL_SERVERS })) : items);
+  const record: NodeShapingSpec = { ...kept, env: pin(kept.env), k3sArgs: pin(kept.k3sArgs), nodeLabels: pin(kept.nodeLabels) };
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+/** A kept spec as a ClusterSpec again (the create-only fields as a create that waits would have them). */
+export function readClusterSpecRecord(text: string): ClusterSpec {
+  const kept = JSON.parse(text) as NodeShapingSpec;
+  return { ...kept, wait: true, timeoutMs: 0, rollback: true, kubeconfig: { update: false, switchContext: false } };
+}
+
+/**
+ * Nodes added to a running cluster, built as create builds them: the same k3s arguments, env,
+ * labels, volumes, limits and host aliases, by the same node filters (indices beyond the cluster's
+ * first size select nothing new: filters name the nodes of that size). They publish no ports of
+ * their own (direct ports belong to the nodes named at create).
+ */
+export function planAddedNodes(spec: ClusterSpec, ctx: PlanContext, role: "server" | "agent", indices: number[], existing: { servers: number[]; agents: number[] }): PlannedNode[] {
+  const top = (first: number, more: number[]) => Math.max(first - 1, ...more) + 1;
+  const servers = top(spec.servers, [...existing.servers, ...(role === "server" ? indices : [])]);
+  const agents = top(spec.agents, [...existing.agents, ...(role === "agent" ? indices : [])]);
+  const slots = slotsOf(spec.name, servers, agents, spec.loadBalancer.enabled);
+  const planner = nodePlanner({ ...spec, ports: [] }, ctx, slots);
+  return indices.map((i) => planner.k3sNode(slots.find((s) => s.role === role && s.index === i)!));
+}
+
+/** The load balancer built anew (a port edit recreates it): the API and `published`, as create builds it otherwise. */
+export function planLoadBalancer(spec: ClusterSpec, ctx: PlanContext, published: PortMapping[]): PlannedNode {
+  const slots = slotsOf(spec.name, spec.servers, spec.agents, true);
+  return nodePlanner({ ...spec, ports: [] }, ctx, slots).loadBalancer(published);
 }

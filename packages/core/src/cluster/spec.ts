@@ -127,6 +127,11 @@ export interface ClusterSpec {
 }
 
 export const DEFAULT_CLUSTER_NAME = "k3s-default";
+/**
+ * How long create waits for k3s (after the images are there) before it rolls back: a node that
+ * never comes up fails the create rather than leave "0/N nodes Ready" on screen forever. 0 = no limit.
+ */
+export const DEFAULT_CREATE_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_K3S_IMAGE = "rancher/k3s:v1.33.5-k3s1";
 export const DEFAULT_LB_IMAGE = "nginx:1.29-alpine";
 /** Port of the Kubernetes API inside server nodes (and on the load balancer). */

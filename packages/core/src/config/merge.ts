@@ -1,5 +1,5 @@
 /** Precedence: flags > environment > file > defaults (k3d's, through viper). Lists add up; everything else the later source wins. */
-import { DEFAULT_CLUSTER_NAME, DEFAULT_K3S_IMAGE, DEFAULT_LB_IMAGE, type ClusterSpec } from "../cluster/spec.js";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, DEFAULT_LB_IMAGE, type ClusterSpec } from "../cluster/spec.js";
 import type { ClusterSpecInput } from "./types.js";
 
 /** The spec of `k3ts cluster create` with no flags, no file and no environment. */
@@ -17,7 +17,7 @@ export function defaultClusterSpec(): ClusterSpec {
     nodeLabels: [],
     runtimeLabels: [],
     wait: true,
-    timeoutMs: 0,
+    timeoutMs: DEFAULT_CREATE_TIMEOUT_MS,
     loadBalancer: { enabled: true, image: DEFAULT_LB_IMAGE },
     rollback: true,
     memory: {},

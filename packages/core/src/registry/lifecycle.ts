@@ -10,6 +10,7 @@ import { silentLogger, silentProgress, withStep } from "../logger.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, NodeSpec, VolumeMount } from "../types.js";
 import { VERSION } from "../version.js";
+import { crashCheck } from "../cluster/crash.js";
 import { accessFromKubeconfig, kubeApply, kubeRequest, waitForReady, type KubeAccess } from "../cluster/kubeapi.js";
 import { freePort, getCluster, getKubeconfig, listClusters, type ClusterSummary, type LifecycleOptions } from "../cluster/lifecycle.js";
 import { parseVolumeSpec } from "../cluster/parse.js";
@@ -291,7 +292,7 @@ async function rollingRestart(cluster: ClusterSummary, opts: ConnectOptions): Pr
   const expected = nodes.map((n) => n.name);
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   await withStep(progress, `Waiting for the API and ${expected.length} node(s) to be Ready`, (step) =>
-    waitForReady(access, expected, { ...o, deadline, onStatus: (s) => step.update(s) }),
+    waitForReady(access, expected, { ...o, deadline, onStatus: (s) => step.update(s), check: crashCheck(runtime, expected, { cluster: cluster.name, ...o }) }),
   );
 }
 

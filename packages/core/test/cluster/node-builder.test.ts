@@ -1,0 +1,130 @@
+/**
+ * One builder for every node a cluster ever gets: create, nodes added later (from the spec the
+ * cluster keeps in its nodes) and the load balancer rebuilt by a port edit — table tests, no engine.
+ */
+import { describe, expect, it } from "vitest";
+import { parseNodeFilter } from "../../src/cluster/filters.js";
+import {
+  nodeLabelArg,
+  planAddedNodes,
+  planCluster,
+  planLoadBalancer,
+  readClusterSpecRecord,
+  recordClusterSpec,
+  TOKEN_FILE_IN_NODE,
+  type PlanContext,
+} from "../../src/cluster/plan.js";
+import type { ClusterSpec, Filtered } from "../../src/cluster/spec.js";
+import { defaultClusterSpec } from "../../src/config/merge.js";
+
+const f = <T>(value: T, ...filters: string[]): Filtered<T> => ({ value, filters: filters.map((x) => parseNodeFilter(x, "test", { suffixes: ["proxy", "direct"] })) });
+const ctx: PlanContext = { apiHostPort: 41234, network: "k3ts-ha", networkExternal: false, gateway: "172.20.0.1", token: "s3cret-token", k3tsVersion: "0.1.0" };
+
+/** An HA cluster made with the flags a k3d user passes: a critical k3s arg on the servers, env everywhere, limits, a volume. */
+const ha: ClusterSpec = {
+  ...defaultClusterSpec(),
+  name: "ha",
+  servers: 3,
+  agents: 1,
+  image: "rancher/k3s:v1.33.5-k3s1",
+  k3sArgs: [f("--disable=servicelb", "server:*"), f("--kubelet-arg=max-pods=50", "agent:*")],
+  env: [f({ key: "FOO", value: "bar" }, "all")],
+  nodeLabels: [f({ key: "tier", value: "" }, "agent:*")],
+  volumes: [f({ source: "/srv/data", target: "/data", readOnly: false }, "server:*"), f({ source: "/srv/lb", target: "/lb", readOnly: true }, "loadbalancer")],
+  runtimeLabels: [f({ key: "team", value: "a" }, "all")],
+  ports: [f({ containerPort: 80, protocol: "tcp", hostPort: 8080 }, "loadbalancer"), f({ containerPort: 9000, protocol: "tcp", hostPort: 9000 }, "agent:0:direct")],
+  memory: { servers: 1 << 30, agents: 512 << 20 },
+  ulimits: [{ name: "nofile", soft: 1024, hard: 1024 }],
+  hostAliases: [{ ip: "10.0.0.9", hostnames: ["db.local"] }],
+  token: "s3cret-token",
+  registries: { use: ["k3ts-reg:5000"] },
+};
+
+describe("node labels", () => {
+  it("are always KEY=VALUE: the kubelet refuses a KEY without '=' (k3d writes KEY= too)", () => {
+    expect(nodeLabelArg({ key: "tier", value: "" })).toBe("tier=");
+    expect(nodeLabelArg({ key: "tier", value: "web" })).toBe("tier=web");
+    const plan = planCluster(ha, ctx);
+    expect(plan.agents[0]!.spec.command).toEqual(["agent", "--node-label", "tier=", "--kubelet-arg=max-pods=50"]);
+  });
+});
+
+describe("the spec a cluster keeps in its nodes", () => {
+  it("keeps what shapes nodes, never the token, registries or what one create did", () => {
+    const text = recordClusterSpec(ha);
+    expect(text).not.toContain("s3cret-token");
+    expect(text).not.toContain("k3ts-reg");
+    const back = readClusterSpecRecord(text);
+    expect(back).toMatchObject({ name: "ha", servers: 3, agents: 1, memory: ha.memory, ulimits: ha.ulimits, hostAliases: ha.hostAliases, k3sArgs: ha.k3sArgs });
+    expect(back.token).toBeUndefined();
+    expect(back.registries).toBeUndefined();
+  });
+
+  it("pins unfiltered args of a one-node cluster to the servers, so an added agent does not get server-only flags", () => {
+    const single = { ...defaultClusterSpec(), name: "one", k3sArgs: [f("--disable=traefik")], env: [f({ key: "K", value: "V" })] };
+    const back = readClusterSpecRecord(recordClusterSpec(single));
+    expect(back.k3sArgs[0]!.filters.map((x) => x.source)).toEqual(["server:*"]);
+    const ctx1 = { ...ctx, network: "k3ts-one" };
+    // (a one-server cluster takes agents; servers only join embedded etcd, see addNodes)
+    const [agent] = planAddedNodes(back, ctx1, "agent", [0], { servers: [0], agents: [] });
+    expect(agent!.spec.command).toEqual(["agent"]);
+    expect(agent!.spec.env?.K).toBeUndefined();
+    expect(planCluster(single, ctx1).servers[0]!.spec.command).toContain("--disable=traefik");
+  });
+});
+
+describe("nodes added to a running cluster", () => {
+  const kept = readClusterSpecRecord(recordClusterSpec(ha));
+  const running = { ...ctx, joinServer: "k3ts-ha-server-0" };
+
+  it("an added server runs as the first ones do (k3s refuses a joining server whose critical args differ), minus --cluster-init", () => {
+    const created = planCluster(ha, ctx).servers[1]!.spec;
+    const [added] = planAddedNodes(kept, running, "server", [3], { servers: [0, 1, 2], agents: [0] });
+    const s = added!.spec;
+    expect(s.name).toBe("k3ts-ha-server-3");
+    expect(s.command).toEqual(["server", "--tls-san", "127.0.0.1", "--tls-san", "k3ts-ha-serverlb", "--disable=servicelb"]);
+    expect(s.command).toEqual(created.command);
+    expect(s.env).toEqual({ K3S_TOKEN_FILE: TOKEN_FILE_IN_NODE, K3S_KUBECONFIG_OUTPUT: "/output/kubeconfig.yaml", K3S_URL: "https://k3ts-ha-server-0:6443", FOO: "bar" });
+    for (const key of ["volumes", "memoryBytes", "ulimits", "extraHosts", "privileged", "tmpfs", "init", "restart"] as const) expect(s[key], key).toEqual(created[key]);
+    expect(s.extraHosts).toEqual([{ ip: "172.20.0.1", hostnames: ["host.k3ts.internal"] }, { ip: "10.0.0.9", hostnames: ["db.local"] }]);
+    expect(s.labels).toMatchObject({ team: "a", "k3ts.io/role": "server", "k3ts.io/node-index": "3", "k3ts.io/api-port": "41234" });
+    expect(s.labels?.["k3ts.io/server-init"]).toBeUndefined();
+    expect(s.ports).toEqual([]);
+  });
+
+  it("an added agent gets the agents' args, labels and limits, no direct port, and joins the first server left", () => {
+    const [added] = planAddedNodes(kept, { ...ctx, joinServer: "k3ts-ha-server-1" }, "agent", [1], { servers: [1, 2], agents: [0] });
+    const a = added!.spec;
+    expect(a.command).toEqual(["agent", "--node-label", "tier=", "--kubelet-arg=max-pods=50"]);
+    expect(a.env).toEqual({ K3S_TOKEN_FILE: TOKEN_FILE_IN_NODE, K3S_URL: "https://k3ts-ha-server-1:6443", FOO: "bar" });
+    expect(a.memoryBytes).toBe(512 << 20);
+    expect(a.volumes).toEqual([]);
+    expect(a.ports).toEqual([]);
+  });
+
+  it("index filters keep naming the nodes they named: agent:0 only, agent:* every agent", () => {
+    const spec = readClusterSpecRecord(recordClusterSpec({ ...ha, env: [f({ key: "FIRST", value: "1" }, "agent:0"), f({ key: "ALL", value: "1" }, "agent:*")] }));
+    const [a2] = planAddedNodes(spec, running, "agent", [2], { servers: [0, 1, 2], agents: [0] });
+    expect(a2!.spec.env?.FIRST).toBeUndefined();
+    expect(a2!.spec.env?.ALL).toBe("1");
+  });
+});
+
+describe("the load balancer rebuilt by a port edit", () => {
+  it("keeps its host aliases, volumes and labels, and publishes the API and the edited ports", () => {
+    const kept = readClusterSpecRecord(recordClusterSpec(ha));
+    const created = planCluster(ha, ctx).loadBalancer!.spec;
+    const lb = planLoadBalancer(kept, ctx, [
+      { containerPort: 6443, protocol: "tcp", hostIP: "127.0.0.1", hostPort: 41234 },
+      { containerPort: 80, protocol: "tcp", hostPort: 8080 },
+      { containerPort: 443, protocol: "tcp", hostPort: 8443 },
+    ]).spec;
+    expect(lb.ports).toEqual([
+      { containerPort: 6443, protocol: "tcp", hostIP: "127.0.0.1", hostPort: 41234 },
+      { containerPort: 80, protocol: "tcp", hostPort: 8080 },
+      { containerPort: 443, protocol: "tcp", hostPort: 8443 },
+    ]);
+    for (const key of ["name", "image", "command", "labels", "volumes", "extraHosts", "network", "restart", "init"] as const) expect(lb[key], key).toEqual(created[key]);
+    expect(lb.extraHosts).toContainEqual({ ip: "10.0.0.9", hostnames: ["db.local"] });
+  });
+});
