@@ -101,21 +101,3 @@ export async function clearName(runtime: Runtime, cluster: string): Promise<stri
   await deleteCluster(cluster, { runtime, updateKubeconfig: false });
   return cluster;
 }
-
-/**
- * Runs kubectl until `accept` holds (HA control planes may answer unevenly for a moment after they
- * report ready), at most `timeoutMs`; returns the last answer either way.
- */
-export async function kubectlUntil(
-  kubeconfig: string,
-  args: string[],
-  accept: (r: { exitCode: number; stdout: string }) => boolean,
-  timeoutMs = 20_000,
-): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await kubectl(kubeconfig, args);
-    if (accept(r) || Date.now() > deadline) return r;
-    await new Promise((res) => setTimeout(res, 500));
-  }
-}

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { LABELS, type Runtime } from "@k3ts/core";
-import { ENGINES, LB_IMAGE, cleanupDir, clearName, createArgs, k3ts, kubectlUntil, leftovers, runtimeFor, type Engine } from "./helpers.js";
+import { ENGINES, LB_IMAGE, cleanupDir, clearName, createArgs, k3ts, kubectl, leftovers, runtimeFor, type Engine } from "./helpers.js";
 
 /** The registry image: Debian's distribution registry packed as registry:2 is (no registry to pull from here). */
 const REGISTRY_IMAGE = process.env.K3TS_E2E_REGISTRY_IMAGE ?? "k3ts-test/registry:2";
@@ -126,7 +126,7 @@ for (const engine of ENGINES) {
         expect(missing.exitCode).toBe(1);
 
         // LocalRegistryHosting (KEP-1755), read back with kubectl.
-        const cm = await kubectlUntil(env.KUBECONFIG, ["get", "configmap", "local-registry-hosting", "-n", "kube-public", "-o", "jsonpath={.data.localRegistryHosting\\.v1}"], (x) => x.exitCode === 0);
+        const cm = await kubectl(env.KUBECONFIG, ["get", "configmap", "local-registry-hosting", "-n", "kube-public", "-o", "jsonpath={.data.localRegistryHosting\\.v1}"]);
         expect(cm.exitCode, cm.stderr).toBe(0);
         const hosting = parse(cm.stdout) as Record<string, string>;
         expect(hosting.host).toBe(`localhost:${r.hostPort}`);
@@ -184,7 +184,8 @@ for (const engine of ENGINES) {
         const viaConnect = await pullInNodeEventually(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/busybox:1`);
         expect(viaConnect.exitCode, viaConnect.out).toBe(0);
         expect((await registryJson(engine, reg)).clusters).toEqual([name]);
-        const nodes = await kubectlUntil(env.KUBECONFIG, ["get", "nodes", "--no-headers"], (x) => x.exitCode === 0 && (x.stdout.match(/ Ready /g) ?? []).length === 2);
+        // connect waited for every node to be Ready again (the product's own readiness): no polling here.
+        const nodes = await kubectl(env.KUBECONFIG, ["get", "nodes", "--no-headers"]);
         expect((nodes.stdout.match(/ Ready /g) ?? []).length, nodes.stdout + nodes.stderr).toBe(2);
 
         // A pull-through cache of that registry (registry:2 proxy mode), created straight into the cluster.
