@@ -21,7 +21,7 @@ import {
   rewriteKubeconfig,
   updateKubeconfigFile,
 } from "./kubeconfig.js";
-import { CLUSTER_SPEC_IN_NODE, planCluster, recordClusterSpec, TOKEN_FILE_IN_NODE, type ClusterPlan, type PlannedNode } from "./plan.js";
+import { k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
 import { validateClusterName } from "./parse.js";
 import { crashCheck, lastWords } from "./crash.js";
@@ -148,12 +148,6 @@ type Undo = { what: string; run: () => Promise<void> };
  * aborted request can still complete in the engine after rollback looked for it); the signal is
  * checked between them instead.
  */
-/** A file written into nodes before they start. */
-interface NodeFile {
-  path: string;
-  content: string | Uint8Array;
-  mode: number;
-}
 
 async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, signal: AbortSignal | undefined, files: NodeFile[]): Promise<void> {
   throwIfAborted(signal, "cluster create");
@@ -277,10 +271,10 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       clusterRegistries.push(r);
     }
     const registriesYaml = renderRegistriesYaml(clusterRegistries.map(registryEndpoint), registries.userConfig);
-    const record = recordClusterSpec(spec);
+    const k3sFiles = k3sNodeFiles(spec);
     // registries.yaml first: a user's file for the same path (k3d's files[]) then wins, as it would in k3d.
     const filesFor = (n: PlannedNode): NodeFile[] => [
-      ...(n.role !== "loadbalancer" ? [{ path: CLUSTER_SPEC_IN_NODE, content: record, mode: 0o600 }] : []),
+      ...(n.role !== "loadbalancer" ? k3sFiles : []),
       ...(registriesYaml && n.role !== "loadbalancer" ? [{ path: REGISTRIES_YAML, content: registriesYaml, mode: 0o644 }] : []),
       ...n.files.map((i) => userFiles[i]!),
     ];

@@ -18,7 +18,7 @@ import {
   planAddedNodes,
   planLoadBalancer,
   readClusterSpecRecord,
-  recordClusterSpec,
+  k3sNodeFiles,
   TOKEN_FILE_IN_NODE,
   type LoadBalancerState,
   type PlanContext,
@@ -134,7 +134,7 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
     labels: { ...opts.runtimeLabels, ...planned.labels },
     ...((opts.memoryBytes ?? planned.memoryBytes) ? { memoryBytes: opts.memoryBytes ?? planned.memoryBytes } : {}),
   }));
-  const record = recordClusterSpec(spec);
+  const files = k3sNodeFiles(spec);
   const lbName = cluster.loadBalancer?.name;
   // New nodes use the cluster's registries as the others do (k3d copies the file from a node too).
   let registriesYaml: Buffer | undefined;
@@ -151,7 +151,7 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
         await runtime.nodes.create(spec, o);
         made.push(spec.name);
         await runtime.nodes.writeFile(spec.name, TOKEN_FILE_IN_NODE, `${ctx.token}\n`, { mode: 0o600, ...o });
-        await runtime.nodes.writeFile(spec.name, CLUSTER_SPEC_IN_NODE, record, { mode: 0o600, ...o });
+        for (const f of files) await runtime.nodes.writeFile(spec.name, f.path, f.content, { mode: f.mode, ...o });
         if (registriesYaml) await runtime.nodes.writeFile(spec.name, REGISTRIES_YAML, registriesYaml, { mode: 0o644, ...o });
         await runtime.nodes.start(spec.name, o);
       }

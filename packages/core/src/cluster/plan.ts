@@ -7,6 +7,7 @@ import { K3tsError } from "../errors.js";
 import { LABELS, baseLabels } from "../labels.js";
 import type { HostAlias, NodeSpec, PortMapping, VolumeMount } from "../types.js";
 import { selectNodes } from "./filters.js";
+import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT } from "./entrypoint.js";
 import { renderNginxConfig } from "./lb.js";
 import {
   HOST_ALIAS,
@@ -247,6 +248,7 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
         name: slot.name,
         hostname: slot.name,
         image: spec.image,
+        entrypoint: [NODE_ENTRYPOINT],
         command: args,
         env,
         labels: {
@@ -359,6 +361,21 @@ export function recordClusterSpec(spec: ClusterSpec): string {
   const pin = <T>(items: Array<Filtered<T>>): Array<Filtered<T>> => (single ? items.map((i) => (i.filters.length ? i : { ...i, filters: ALL_SERVERS })) : items);
   const record: NodeShapingSpec = { ...kept, env: pin(kept.env), k3sArgs: pin(kept.k3sArgs), nodeLabels: pin(kept.nodeLabels) };
   return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+/** A file k3ts writes into a node before it starts. */
+export interface NodeFile {
+  path: string;
+  content: string | Uint8Array;
+  mode: number;
+}
+
+/** What every k3s node gets before it starts, besides its token: the entrypoint it runs and the cluster's spec. */
+export function k3sNodeFiles(spec: ClusterSpec): NodeFile[] {
+  return [
+    { path: NODE_ENTRYPOINT, content: NODE_ENTRYPOINT_SCRIPT, mode: 0o755 },
+    { path: CLUSTER_SPEC_IN_NODE, content: recordClusterSpec(spec), mode: 0o600 },
+  ];
 }
 
 /** A kept spec as a ClusterSpec again (the create-only fields as a create that waits would have them). */

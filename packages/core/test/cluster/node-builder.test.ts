@@ -2,9 +2,15 @@
  * One builder for every node a cluster ever gets: create, nodes added later (from the spec the
  * cluster keeps in its nodes) and the load balancer rebuilt by a port edit — table tests, no engine.
  */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT } from "../../src/cluster/entrypoint.js";
 import { parseNodeFilter } from "../../src/cluster/filters.js";
 import {
+  k3sNodeFiles,
   nodeLabelArg,
   planAddedNodes,
   planCluster,
@@ -126,5 +132,48 @@ describe("the load balancer rebuilt by a port edit", () => {
     ]);
     for (const key of ["name", "image", "command", "labels", "volumes", "extraHosts", "network", "restart", "init"] as const) expect(lb[key], key).toEqual(created[key]);
     expect(lb.extraHosts).toContainEqual({ ip: "10.0.0.9", hostnames: ["db.local"] });
+  });
+});
+
+describe("the k3s nodes' entrypoint", () => {
+  it("every k3s node runs it (then /bin/k3s with the node's command); the load balancer does not", () => {
+    const plan = planCluster(ha, ctx);
+    for (const n of [...plan.servers, ...plan.agents]) expect(n.spec.entrypoint).toEqual([NODE_ENTRYPOINT]);
+    expect(plan.loadBalancer!.spec.entrypoint).toBeUndefined();
+    const [added] = planAddedNodes(readClusterSpecRecord(recordClusterSpec(ha)), ctx, "agent", [1], { servers: [0, 1, 2], agents: [0] });
+    expect(added!.spec.entrypoint).toEqual([NODE_ENTRYPOINT]);
+    expect(k3sNodeFiles(ha).map((f) => [f.path, f.mode.toString(8)])).toEqual([
+      [NODE_ENTRYPOINT, "755"],
+      ["/etc/rancher/k3ts/cluster.json", "600"],
+    ]);
+  });
+
+  it("on cgroup v2 moves the root cgroup's processes into init/, enables the controllers, then execs k3s with the args", () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3ts-cg-"));
+    try {
+      const cg = join(dir, "cgroup");
+      mkdirSync(cg);
+      writeFileSync(join(cg, "cgroup.controllers"), "cpuset cpu io memory pids\n");
+      writeFileSync(join(cg, "cgroup.procs"), "1\n7\n");
+      // The same script with the paths of this test: no real cgroup, no real mount, echo instead of k3s.
+      const script = NODE_ENTRYPOINT_SCRIPT.replaceAll("/sys/fs/cgroup", cg)
+        .replace("mount --make-rshared /", "false")
+        .replace("exec /bin/k3s", "exec echo k3s");
+      const r = spawnSync("sh", ["-c", script, "k3ts-entrypoint", "server", "--cluster-init"], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe("k3s server --cluster-init\n");
+      expect(r.stderr).toContain("mount --make-rshared / failed");
+      expect(readFileSync(join(cg, "init", "cgroup.procs"), "utf8")).toBe("7\n");
+      // (a regular file keeps only the last write; the kernel's takes each controller)
+      expect(readFileSync(join(cg, "cgroup.subtree_control"), "utf8")).toBe("+pids\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("on cgroup v1 only execs k3s", () => {
+    const script = NODE_ENTRYPOINT_SCRIPT.replaceAll("/sys/fs/cgroup", "/nonexistent-cgroup").replace("mount --make-rshared /", "true").replace("exec /bin/k3s", "exec echo k3s");
+    const r = spawnSync("sh", ["-c", script, "k3ts-entrypoint", "agent"], { encoding: "utf8" });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, "k3s agent\n", ""]);
   });
 });
