@@ -86,3 +86,19 @@ describe("formatTable", () => {
     expect(formatTable(["name", "state"], [["a", "running"], ["longer-name", ""]])).toBe("NAME         STATE\na            running\nlonger-name");
   });
 });
+
+describe("node edit (k3d's spelling of cluster edit, on the load balancer)", () => {
+  const env = { K3TS_RUNTIME: fixture("memory-cluster-runtime.mjs") };
+  it.each([
+    [["node", "edit", "k3ts-dev-agent-0", "--port-add", "8080:80"], "k3ts-dev-agent-0 is not a load balancer (its role: agent): ports are edited on the load balancer, dev's is k3ts-dev-serverlb"],
+    [["node", "edit", "k3ts-nope-serverlb", "--port-add", "8080:80"], "node k3ts-nope-serverlb does not exist"],
+    [["node", "edit", "someone-else", "--port-add", "8080:80"], "someone-else is not a k3ts node"],
+    [["node", "edit", "k3ts-dev-serverlb"], "nothing to change: give --port-add or --port-delete"],
+    [["node", "edit", "k3ts-dev-serverlb", "--port-add", "80:80:80:80"], "--port-add 80:80:80:80"],
+  ])("%j is refused (exit 2) before anything changes", async (argv, message) => {
+    const r = await k3ts(argv, env);
+    expect(r.err).toContain(message);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+  });
+});

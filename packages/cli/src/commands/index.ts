@@ -33,6 +33,11 @@ export const OUTPUT_OPTION: OptionSpec = { flags: "-o, --output <format>", descr
 const ALL: OptionSpec = { flags: "-a, --all", description: "Every cluster" };
 const KUBECONFIG_FILE: OptionSpec = { flags: "--kubeconfig <file>", description: "Kubeconfig file to update (default: $KUBECONFIG's first file, else ~/.kube/config)" };
 const WAIT: OptionSpec = { flags: "--wait", description: "Wait for the API and every node to be Ready (--wait=false to return at once)", default: true };
+/** cluster edit's and node edit's port changes. */
+const PORT_EDITS: OptionSpec[] = [
+  { flags: "--port-add <spec>", description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable)" },
+  { flags: "--port-delete <spec>", description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO] to stop forwarding (repeatable)" },
+];
 const TIMEOUT: OptionSpec = { flags: "--timeout <duration>", description: "Give up after this long (e.g. 60s, 2m; 0 = no limit); create rolls back (create's default: 5m)" };
 
 export const commands: CommandSpec[] = [
@@ -128,11 +133,7 @@ export const commands: CommandSpec[] = [
     aliases: ["cluster update"],
     args: "<cluster>",
     description: "Add or remove ports the load balancer forwards (the load balancer alone is recreated)",
-    options: [
-      { flags: "--port-add <spec>", description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable)" },
-      { flags: "--port-delete <spec>", description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO] to stop forwarding (repeatable)" },
-      OUTPUT_OPTION,
-    ],
+    options: [...PORT_EDITS, OUTPUT_OPTION],
     examples: ["k3ts cluster edit dev --port-add 8443:443@loadbalancer", "k3ts cluster edit dev --port-delete 8080:80"],
     load: () => import("./cluster/edit.js"),
   },
@@ -155,6 +156,15 @@ export const commands: CommandSpec[] = [
     ],
     examples: ["k3ts node create -c dev --replicas 2", "k3ts node create -c ha --role server"],
     load: () => import("./node/create.js"),
+  },
+  {
+    name: "node edit",
+    aliases: ["node update"],
+    args: "<node>",
+    description: "Add or remove ports on a cluster's load balancer, named as a node (k3d's node edit; as cluster edit)",
+    options: [...PORT_EDITS, OUTPUT_OPTION],
+    examples: ["k3ts node edit k3ts-dev-serverlb --port-add 8443:443", "k3ts node edit k3ts-dev-serverlb --port-delete 8080:80"],
+    load: () => import("./node/edit.js"),
   },
   {
     name: "node list",

@@ -105,6 +105,10 @@ for (const engine of ENGINES) {
         expect((await kubectl(kc.path, ["get", "--raw", "/readyz"])).stdout).toBe("ok");
         const server0 = await runtime!.nodes.inspect(`k3ts-${name}-server-0`);
         expect(server0.state).toBe("running");
+        // k3d's spelling: the same edit, naming the load balancer as a node.
+        const viaNode = await k3ts(engine, ["node", "edit", `k3ts-${name}-serverlb`, "--port-delete", `${newPort}:80`], env);
+        expect(viaNode.exitCode, viaNode.stderr).toBe(0);
+        await expect(fetch(`http://127.0.0.1:${newPort}/`)).rejects.toThrow();
         // The rebuilt load balancer still resolves host.k3ts.internal, as create made it.
         const hosts = (await runtime!.nodes.exec(`k3ts-${name}-serverlb`, ["cat", "/etc/hosts"])).stdout.toString();
         expect(hosts).toMatch(/\shost\.k3ts\.internal(\s|$)/m);

@@ -1,11 +1,11 @@
-import { K3tsError, editClusterPorts, parseNodeFilter, parsePortSpec, splitFilters } from "@k3ts/core";
+import { K3tsError, editClusterPorts, parseNodeFilter, parsePortSpec, splitFilters, type EditPortsOptions } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
 import { many } from "../../flags.js";
 import { printValue } from "../../print.js";
 import { clusterTable } from "./list.js";
 
-export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
-  if (args.length !== 1) throw new K3tsError("INVALID_ARGUMENT", "name one cluster to edit", { meta: { flag: "CLUSTER" } });
+/** `--port-add` / `--port-delete` as cluster edit and node edit take them; INVALID_ARGUMENT when neither is given. */
+export function portEdits(options: Record<string, unknown>): Pick<EditPortsOptions, "add" | "remove"> {
   const add = many(options.portAdd).map((raw) => {
     const where = `--port-add ${raw}`;
     const { value, filters } = splitFilters(raw, where);
@@ -13,7 +13,13 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
   });
   const remove = many(options.portDelete).map((raw) => parsePortSpec(splitFilters(raw, `--port-delete ${raw}`).value, `--port-delete ${raw}`));
   if (!add.length && !remove.length) throw new K3tsError("INVALID_ARGUMENT", "nothing to change: give --port-add or --port-delete", { meta: { flag: "--port-add" } });
-  const cluster = await editClusterPorts(args[0]!, { runtime: await ctx.runtime(), progress: ctx.progress, signal: ctx.signal, add, remove });
+  return { add, remove };
+}
+
+export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
+  if (args.length !== 1) throw new K3tsError("INVALID_ARGUMENT", "name one cluster to edit", { meta: { flag: "CLUSTER" } });
+  const edits = portEdits(options);
+  const cluster = await editClusterPorts(args[0]!, { runtime: await ctx.runtime(), progress: ctx.progress, signal: ctx.signal, ...edits });
   printValue(ctx, options.output, cluster, () => clusterTable([cluster]));
   return 0;
 }
