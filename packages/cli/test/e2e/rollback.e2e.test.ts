@@ -80,6 +80,8 @@ for (const engine of ENGINES) {
       try {
         // An agent given the wrong token never joins (k3s agents retry forever): readiness times out.
         const wrongToken = Object.assign(Object.create(runtime!) as Runtime, {
+          // called on the runtime itself: its methods may use private fields the wrapper does not have
+          info: (options?: Parameters<Runtime["info"]>[0]) => runtime!.info(options),
           nodes: new Proxy(runtime!.nodes, {
             get(obj, prop, receiver) {
               const value = Reflect.get(obj, prop, receiver) as (...a: unknown[]) => unknown;
