@@ -35,6 +35,18 @@ type Signal = (typeof SIGNALS)[number];
 const entries = new Set<CleanupEntry>();
 let installed = false;
 let running: Promise<void> | undefined;
+/** Set while a signal the SDK alone handles is being answered: the clean-up, then that signal ends the process. */
+let endingBySignal = false;
+
+/**
+ * True while the process is being ended by a signal the SDK handles (it cleans up, then re-raises the
+ * signal). A create that this aborted must not settle into the program: without the SDK the signal
+ * would have ended the process at once, and a rejection there would end it with an unhandled error
+ * (exit 1) instead of the signal, racing the re-raised signal.
+ */
+export function processEndingBySignal(): boolean {
+  return endingBySignal;
+}
 
 async function cleanAll(reason: string): Promise<void> {
   const all = [...entries];
@@ -60,6 +72,7 @@ function onSignal(signal: Signal): void {
     return;
   }
   const alone = process.listenerCount(signal) === 1;
+  endingBySignal = alone;
   running = cleanAll(`${signal}`).finally(() => {
     running = undefined;
     uninstall();

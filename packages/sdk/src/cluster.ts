@@ -31,7 +31,7 @@ import {
   type Progress,
   type Runtime,
 } from "@k3ts/core";
-import { deleteOnExit } from "./cleanup.js";
+import { deleteOnExit, processEndingBySignal } from "./cleanup.js";
 import { isReaped, reapOnCrash, reapTarget, reaperEnabled, type ReapTarget } from "./reaper-client.js";
 import { forwardService, type Endpoint, type EndpointOptions } from "./endpoint.js";
 import { clusterSpec, type ClusterOptions } from "./options.js";
@@ -344,6 +344,10 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
       const result = await creating;
       // From here the handle's own registration (which also removes the kubeconfig files it writes) takes over.
       return handle(true, result.kubeconfigPath);
+    } catch (err) {
+      // Rolled back because a signal ends the process: the signal, re-raised, ends it as it would have; the program sees nothing.
+      if (controller.signal.aborted && processEndingBySignal()) await new Promise<never>(() => {});
+      throw err;
     } finally {
       forget?.();
       forgetReaper?.();
