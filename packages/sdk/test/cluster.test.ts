@@ -18,7 +18,9 @@ async function existing(runtime: MemoryRuntime, options: ClusterOptions, labelle
   const plan = planCluster(withLabels, { apiHostPort: 40000, network: names.network(spec.name), networkExternal: false, token: "t0ken", k3tsVersion: "0.0.0" });
   await runtime.networks.ensure({ name: names.network(spec.name), labels: baseLabels("0.0.0", { [LABELS.cluster]: spec.name }) });
   for (const node of [...plan.servers, ...plan.agents, ...(plan.loadBalancer ? [plan.loadBalancer] : [])]) {
-    await runtime.nodes.create({ ...node.spec, command: ["sleep", "1000"], env: {}, extraHosts: [], privileged: false });
+    // The nodes as create makes them, running a sleeper instead of k3s (and its entrypoint) in the memory runtime.
+    const { entrypoint: _entrypoint, ...spec } = node.spec;
+    await runtime.nodes.create({ ...spec, command: ["sleep", "1000"], env: {}, extraHosts: [], privileged: false });
     await runtime.nodes.start(node.spec.name);
   }
   return spec;
