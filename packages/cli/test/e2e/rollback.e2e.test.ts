@@ -23,14 +23,28 @@ function failing(runtime: Runtime, when: (method: string, args: unknown[]) => bo
         };
       },
     });
-  return Object.assign(Object.create(runtime) as Runtime, {
-    // called on the runtime itself: its methods may use private fields the wrapper does not have
-    info: (options?: Parameters<Runtime["info"]>[0]) => runtime.info(options),
+  return withGroups(runtime, {
     nodes: wrap("nodes", runtime.nodes),
     networks: wrap("networks", runtime.networks),
     volumes: wrap("volumes", runtime.volumes),
     images: wrap("images", runtime.images),
   });
+}
+
+/**
+ * The runtime with some of its client groups replaced. Its own methods (info, close) are called on the
+ * runtime itself, never on a copy: a runtime may keep its state in private fields (Podman's does).
+ */
+function withGroups(runtime: Runtime, groups: Partial<Pick<Runtime, "nodes" | "networks" | "volumes" | "images">>): Runtime {
+  return {
+    name: runtime.name,
+    nodes: groups.nodes ?? runtime.nodes,
+    networks: groups.networks ?? runtime.networks,
+    volumes: groups.volumes ?? runtime.volumes,
+    images: groups.images ?? runtime.images,
+    info: (options) => runtime.info(options),
+    close: async () => runtime.close?.(),
+  };
 }
 
 const flags = (extra: Record<string, unknown> = {}) => ({
@@ -79,9 +93,7 @@ for (const engine of ENGINES) {
       const kc = kubeconfigWithOtherContext();
       try {
         // An agent given the wrong token never joins (k3s agents retry forever): readiness times out.
-        const wrongToken = Object.assign(Object.create(runtime!) as Runtime, {
-          // called on the runtime itself: its methods may use private fields the wrapper does not have
-          info: (options?: Parameters<Runtime["info"]>[0]) => runtime!.info(options),
+        const wrongToken = withGroups(runtime!, {
           nodes: new Proxy(runtime!.nodes, {
             get(obj, prop, receiver) {
               const value = Reflect.get(obj, prop, receiver) as (...a: unknown[]) => unknown;
