@@ -148,7 +148,7 @@ for (const engine of ENGINES) {
       const name = await clearName(runtime!, `e2e${s}-conn`);
       const reg = `k3ts-e2e${s}-sreg`;
       const cache = `k3ts-e2e${s}-cache`;
-      await removeRegistries(runtime!, [reg, cache]);
+      await removeRegistries(runtime!, [cache, reg]);
       const dir = mkdtempSync(join(tmpdir(), "k3ts-e2e-reg-"));
       const env = { KUBECONFIG: join(dir, "config"), K3TS_REGISTRY_IMAGE: REGISTRY_IMAGE };
       try {
@@ -189,9 +189,16 @@ for (const engine of ENGINES) {
         expect((nodes.stdout.match(/ Ready /g) ?? []).length, nodes.stdout + nodes.stderr).toBe(2);
 
         // A pull-through cache of that registry (registry:2 proxy mode), created straight into the cluster.
-        const proxied = await k3ts(engine, ["registry", "create", `e2e${s}-cache`, "--proxy-remote-url", `http://${reg}:5000`, "--cluster", name, "-o", "json"], env);
+        // It lives on the remote's network: on Podman (CNI + dnsname) a container on several networks
+        // resolves the names of whichever network's DNS its resolv.conf lists first, picked anew at each
+        // start, so only a network both share makes `reg` resolvable from every start.
+        const noNetwork = await k3ts(engine, ["registry", "create", `e2e${s}-cache`, "--default-network", "k3ts-e2e-no-such-network"], env);
+        expect(noNetwork.exitCode).toBe(2); // a usage error
+        expect(noNetwork.stderr).toContain("--default-network: network k3ts-e2e-no-such-network does not exist");
+        await expect(runtime!.nodes.inspect(cache)).rejects.toMatchObject({ code: "NODE_NOT_FOUND" });
+        const proxied = await k3ts(engine, ["registry", "create", `e2e${s}-cache`, "--proxy-remote-url", `http://${reg}:5000`, "--default-network", reg, "--cluster", name, "-o", "json"], env);
         expect(proxied.exitCode, proxied.stderr).toBe(0);
-        expect(JSON.parse(proxied.stdout)).toMatchObject({ name: cache, proxyRemoteURL: `http://${reg}:5000`, clusters: [name] });
+        expect(JSON.parse(proxied.stdout)).toMatchObject({ name: cache, proxyRemoteURL: `http://${reg}:5000`, clusters: [name], networks: expect.arrayContaining([reg, `k3ts-${name}`]) });
         const viaCache = await pullInNodeEventually(runtime!, `k3ts-${name}-server-0`, `${cache}:5000/e2e/busybox:1`);
         expect(viaCache.exitCode, viaCache.out).toBe(0);
         expect(await catalog((await registryJson(engine, cache)).hostPort)).toContain("e2e/busybox");
@@ -204,7 +211,8 @@ for (const engine of ENGINES) {
         expect(after.clusters).toEqual([]);
         expect(after.networks).not.toContain(`k3ts-${name}`);
 
-        const gone = await k3ts(engine, ["registry", "delete", `e2e${s}-sreg`, cache], env);
+        // The cache first: the remote's network goes with the remote only once nothing else is on it.
+        const gone = await k3ts(engine, ["registry", "delete", cache, `e2e${s}-sreg`], env);
         expect(gone.exitCode, gone.stderr).toBe(0);
         expect(await runtime!.nodes.list({ labels: { [LABELS.role]: "registry" } }).then((ns) => ns.filter((n) => n.name === reg || n.name === cache))).toEqual([]);
         await expect(runtime!.networks.inspect(reg)).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
@@ -213,7 +221,7 @@ for (const engine of ENGINES) {
         expect(unknown.stderr).toMatch(/registry no-such-registry does not exist/);
       } finally {
         await k3ts(engine, ["cluster", "delete", name], env);
-        await removeRegistries(runtime!, [reg, cache]);
+        await removeRegistries(runtime!, [cache, reg]);
         for (const img of (await execa(engine, ["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout.split("\n")) {
           if (/^(localhost\/)?127\.0\.0\.1:\d+\/e2e\//.test(img)) await execa(engine, ["rmi", img], { reject: false });
         }

@@ -9,14 +9,18 @@ import { K3tsError } from "../errors.js";
 import { LABELS } from "../labels.js";
 import type { Runtime } from "../runtime.js";
 
-/** A node's state and its last log lines, the last `level=fatal` line first, for error messages. */
+/**
+ * A node's state and its last log lines for error messages, the line that says why first: the last
+ * `level=fatal` (k3s, logrus), `F0102 …` (klog) or `panic:` (a Go program such as the registry, whose
+ * stack trace would otherwise fill the tail).
+ */
 export async function lastWords(runtime: Runtime, node: string, lines = 4): Promise<string> {
   try {
     const info = await runtime.nodes.inspect(node);
     let text = "";
-    for await (const chunk of runtime.nodes.logs(node, { tail: 50 })) text += chunk.data.toString();
+    for await (const chunk of runtime.nodes.logs(node, { tail: 100 })) text += chunk.data.toString();
     const all = text.trim().split("\n").filter(Boolean);
-    const fatal = all.findLast((l) => /level=fatal|^F\d{4} /.test(l));
+    const fatal = all.findLast((l) => /level=fatal|^F\d{4} |^panic: /.test(l));
     const tail = all.slice(-lines).filter((l) => l !== fatal);
     const said = [...(fatal ? [fatal] : []), ...tail].map((l) => `    ${l}`).join("\n");
     return `  ${node} (${info.state}${info.exitCode !== undefined ? `, exit ${info.exitCode}` : ""})${said ? `:\n${said}` : ""}`;

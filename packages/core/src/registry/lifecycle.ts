@@ -10,7 +10,7 @@ import { silentLogger, silentProgress, withStep } from "../logger.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, NodeSpec, VolumeMount } from "../types.js";
 import { VERSION } from "../version.js";
-import { crashCheck } from "../cluster/crash.js";
+import { crashCheck, lastWords } from "../cluster/crash.js";
 import { accessFromKubeconfig, kubeApply, kubeRequest, waitForReady, type KubeAccess } from "../cluster/kubeapi.js";
 import { freePort, getCluster, getKubeconfig, listClusters, type ClusterSummary, type LifecycleOptions } from "../cluster/lifecycle.js";
 import { parseVolumeSpec } from "../cluster/parse.js";
@@ -48,7 +48,7 @@ export interface RegistrySummary {
 }
 
 export interface CreateRegistryOptions extends LifecycleOptions {
-  /** Attach to this network (a cluster's) instead of a network of its own. */
+  /** Live on this existing network (a cluster's, or `--default-network`) instead of a network of its own; deleting the registry keeps it. */
   network?: string;
   /** The cluster this registry is created with (it goes when that cluster is deleted). */
   owner?: string;
@@ -125,10 +125,9 @@ async function waitForRegistry(runtime: Runtime, name: string, url: string, dead
     }
     const node = await runtime.nodes.inspect(name);
     if (node.state !== "running" || Date.now() >= deadline) {
-      let logs = "";
-      for await (const chunk of runtime.nodes.logs(name, { tail: 5 })) logs += chunk.data.toString();
-      throw new K3tsError("TIMEOUT", `registry ${name} does not answer on ${url} (${node.state}; last: ${last})${logs.trim() ? `:\n${logs.trim().split("\n").map((l) => `    ${l}`).join("\n")}` : ""}`, {
+      throw new K3tsError("TIMEOUT", `registry ${name} does not answer on ${url} (last: ${last}):\n${await lastWords(runtime, name)}`, {
         meta: { registry: name, url },
+        hint: `its whole log: ${runtime.name} logs ${name}`,
       });
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -68,4 +68,17 @@ describe("lastWords", () => {
     expect(await lastWords(runtime, "n")).toBe(["  n (stopped, exit 1):", '    level=fatal msg=first', "    b", "    c", "    d", "    e"].join("\n"));
     await runtime.close();
   });
+
+  it("puts a Go panic's first line before its stack trace (the registry panics when its proxy remote does not answer)", async () => {
+    const runtime = createMemoryRuntime();
+    const trace = Array.from({ length: 40 }, (_, i) => `echo "\tgithub.com/x/y.go:${i} +0x25"`).join("; ");
+    await runtime.nodes.create(node("r", `echo "level=info msg=listening"; echo "panic: Get \"http://remote:5000/v2/\": dial tcp: lookup remote: no such host"; echo; echo "goroutine 1 [running]:"; ${trace}; exit 2`, "no"));
+    await runtime.nodes.start("r");
+    await settle(50);
+    const said = (await lastWords(runtime, "r")).split("\n");
+    expect(said[0]).toBe("  r (stopped, exit 2):");
+    expect(said[1]).toBe('    panic: Get http://remote:5000/v2/: dial tcp: lookup remote: no such host');
+    expect(said.slice(2)).toEqual(["\tgithub.com/x/y.go:36 +0x25", "\tgithub.com/x/y.go:37 +0x25", "\tgithub.com/x/y.go:38 +0x25", "\tgithub.com/x/y.go:39 +0x25"].map((l) => `    ${l}`));
+    await runtime.close();
+  });
 });

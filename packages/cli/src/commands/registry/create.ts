@@ -1,4 +1,4 @@
-import { K3tsError, connectRegistry, createRegistry, getCluster, hostAddress, mirrorKeyForRemote, parseApiPort, registryContainerName, registryImage, validateRegistryName, type RegistrySummary } from "@k3ts/core";
+import { K3tsError, isK3tsError, connectRegistry, createRegistry, getCluster, hostAddress, mirrorKeyForRemote, parseApiPort, registryContainerName, registryImage, validateRegistryName, type RegistrySummary } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
 import { bool, many, one } from "../../flags.js";
 import { printValue } from "../../print.js";
@@ -16,7 +16,14 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
     throw new K3tsError("INVALID_ARGUMENT", "--proxy-username/--proxy-password need --proxy-remote-url", { meta: { flag: "--proxy-username" } });
   }
   const clusters = many(options.cluster);
+  const network = one(options.defaultNetwork, "--default-network");
   const runtime = await ctx.runtime();
+  if (network) {
+    await runtime.networks.inspect(network, { signal: ctx.signal }).catch((err: unknown) => {
+      if (!isK3tsError(err, "NETWORK_NOT_FOUND")) throw err;
+      throw new K3tsError("INVALID_ARGUMENT", `--default-network: network ${network} does not exist`, { meta: { flag: "--default-network" }, hint: `list them with: ${runtime.name} network ls` });
+    });
+  }
   // Every cluster named must exist before anything is made; the registry joins their networks before it starts.
   const networks = (await Promise.all(clusters.map((c) => getCluster(runtime, c, { signal: ctx.signal })))).map((c) => c.network);
   const made = await createRegistry(
@@ -30,7 +37,7 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
       enforcePortMatch: bool(options.enforcePortMatch, "--enforce-port-match", false),
       deleteEnabled: bool(options.deleteEnabled, "--delete-enabled", false),
     },
-    { runtime, progress: ctx.progress, signal: ctx.signal, env: ctx.env, extraNetworks: networks },
+    { runtime, progress: ctx.progress, signal: ctx.signal, env: ctx.env, extraNetworks: networks, ...(network ? { network } : {}) },
   );
   let result: RegistrySummary = made;
   for (const cluster of clusters) {

@@ -22,10 +22,16 @@ export const registryCommands: CommandSpec[] = [
       { flags: "--delete-enabled", description: "Allow deleting images (REGISTRY_STORAGE_DELETE_ENABLED)" },
       { flags: "--enforce-port-match", description: "Listen inside on the host port too, so NAME:PORT works from nodes and host alike" },
       { flags: "-c, --cluster <name>", description: "Connect it to this cluster once created (repeatable)" },
+      {
+        flags: "--default-network <network>",
+        description:
+          "Live on this existing network instead of a network of its own (kept when the registry goes). On Podman a container on several networks resolves the names of only one of them, picked at each start: a pull-through cache of a registry container belongs on that container's network",
+      },
       OUTPUT,
     ],
     examples: [
       "k3ts registry create dev --port 5001",
+      "k3ts registry create cache --proxy-remote-url http://k3ts-dev:5000 --default-network k3ts-dev --cluster demo",
       "k3ts registry create hub --proxy-remote-url https://registry-1.docker.io -v hubcache:/var/lib/registry",
       "docker push localhost:5001/myapp:dev   # then, in the cluster: image k3ts-dev:5000/myapp:dev (or localhost:5001/myapp:dev)",
     ],
