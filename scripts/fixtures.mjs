@@ -74,6 +74,7 @@ function k3sStandinRoot() {
   copyWithLibs(root, node, "/usr/local/bin/node");
   mkdirSync(join(root, "usr/lib/k3s-standin"), { recursive: true });
   copyFileSync(join(repo, "fixtures/k3s-standin/dist/k3s.js"), join(root, "usr/lib/k3s-standin/k3s.js"));
+  copyFileSync(join(repo, "fixtures/k3s-standin/dist/pod-dns.js"), join(root, "usr/lib/k3s-standin/pod-dns.js"));
   writeFileSync(
     join(root, "bin/k3s"),
     "#!/bin/sh\n# k3s STAND-IN (test double) for k3ts tests: NOT k3s (see fixtures/k3s-standin/README.md).\nexec /usr/local/bin/node /usr/lib/k3s-standin/k3s.js \"$@\"\n",

@@ -10,6 +10,8 @@ export const bin = fileURLToPath(new URL("../../bin/k3ts.js", import.meta.url));
 /** The k3s image the e2e suite runs: the stand-in by default, a real k3s when K3TS_E2E_K3S_IMAGE names one. */
 export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:1";
 export const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
+/** An image with `node` for pods that check what they resolve (the stand-in's pods run on its own filesystem). */
+export const NODE_POD_IMAGE = process.env.K3TS_E2E_NODE_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "node:22-alpine" : "k3ts-test/k3s-standin:1");
 /** Real k3s needs privileged nodes; the stand-in (and this sandbox) run without. */
 export const PRIVILEGE_FLAGS = process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged"];
 const ALL_ENGINES = ["docker", "podman"] as const;
@@ -100,4 +102,23 @@ export const freeHostPort = (): Promise<number> => freePort("127.0.0.1");
 export async function clearName(runtime: Runtime, cluster: string): Promise<string> {
   await deleteCluster(cluster, { runtime, updateKubeconfig: false });
   return cluster;
+}
+
+/**
+ * What a pod resolves each name to (or the error code), through the cluster's DNS: a pod runs
+ * `node` to look them up, and its log is read back. The pod is deleted afterwards.
+ */
+export async function resolveInPod(kubeconfig: string, names: string[], pod = "k3ts-e2e-dns"): Promise<Record<string, string>> {
+  const script = `const dns=require("dns");Promise.all(${JSON.stringify(names)}.map(n=>dns.promises.lookup(n,{family:4}).then(r=>[n,r.address],e=>[n,e.code]))).then(r=>console.log(JSON.stringify(Object.fromEntries(r))))`;
+  await kubectl(kubeconfig, ["delete", "pod", pod, "--ignore-not-found", "--wait=true"]);
+  const run = await kubectl(kubeconfig, ["run", pod, `--image=${NODE_POD_IMAGE}`, "--restart=Never", "--command", "--", "node", "-e", script]);
+  if (run.exitCode !== 0) throw new Error(`kubectl run: ${run.stderr}`);
+  try {
+    const done = await kubectl(kubeconfig, ["wait", `pod/${pod}`, "--for=jsonpath={.status.phase}=Succeeded", "--timeout=90s"]);
+    const logs = await kubectl(kubeconfig, ["logs", pod]);
+    if (done.exitCode !== 0) throw new Error(`pod ${pod} did not succeed: ${done.stderr}\n${logs.stdout}${logs.stderr}`);
+    return JSON.parse(logs.stdout.trim().split("\n").pop() ?? "{}") as Record<string, string>;
+  } finally {
+    await kubectl(kubeconfig, ["delete", "pod", pod, "--ignore-not-found", "--wait=false"]);
+  }
 }

@@ -11,6 +11,7 @@ import {
   kubectl,
   leftovers,
   read,
+  resolveInPod,
   runtimeFor,
 } from "./helpers.js";
 
@@ -119,6 +120,10 @@ for (const engine of ENGINES) {
         const started = await k3ts(engine, ["cluster", "start", name, "--timeout", "120s"], env);
         expect(started.exitCode, started.stderr).toBe(0);
         expect((await kubectl(kc.path, ["get", "--raw", "/readyz"])).stdout).toBe("ok");
+        // Pods resolve the load balancer at its address after the restart (Podman may hand out new ones).
+        const net = await runtime!.networks.inspect(`k3ts-${name}`);
+        const lb = `k3ts-${name}-serverlb`;
+        expect(await resolveInPod(kc.path, [lb, "host.k3ts.internal"])).toEqual({ [lb]: net.members.find((m) => m.name === lb)?.ipv4, "host.k3ts.internal": net.gateway });
       } finally {
         const deleted = await k3ts(engine, ["cluster", "delete", name], { ...env, XDG_CONFIG_HOME: kc.dir });
         expect(deleted.exitCode, deleted.stderr).toBe(0);

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { LABELS, type Runtime } from "@k3ts/core";
-import { ENGINES, LB_IMAGE, cleanupDir, clearName, createArgs, k3ts, kubectl, leftovers, runtimeFor, type Engine } from "./helpers.js";
+import { ENGINES, LB_IMAGE, cleanupDir, clearName, createArgs, k3ts, kubectl, leftovers, resolveInPod, runtimeFor, type Engine } from "./helpers.js";
 
 /** The registry image: Debian's distribution registry packed as registry:2 is (no registry to pull from here). */
 const REGISTRY_IMAGE = process.env.K3TS_E2E_REGISTRY_IMAGE ?? "k3ts-test/registry:2";
@@ -97,9 +97,23 @@ for (const engine of ENGINES) {
       const userConfig = join(dir, "registries.yaml");
       writeFileSync(userConfig, "mirrors:\n  mirror.example.test:\n    endpoint:\n      - https://mirror.example.test:8443\n");
       try {
-        const created = await k3ts(engine, createArgs(name, ["--agents", "1", "--registry-create", reg, "--registry-config", userConfig]), env);
+        const created = await k3ts(engine, createArgs(name, ["--agents", "1", "--registry-create", reg, "--registry-config", userConfig, "--host-alias", "10.11.12.13:db.example.test,cache.example.test"]), env);
         expect(created.exitCode, created.stderr).toBe(0);
         expect(created.stderr).toMatch(new RegExp(`Creating registry ${reg} on localhost:\\d+`));
+
+        // Pods resolve through CoreDNS (never the node's /etc/hosts): host.k3ts.internal, the host
+        // aliases, the registry and the load balancer by name come from NodeHosts, the nodes from k3s.
+        const net = await runtime!.networks.inspect(`k3ts-${name}`);
+        const ipOf = (member: string) => net.members.find((m) => m.name === member)?.ipv4;
+        const seen = await resolveInPod(env.KUBECONFIG, ["host.k3ts.internal", "db.example.test", "cache.example.test", reg, `k3ts-${name}-serverlb`, `k3ts-${name}-agent-0`]);
+        expect(seen).toEqual({
+          "host.k3ts.internal": net.gateway,
+          "db.example.test": "10.11.12.13",
+          "cache.example.test": "10.11.12.13",
+          [reg]: ipOf(reg),
+          [`k3ts-${name}-serverlb`]: ipOf(`k3ts-${name}-serverlb`),
+          [`k3ts-${name}-agent-0`]: ipOf(`k3ts-${name}-agent-0`),
+        });
 
         const r = await registryJson(engine, reg);
         expect(r).toMatchObject({ name: reg, state: "running", hostIP: "127.0.0.1", port: 5000, clusters: [name] });
@@ -184,6 +198,9 @@ for (const engine of ENGINES) {
         const viaConnect = await pullInNodeEventually(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/busybox:1`);
         expect(viaConnect.exitCode, viaConnect.out).toBe(0);
         expect((await registryJson(engine, reg)).clusters).toEqual([name]);
+        // Pods resolve it by name too (connect added it to CoreDNS's NodeHosts).
+        const clusterNet = await runtime!.networks.inspect(`k3ts-${name}`);
+        expect(await resolveInPod(env.KUBECONFIG, [reg])).toEqual({ [reg]: clusterNet.members.find((m) => m.name === reg)?.ipv4 });
         // connect waited for every node to be Ready again (the product's own readiness): no polling here.
         const nodes = await kubectl(env.KUBECONFIG, ["get", "nodes", "--no-headers"]);
         expect((nodes.stdout.match(/ Ready /g) ?? []).length, nodes.stdout + nodes.stderr).toBe(2);
