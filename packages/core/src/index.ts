@@ -114,6 +114,8 @@ export { accessFromKubeconfig, kubeApply, kubeGet, kubeRequest, listNodeReadines
 export type { KubeAccess, KubeRequestOptions, KubeResponse, NodeReadiness } from "./cluster/kubeapi.js";
 export { ensureImages } from "./cluster/pull.js";
 export { preflight, preflightProblems, needsNetworkDns } from "./cluster/preflight.js";
+export { NODE_HOSTS_ANNOTATION, corednsDisabled, mergeNodeHosts, publishHostNames, syncNodeHosts } from "./cluster/nodehosts.js";
+export type { HostNamesSource } from "./cluster/nodehosts.js";
 export type { PreflightProblem } from "./cluster/preflight.js";
 export {
   DEFAULT_REGISTRY_IMAGE,

@@ -21,7 +21,8 @@ import {
   rewriteKubeconfig,
   updateKubeconfigFile,
 } from "./kubeconfig.js";
-import { k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
+import { corednsDisabled, publishHostNames, runningClusterHostNames } from "./nodehosts.js";
+import { hostAliases, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
 import { validateClusterName } from "./parse.js";
 import { crashCheck, lastWords } from "./crash.js";
@@ -328,6 +329,12 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
         }
       });
     }
+    if (spec.wait && !corednsDisabled(spec.k3sArgs.map((a) => a.value))) {
+      const source = { network: networkName, nodes: [...plan.servers, ...plan.agents].map((n) => n.spec.name), aliases: hostAliases(spec, network.info.gateway) };
+      await withStep(progress, "Adding host.k3ts.internal, host aliases and the network's containers to CoreDNS (NodeHosts)", () =>
+        publishHostNames(runtime, accessFromKubeconfig(kubeconfig), source, o),
+      );
+    }
     if (clusterRegistries[0]) {
       const advertised = clusterRegistries[0];
       if (spec.wait) {
@@ -501,6 +508,9 @@ export async function startCluster(name: string, opts: LifecycleOptions & { wait
     await withStep(progress, `Waiting for the API and ${expected.length} node(s) to be Ready`, (step) =>
       waitForReady(access, expected, { ...o, ...(deadline ? { deadline } : {}), onStatus: (s) => step.update(s), check: crashCheck(runtime, expected, { cluster: name, ...o }) }),
     );
+    // Addresses may have changed with the restart (Podman gives new ones).
+    const source = await runningClusterHostNames(runtime, cluster, o);
+    if (source) await withStep(progress, "Updating CoreDNS's NodeHosts", () => publishHostNames(runtime, access, source, o));
   }
   return getCluster(runtime, name);
 }

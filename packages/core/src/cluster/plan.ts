@@ -170,7 +170,8 @@ function planPorts(spec: ClusterSpec, slots: Slot[]): { proxied: ProxiedPort[]; 
 
 const loadBalancerConfig_ = loadBalancerConfig;
 
-function hostAliases(spec: ClusterSpec, gateway: string | undefined): HostAlias[] {
+/** host.k3ts.internal (the gateway) and the --host-alias entries: what nodes get in /etc/hosts and pods in CoreDNS NodeHosts. */
+export function hostAliases(spec: ClusterSpec, gateway: string | undefined): HostAlias[] {
   return [...(gateway ? [{ ip: gateway, hostnames: [HOST_ALIAS] }] : []), ...spec.hostAliases];
 }
 

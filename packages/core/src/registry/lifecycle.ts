@@ -6,7 +6,7 @@
  */
 import { K3tsError, isK3tsError, throwIfAborted } from "../errors.js";
 import { LABELS, baseLabels } from "../labels.js";
-import { silentLogger, silentProgress, withStep } from "../logger.js";
+import { silentLogger, silentProgress, withStep, type Progress } from "../logger.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, NodeSpec, VolumeMount } from "../types.js";
 import { VERSION } from "../version.js";
@@ -15,6 +15,7 @@ import { accessFromKubeconfig, kubeApply, kubeRequest, waitForReady, type KubeAc
 import { freePort, getCluster, getKubeconfig, listClusters, type ClusterSummary, type LifecycleOptions } from "../cluster/lifecycle.js";
 import { parseVolumeSpec } from "../cluster/parse.js";
 import { reloadLoadBalancer } from "../cluster/nodes.js";
+import { publishHostNames, runningClusterHostNames } from "../cluster/nodehosts.js";
 import { ensureImages } from "../cluster/pull.js";
 import { REGISTRIES_YAML } from "../cluster/spec.js";
 import {
@@ -317,6 +318,12 @@ export interface ConnectResult {
   advertised: boolean;
 }
 
+/** Pods resolve the registry by name through CoreDNS's NodeHosts (nodes through the engine's DNS). */
+async function updateNodeHosts(runtime: Runtime, access: KubeAccess, cluster: ClusterSummary, progress: Progress, o: { signal?: AbortSignal }): Promise<void> {
+  const source = await runningClusterHostNames(runtime, cluster, o);
+  if (source) await withStep(progress, `Updating CoreDNS's NodeHosts in ${cluster.name}`, () => publishHostNames(runtime, access, source, o));
+}
+
 /**
  * Connects a registry to a running cluster (k3d never shipped this): joins the cluster network, adds
  * the registry's mirrors to registries.yaml in every k3s node, restarts the nodes one by one so k3s
@@ -340,6 +347,7 @@ export async function connectRegistry(registryRef: string, clusterName: string, 
   if (cluster.servers.some((s) => s.state === "running")) {
     const access = accessFromKubeconfig(await getKubeconfig(clusterName, { runtime }));
     advertised = await advertiseRegistry(access, endpoint, { ...o, onlyIfAbsent: true });
+    await updateNodeHosts(runtime, access, cluster, progress, o);
   }
   return { registry: registry.name, cluster: clusterName, changed, restarted: restart, advertised };
 }
@@ -364,5 +372,6 @@ export async function disconnectRegistry(registryRef: string, clusterName: strin
   if (registry.networks.includes(cluster.network)) {
     await withStep(progress, `Disconnecting ${registry.name} from network ${cluster.network}`, () => runtime.networks.disconnect(cluster.network, registry.name, o));
   }
+  if (running) await updateNodeHosts(runtime, accessFromKubeconfig(await getKubeconfig(clusterName, { runtime })), cluster, progress, o);
   return { registry: registry.name, cluster: clusterName, changed, restarted: restart, advertised: false };
 }
