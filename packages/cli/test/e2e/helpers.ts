@@ -122,3 +122,12 @@ export async function resolveInPod(kubeconfig: string, names: string[], pod = "k
     await kubectl(kubeconfig, ["delete", "pod", pod, "--ignore-not-found", "--wait=false"]);
   }
 }
+
+/** The address a node's /etc/hosts gives a name: what the engine made of the extra hosts k3ts asked for. */
+export async function hostsEntry(runtime: Runtime, node: string, name: string): Promise<string | undefined> {
+  const text = (await runtime.nodes.readFile(node, "/etc/hosts")).toString("utf8");
+  return text
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .find(([, ...names]) => names.includes(name))?.[0];
+}

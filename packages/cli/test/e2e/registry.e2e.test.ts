@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { LABELS, type Runtime } from "@k3ts/core";
-import { ENGINES, LB_IMAGE, cleanupDir, clearName, createArgs, k3ts, kubectl, leftovers, resolveInPod, runtimeFor, type Engine } from "./helpers.js";
+import { ENGINES, LB_IMAGE, cleanupDir, clearName, createArgs, k3ts, hostsEntry, kubectl, leftovers, resolveInPod, runtimeFor, type Engine } from "./helpers.js";
 
 /** The registry image: Debian's distribution registry packed as registry:2 is (no registry to pull from here). */
 const REGISTRY_IMAGE = process.env.K3TS_E2E_REGISTRY_IMAGE ?? "k3ts-test/registry:2";
@@ -107,7 +107,8 @@ for (const engine of ENGINES) {
         const ipOf = (member: string) => net.members.find((m) => m.name === member)?.ipv4;
         const seen = await resolveInPod(env.KUBECONFIG, ["host.k3ts.internal", "db.example.test", "cache.example.test", reg, `k3ts-${name}-serverlb`, `k3ts-${name}-agent-0`]);
         expect(seen).toEqual({
-          "host.k3ts.internal": net.gateway,
+          // The gateway on rootful Linux; the engine's host-gateway address in a VM or rootless.
+          "host.k3ts.internal": await hostsEntry(runtime!, `k3ts-${name}-server-0`, "host.k3ts.internal"),
           "db.example.test": "10.11.12.13",
           "cache.example.test": "10.11.12.13",
           [reg]: ipOf(reg),

@@ -21,8 +21,8 @@ import {
   rewriteKubeconfig,
   updateKubeconfigFile,
 } from "./kubeconfig.js";
-import { corednsDisabled, publishHostNames, runningClusterHostNames } from "./nodehosts.js";
-import { hostAliases, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
+import { corednsDisabled, publishHostNames, resolveHostGateway, runningClusterHostNames } from "./nodehosts.js";
+import { hostAddressFor, hostAliases, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
 import { validateClusterName } from "./parse.js";
 import { crashCheck, lastWords } from "./crash.js";
@@ -217,7 +217,7 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       hint: `delete it first (k3ts cluster delete ${spec.name}) or pick another name`,
     });
   }
-  await preflight(spec, runtime, o);
+  const info = await preflight(spec, runtime, o);
   const undo: Undo[] = [];
   try {
     const registries = await resolveClusterRegistries(spec, runtime, opts.env ?? process.env, signal);
@@ -248,12 +248,14 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       return { info: network, external: !owned };
     });
     const apiHostPort = spec.api.hostPort ?? (await freePort(spec.api.hostIP));
+    const hostAddress = hostAddressFor(info, network.info.gateway);
     const token = spec.token ?? generateToken();
     const plan: ClusterPlan = planCluster(spec, {
       apiHostPort,
       network: networkName,
       networkExternal: network.external,
       ...(network.info.gateway ? { gateway: network.info.gateway } : {}),
+      ...(hostAddress ? { hostAddress } : {}),
       token,
       k3tsVersion: version,
     });
@@ -330,7 +332,8 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       });
     }
     if (spec.wait && !corednsDisabled(spec.k3sArgs.map((a) => a.value))) {
-      const source = { network: networkName, nodes: [...plan.servers, ...plan.agents].map((n) => n.spec.name), aliases: hostAliases(spec, network.info.gateway) };
+      const aliases = await resolveHostGateway(runtime, first!.spec.name, hostAliases(spec, hostAddress), o);
+      const source = { network: networkName, nodes: [...plan.servers, ...plan.agents].map((n) => n.spec.name), aliases };
       await withStep(progress, "Adding host.k3ts.internal, host aliases and the network's containers to CoreDNS (NodeHosts)", () =>
         publishHostNames(runtime, accessFromKubeconfig(kubeconfig), source, o),
       );

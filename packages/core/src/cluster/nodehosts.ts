@@ -164,12 +164,37 @@ export async function runningClusterHostNames(
     }
   }
   if (spec && corednsDisabled(spec.k3sArgs.map((a) => a.value))) return undefined;
-  const gateway = (await runtime.networks.inspect(cluster.network, options)).gateway;
+  // host.k3ts.internal is whatever the nodes were given (the gateway, or the engine's host-gateway).
+  const host = await addressInNode(runtime, cluster.servers[0]!.name, HOST_ALIAS, options).catch(() => undefined);
+  const hostAddress = host ?? (await runtime.networks.inspect(cluster.network, options)).gateway;
   return {
     network: cluster.network,
     nodes: [...cluster.servers, ...cluster.agents].map((n) => n.name),
-    aliases: spec ? hostAliases(spec, gateway) : gateway ? [{ ip: gateway, hostnames: [HOST_ALIAS] }] : [],
+    aliases: spec ? hostAliases(spec, hostAddress) : hostAddress ? [{ ip: hostAddress, hostnames: [HOST_ALIAS] }] : [],
   };
+}
+
+/** The address a node's /etc/hosts gives `name` (what the engine made of `host-gateway`), if any. */
+export async function addressInNode(runtime: Runtime, node: string, name: string, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+  const text = (await runtime.nodes.readFile(node, "/etc/hosts", options)).toString("utf8");
+  for (const line of text.split("\n")) {
+    const [ip, ...names] = (line.split("#")[0] ?? "").trim().split(/\s+/);
+    if (ip && names.includes(name)) return ip;
+  }
+  return undefined;
+}
+
+/** Aliases with `host-gateway` replaced by the address the engine gave it in `node` (dropped if none). */
+export async function resolveHostGateway(runtime: Runtime, node: string, aliases: HostAlias[], options: { signal?: AbortSignal } = {}): Promise<HostAlias[]> {
+  const out: HostAlias[] = [];
+  for (const a of aliases) {
+    if (a.ip !== "host-gateway") out.push(a);
+    else {
+      const ip = await addressInNode(runtime, node, a.hostnames[0]!, options);
+      if (ip) out.push({ ...a, ip });
+    }
+  }
+  return out;
 }
 
 /** Writes a cluster's host names into CoreDNS's NodeHosts (see syncNodeHosts). */

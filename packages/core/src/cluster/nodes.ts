@@ -25,7 +25,8 @@ import {
   type ProxiedPort,
 } from "./plan.js";
 import { selectNodes } from "./filters.js";
-import { K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec, type Filtered, type PortSpec } from "./spec.js";
+import { addressInNode } from "./nodehosts.js";
+import { HOST_ALIAS, K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec, type Filtered, type PortSpec } from "./spec.js";
 import { VERSION } from "../version.js";
 import { ensureImages } from "./pull.js";
 
@@ -94,11 +95,14 @@ async function planContextOf(runtime: Runtime, cluster: ClusterSummary, k3tsVers
   const token = (await runtime.nodes.readFile(first.name, TOKEN_FILE_IN_NODE, o)).toString("utf8").trim();
   const network = first.labels[LABELS.network] ?? names.network(cluster.name);
   const gateway = (await runtime.networks.inspect(network, o)).gateway;
+  // New nodes reach the host where the first ones do (the engine resolved host-gateway there, if used).
+  const hostAddress = await addressInNode(runtime, first.name, HOST_ALIAS, o).catch(() => undefined);
   return {
     apiHostPort: Number(first.labels[LABELS.apiPort]),
     network,
     networkExternal: first.labels[LABELS.networkExternal] === "true",
     ...(gateway ? { gateway } : {}),
+    ...(hostAddress ? { hostAddress } : {}),
     token,
     k3tsVersion,
     joinServer: first.name,

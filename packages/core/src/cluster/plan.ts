@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { K3tsError } from "../errors.js";
 import { LABELS, baseLabels } from "../labels.js";
+import type { RuntimeInfo } from "../runtime.js";
 import type { HostAlias, NodeSpec, PortMapping, VolumeMount } from "../types.js";
 import { selectNodes } from "./filters.js";
 import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT } from "./entrypoint.js";
@@ -39,8 +40,13 @@ export interface PlanContext {
   /** The cluster network's name. */
   network: string;
   networkExternal: boolean;
-  /** The cluster network's gateway: where nodes reach the host (host.k3ts.internal). */
+  /** The cluster network's gateway: where nodes reach the host on rootful Linux. */
   gateway?: string;
+  /**
+   * What host.k3ts.internal maps to in the nodes' /etc/hosts: an IP, or `host-gateway` for the
+   * engine to fill in (see hostAddressFor). Default: the gateway.
+   */
+  hostAddress?: string;
   token: string;
   k3tsVersion: string;
   /** The server that joining servers and agents reach (K3S_URL); default server-0. */
@@ -170,9 +176,23 @@ function planPorts(spec: ClusterSpec, slots: Slot[]): { proxied: ProxiedPort[]; 
 
 const loadBalancerConfig_ = loadBalancerConfig;
 
-/** host.k3ts.internal (the gateway) and the --host-alias entries: what nodes get in /etc/hosts and pods in CoreDNS NodeHosts. */
-export function hostAliases(spec: ClusterSpec, gateway: string | undefined): HostAlias[] {
-  return [...(gateway ? [{ ip: gateway, hostnames: [HOST_ALIAS] }] : []), ...spec.hostAliases];
+/** host.k3ts.internal and the --host-alias entries: what nodes get in /etc/hosts and pods in CoreDNS NodeHosts. */
+export function hostAliases(spec: ClusterSpec, hostAddress: string | undefined): HostAlias[] {
+  return [...(hostAddress ? [{ ip: hostAddress, hostnames: [HOST_ALIAS] }] : []), ...spec.hostAliases];
+}
+
+/**
+ * Where nodes reach the user's host. On rootful Linux the cluster network's gateway is the host (as
+ * k3d does it). Where the engine runs in a VM (k3ts itself not on Linux: Docker Desktop, Colima,
+ * Podman machine, Rancher Desktop; or Docker Desktop on Linux) or rootless (the gateway is inside
+ * RootlessKit's or Podman's network namespace), the gateway is not the host: the engine's
+ * `host-gateway` is, where it supports it (Docker >= 20.10, Podman >= 4.7). Engines without it
+ * keep the gateway.
+ */
+export function hostAddressFor(info: Pick<RuntimeInfo, "os" | "capabilities">, gateway: string | undefined, platform: string = process.platform): string | undefined {
+  const behindVm = platform !== "linux" || /docker desktop/i.test(info.os);
+  if ((behindVm || info.capabilities.rootless) && info.capabilities.hostGateway) return "host-gateway";
+  return gateway;
 }
 
 /** The slots of a cluster with these counts (and its load balancer). */
@@ -266,7 +286,7 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
         privileged: spec.privileged,
         init: true,
         restart: "unless-stopped",
-        extraHosts: hostAliases(spec, ctx.gateway),
+        extraHosts: hostAliases(spec, ctx.hostAddress ?? ctx.gateway),
         ...(memory ? { memoryBytes: memory } : {}),
         ...(spec.ulimits?.length ? { ulimits: spec.ulimits } : {}),
       },
@@ -291,7 +311,7 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
         volumes: volumesFor(name),
         restart: "unless-stopped",
         init: true,
-        extraHosts: hostAliases(spec, ctx.gateway),
+        extraHosts: hostAliases(spec, ctx.hostAddress ?? ctx.gateway),
       },
     };
   };

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT } from "../../src/cluster/entrypoint.js";
 import { parseNodeFilter } from "../../src/cluster/filters.js";
+import type { RuntimeCapabilities } from "../../src/runtime.js";
 import {
+  hostAddressFor,
   k3sNodeFiles,
   nodeLabelArg,
   planAddedNodes,
@@ -175,5 +177,33 @@ describe("the k3s nodes' entrypoint", () => {
     const script = NODE_ENTRYPOINT_SCRIPT.replaceAll("/sys/fs/cgroup", "/nonexistent-cgroup").replace("mount --make-rshared /", "true").replace("exec /bin/k3s", "exec echo k3s");
     const r = spawnSync("sh", ["-c", script, "k3ts-entrypoint", "agent"], { encoding: "utf8" });
     expect([r.status, r.stdout, r.stderr]).toEqual([0, "k3s agent\n", ""]);
+  });
+});
+
+describe("host.k3ts.internal on each kind of engine (hostAddressFor)", () => {
+  const caps = (over: Partial<RuntimeCapabilities> = {}): RuntimeCapabilities => ({ privileged: true, rootless: false, cgroupVersion: 2, memoryLimit: true, networkDns: true, hostGateway: true, ...over });
+  it.each([
+    ["rootful Docker on Linux: the network gateway is the host", { os: "Debian GNU/Linux 12 (bookworm)", capabilities: caps() }, "linux", "172.20.0.1"],
+    ["Docker Desktop on macOS: the gateway is inside its VM", { os: "Docker Desktop", capabilities: caps() }, "darwin", "host-gateway"],
+    ["Docker Desktop on Linux runs a VM too", { os: "Docker Desktop", capabilities: caps() }, "linux", "host-gateway"],
+    ["Colima or Podman machine (k3ts on macOS), host-gateway supported", { os: "fedora", capabilities: caps() }, "darwin", "host-gateway"],
+    ["Podman machine 4.3 without host-gateway keeps the gateway", { os: "fedora", capabilities: caps({ hostGateway: false }) }, "darwin", "172.20.0.1"],
+    ["rootless Podman on Linux: the gateway is in its network namespace", { os: "debian", capabilities: caps({ rootless: true, privileged: false }) }, "linux", "host-gateway"],
+    ["rootful Podman 4.3 on Linux (these machines)", { os: "debian", capabilities: caps({ hostGateway: false, cgroupVersion: 1 }) }, "linux", "172.20.0.1"],
+  ] as const)("%s", (_what, info, platform, want) => {
+    expect(hostAddressFor(info, "172.20.0.1", platform)).toBe(want);
+  });
+
+  it("every node the cluster gets maps it the same way: servers, agents, added nodes, the load balancer after an edit", () => {
+    const vm: PlanContext = { ...ctx, hostAddress: "host-gateway" };
+    const plan = planCluster(ha, vm);
+    const want = { ip: "host-gateway", hostnames: ["host.k3ts.internal"] };
+    for (const n of [...plan.servers, ...plan.agents, plan.loadBalancer!]) expect(n.spec.extraHosts?.[0], n.spec.name).toEqual(want);
+    expect(plan.servers[0]!.spec.extraHosts).toContainEqual({ ip: "10.0.0.9", hostnames: ["db.local"] });
+    // Added nodes and a rebuilt LB are planned with the address the first server got (an IP by then).
+    const later: PlanContext = { ...ctx, hostAddress: "192.168.65.254" };
+    const added = [...planAddedNodes(ha, later, "server", [3], { servers: [0, 1, 2], agents: [0] }), ...planAddedNodes(ha, later, "agent", [1], { servers: [0, 1, 2], agents: [0] })];
+    for (const n of added) expect(n.spec.extraHosts?.[0]).toEqual({ ip: "192.168.65.254", hostnames: ["host.k3ts.internal"] });
+    expect(planLoadBalancer(ha, later, []).spec.extraHosts?.[0]).toEqual({ ip: "192.168.65.254", hostnames: ["host.k3ts.internal"] });
   });
 });
