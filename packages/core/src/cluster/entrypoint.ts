@@ -10,6 +10,15 @@
  *   and enables the controllers for the subtree (k3s issue #4085).
  * - Mount propagation: pods that ask for Bidirectional or HostToContainer mounts (CSI node plugins)
  *   need / to be a shared mount; containers get a private one.
+ * - Pod DNS on Docker: a node on a user network resolves through Docker's embedded DNS at
+ *   127.0.0.11, which answers only inside the node's own network namespace. k3s refuses a loopback
+ *   resolver for pods and gives them `nameserver 8.8.8.8` instead (pkg/agent/config/config.go), so
+ *   pods would resolve neither what the host resolves (corporate DNS, where 8.8.8.8 is blocked) nor
+ *   the network's containers. As kind and k3d do, the entrypoint points Docker's DNAT rules at the
+ *   network gateway's address too (for the node and, through PREROUTING, for pods) and puts that
+ *   address in resolv.conf, which k3s then keeps and CoreDNS forwards to. Without iptables or the
+ *   privilege to change them it says so and leaves resolv.conf alone. Other engines (Podman's
+ *   dnsname or aardvark-dns answer on the gateway already) are left as they are.
  */
 
 /** Where the entrypoint lives in the node (the image's /bin, beside /bin/k3s). */
@@ -36,6 +45,25 @@ if [ -f "$cg/cgroup.controllers" ]; then
     done
   else
     say "cannot create $cg/init (cgroup v2 not writable): the kubelet will not start"
+  fi
+fi
+
+# Docker's embedded DNS (127.0.0.11) for pods: reachable at the gateway's address (kind's and k3d's fix).
+dns=127.0.0.11
+if grep -q "^nameserver $dns" /etc/resolv.conf 2>/dev/null; then
+  hex=$(awk '$2 == "00000000" && $3 != "00000000" { print $3; exit }' /proc/net/route 2>/dev/null)
+  gw=""
+  [ -n "$hex" ] && gw="$((0x$(echo "$hex" | cut -c7-8))).$((0x$(echo "$hex" | cut -c5-6))).$((0x$(echo "$hex" | cut -c3-4))).$((0x$(echo "$hex" | cut -c1-2)))"
+  rules=$(iptables-save -t nat 2>/dev/null)
+  if [ -z "$gw" ]; then
+    say "no default route: pods resolve through k3s's fallback (8.8.8.8)"
+  elif ! echo "$rules" | grep -q DOCKER_OUTPUT; then
+    say "cannot read Docker's DNS rules (iptables missing, or not privileged): pods resolve through k3s's fallback (8.8.8.8)"
+  elif echo "$rules" | sed -e "s/-d $dns/-d $gw/g" -e 's/^-A OUTPUT \\(.*\\) -j DOCKER_OUTPUT$/&\\n-A PREROUTING \\1 -j DOCKER_OUTPUT/' -e "s/--to-source :53/--to-source $gw:53/g" | iptables-restore 2>/dev/null; then
+    # resolv.conf is mounted by the engine: rewritten in place, not replaced.
+    sed "s/^nameserver $dns/nameserver $gw/" /etc/resolv.conf > /tmp/k3ts-resolv.conf && cat /tmp/k3ts-resolv.conf > /etc/resolv.conf && rm -f /tmp/k3ts-resolv.conf
+  else
+    say "cannot change Docker's DNS rules (not privileged?): pods resolve through k3s's fallback (8.8.8.8)"
   fi
 fi
 

@@ -3,7 +3,7 @@
  * cluster keeps in its nodes) and the load balancer rebuilt by a port edit — table tests, no engine.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -174,9 +174,80 @@ describe("the k3s nodes' entrypoint", () => {
   });
 
   it("on cgroup v1 only execs k3s", () => {
-    const script = NODE_ENTRYPOINT_SCRIPT.replaceAll("/sys/fs/cgroup", "/nonexistent-cgroup").replace("mount --make-rshared /", "true").replace("exec /bin/k3s", "exec echo k3s");
+    const script = NODE_ENTRYPOINT_SCRIPT.replaceAll("/sys/fs/cgroup", "/nonexistent-cgroup")
+      .replaceAll("/etc/resolv.conf", "/nonexistent-resolv.conf")
+      .replace("mount --make-rshared /", "true")
+      .replace("exec /bin/k3s", "exec echo k3s");
     const r = spawnSync("sh", ["-c", script, "k3ts-entrypoint", "agent"], { encoding: "utf8" });
     expect([r.status, r.stdout, r.stderr]).toEqual([0, "k3s agent\n", ""]);
+  });
+});
+
+describe("the node entrypoint's pod DNS on Docker (kind's and k3d's fix)", () => {
+  // What Docker puts in a container on a user network: its embedded DNS on 127.0.0.11, DNATed to random ports.
+  const DOCKER_NAT = [
+    "*nat",
+    ":PREROUTING ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    ":POSTROUTING ACCEPT [0:0]",
+    ":DOCKER_OUTPUT - [0:0]",
+    ":DOCKER_POSTROUTING - [0:0]",
+    "-A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT",
+    "-A POSTROUTING -d 127.0.0.11/32 -j DOCKER_POSTROUTING",
+    "-A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:45875",
+    "-A DOCKER_POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 45875 -j SNAT --to-source :53",
+    "COMMIT",
+    "",
+  ].join("\n");
+  // /proc/net/route with the default route via 172.20.0.1 (little-endian hex).
+  const ROUTE = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t010014AC\t0003\t0\t0\t0\t00000000\t0\t0\t0\neth0\t000014AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
+
+  function run(resolv: string, iptables: { save: string | undefined; restore: boolean }) {
+    const dir = mkdtempSync(join(tmpdir(), "k3ts-dns-"));
+    try {
+      const bin = join(dir, "bin");
+      mkdirSync(bin);
+      writeFileSync(join(dir, "resolv.conf"), resolv);
+      writeFileSync(join(dir, "route"), ROUTE);
+      writeFileSync(join(bin, "iptables-save"), iptables.save === undefined ? "#!/bin/sh\necho 'iptables-save: Permission denied (you must be root)' >&2\nexit 1\n" : `#!/bin/sh\ncat <<'EOF'\n${iptables.save}EOF\n`, { mode: 0o755 });
+      writeFileSync(join(bin, "iptables-restore"), iptables.restore ? `#!/bin/sh\ncat > ${dir}/restored\n` : "#!/bin/sh\ncat >/dev/null\necho 'iptables-restore: Permission denied' >&2\nexit 1\n", { mode: 0o755 });
+      const script = NODE_ENTRYPOINT_SCRIPT.replaceAll("/sys/fs/cgroup", "/nonexistent-cgroup")
+        .replaceAll("/etc/resolv.conf", join(dir, "resolv.conf"))
+        .replaceAll("/proc/net/route", join(dir, "route"))
+        .replaceAll("/tmp/k3ts-resolv.conf", join(dir, "resolv.tmp"))
+        .replace("mount --make-rshared /", "true")
+        .replace("exec /bin/k3s", "exec echo k3s");
+      const r = spawnSync("sh", ["-c", script, "k3ts-entrypoint", "server"], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8") : undefined);
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr, resolv: read("resolv.conf"), restored: read("restored") };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("points Docker's rules at the gateway for the node and for pods, and resolv.conf at the gateway", () => {
+    const r = run("nameserver 127.0.0.11\noptions ndots:0\n", { save: DOCKER_NAT, restore: true });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, "k3s server\n", ""]);
+    expect(r.resolv).toBe("nameserver 172.20.0.1\noptions ndots:0\n");
+    expect(r.restored).toContain("-A OUTPUT -d 172.20.0.1/32 -j DOCKER_OUTPUT\n-A PREROUTING -d 172.20.0.1/32 -j DOCKER_OUTPUT\n");
+    expect(r.restored).toContain("-A DOCKER_OUTPUT -d 172.20.0.1/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:45875");
+    expect(r.restored).toContain("--sport 45875 -j SNAT --to-source 172.20.0.1:53");
+    expect(r.restored).not.toContain("-d 127.0.0.11");
+  });
+
+  it("without the privilege to change iptables, says so and leaves resolv.conf as Docker wrote it", () => {
+    for (const iptables of [{ save: undefined, restore: false }, { save: DOCKER_NAT, restore: false }]) {
+      const r = run("nameserver 127.0.0.11\n", iptables);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe("k3s server\n");
+      expect(r.stderr).toMatch(/k3ts-entrypoint: cannot (read|change) Docker's DNS rules .*8\.8\.8\.8/);
+      expect(r.resolv).toBe("nameserver 127.0.0.11\n");
+    }
+  });
+
+  it("leaves other engines' resolvers alone (Podman's answers on the gateway already)", () => {
+    const r = run("search dns.podman\nnameserver 10.89.0.1\n", { save: DOCKER_NAT, restore: true });
+    expect([r.status, r.stderr, r.resolv, r.restored]).toEqual([0, "", "search dns.podman\nnameserver 10.89.0.1\n", undefined]);
   });
 });
 
