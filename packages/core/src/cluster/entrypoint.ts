@@ -21,6 +21,18 @@
  *   dnsname or aardvark-dns answer on the gateway already) are left as they are.
  */
 
+/** A /proc/meminfo for a node with a memory limit, which the entrypoint mounts over the real one. */
+export const NODE_MEMINFO = "/etc/rancher/k3ts/meminfo";
+
+/**
+ * What the kubelet (cAdvisor) reads for the node's memory capacity: /proc/meminfo, which in a
+ * container shows the host's memory whatever the limit (k3d fakes it the same way).
+ */
+export function fakeMeminfo(bytes: number): string {
+  const kb = Math.floor(bytes / 1024);
+  return ["MemTotal", "MemFree", "MemAvailable"].map((k) => `${`${k}:`.padEnd(16)}${String(kb).padStart(8)} kB`).join("\n") + "\n";
+}
+
 /** Where the entrypoint lives in the node (the image's /bin, beside /bin/k3s). */
 export const NODE_ENTRYPOINT = "/bin/k3ts-entrypoint.sh";
 
@@ -30,6 +42,11 @@ say() { echo "k3ts-entrypoint: $*" >&2; }
 
 # Pods with Bidirectional/HostToContainer mount propagation need / to be shared.
 mount --make-rshared / 2>/dev/null || say "mount --make-rshared / failed (not privileged?): pods cannot use mount propagation"
+
+# A memory limit the kubelet can see: it reads /proc/meminfo, which shows the host's memory.
+if [ -f ${NODE_MEMINFO} ]; then
+  mount --bind ${NODE_MEMINFO} /proc/meminfo 2>/dev/null || say "cannot mount ${NODE_MEMINFO} over /proc/meminfo (not privileged?): the kubelet sees the host's memory, not the limit"
+fi
 
 # cgroup v2: empty the root cgroup (k3s does it itself only as PID 1 outside a user namespace).
 cg=/sys/fs/cgroup

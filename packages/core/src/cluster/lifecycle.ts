@@ -274,10 +274,9 @@ export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): 
       clusterRegistries.push(r);
     }
     const registriesYaml = renderRegistriesYaml(clusterRegistries.map(registryEndpoint), registries.userConfig);
-    const k3sFiles = k3sNodeFiles(spec);
     // registries.yaml first: a user's file for the same path (k3d's files[]) then wins, as it would in k3d.
     const filesFor = (n: PlannedNode): NodeFile[] => [
-      ...(n.role !== "loadbalancer" ? k3sFiles : []),
+      ...(n.role !== "loadbalancer" ? k3sNodeFiles(spec, n.spec) : []),
       ...(registriesYaml && n.role !== "loadbalancer" ? [{ path: REGISTRIES_YAML, content: registriesYaml, mode: 0o644 }] : []),
       ...n.files.map((i) => userFiles[i]!),
     ];

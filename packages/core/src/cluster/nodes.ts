@@ -138,7 +138,6 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
     labels: { ...opts.runtimeLabels, ...planned.labels },
     ...((opts.memoryBytes ?? planned.memoryBytes) ? { memoryBytes: opts.memoryBytes ?? planned.memoryBytes } : {}),
   }));
-  const files = k3sNodeFiles(spec);
   const lbName = cluster.loadBalancer?.name;
   // New nodes use the cluster's registries as the others do (k3d copies the file from a node too).
   let registriesYaml: Buffer | undefined;
@@ -151,13 +150,13 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
   const made: string[] = [];
   try {
     await withStep(progress, `Adding ${specs.length} ${opts.role}(s) to ${clusterName}`, async () => {
-      for (const spec of specs) {
-        await runtime.nodes.create(spec, o);
-        made.push(spec.name);
-        await runtime.nodes.writeFile(spec.name, TOKEN_FILE_IN_NODE, `${ctx.token}\n`, { mode: 0o600, ...o });
-        for (const f of files) await runtime.nodes.writeFile(spec.name, f.path, f.content, { mode: f.mode, ...o });
-        if (registriesYaml) await runtime.nodes.writeFile(spec.name, REGISTRIES_YAML, registriesYaml, { mode: 0o644, ...o });
-        await runtime.nodes.start(spec.name, o);
+      for (const node of specs) {
+        await runtime.nodes.create(node, o);
+        made.push(node.name);
+        await runtime.nodes.writeFile(node.name, TOKEN_FILE_IN_NODE, `${ctx.token}\n`, { mode: 0o600, ...o });
+        for (const f of k3sNodeFiles(spec, node)) await runtime.nodes.writeFile(node.name, f.path, f.content, { mode: f.mode, ...o });
+        if (registriesYaml) await runtime.nodes.writeFile(node.name, REGISTRIES_YAML, registriesYaml, { mode: 0o644, ...o });
+        await runtime.nodes.start(node.name, o);
       }
     });
     if (opts.wait !== false) {

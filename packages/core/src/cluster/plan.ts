@@ -8,7 +8,7 @@ import { LABELS, baseLabels } from "../labels.js";
 import type { RuntimeInfo } from "../runtime.js";
 import type { HostAlias, NodeSpec, PortMapping, VolumeMount } from "../types.js";
 import { selectNodes } from "./filters.js";
-import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT } from "./entrypoint.js";
+import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT, NODE_MEMINFO, fakeMeminfo } from "./entrypoint.js";
 import { renderNginxConfig } from "./lb.js";
 import {
   HOST_ALIAS,
@@ -392,10 +392,11 @@ export interface NodeFile {
 }
 
 /** What every k3s node gets before it starts, besides its token: the entrypoint it runs and the cluster's spec. */
-export function k3sNodeFiles(spec: ClusterSpec): NodeFile[] {
+export function k3sNodeFiles(spec: ClusterSpec, node?: Pick<NodeSpec, "memoryBytes">): NodeFile[] {
   return [
     { path: NODE_ENTRYPOINT, content: NODE_ENTRYPOINT_SCRIPT, mode: 0o755 },
     { path: CLUSTER_SPEC_IN_NODE, content: recordClusterSpec(spec), mode: 0o600 },
+    ...(node?.memoryBytes ? [{ path: NODE_MEMINFO, content: fakeMeminfo(node.memoryBytes), mode: 0o444 }] : []),
   ];
 }
 

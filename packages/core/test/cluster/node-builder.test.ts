@@ -7,9 +7,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT } from "../../src/cluster/entrypoint.js";
+import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT, NODE_MEMINFO, fakeMeminfo } from "../../src/cluster/entrypoint.js";
 import { parseNodeFilter } from "../../src/cluster/filters.js";
 import type { RuntimeCapabilities } from "../../src/runtime.js";
+import type { NodeSpec } from "../../src/types.js";
 import {
   hostAddressFor,
   k3sNodeFiles,
@@ -276,5 +277,37 @@ describe("host.k3ts.internal on each kind of engine (hostAddressFor)", () => {
     const added = [...planAddedNodes(ha, later, "server", [3], { servers: [0, 1, 2], agents: [0] }), ...planAddedNodes(ha, later, "agent", [1], { servers: [0, 1, 2], agents: [0] })];
     for (const n of added) expect(n.spec.extraHosts?.[0]).toEqual({ ip: "192.168.65.254", hostnames: ["host.k3ts.internal"] });
     expect(planLoadBalancer(ha, later, []).spec.extraHosts?.[0]).toEqual({ ip: "192.168.65.254", hostnames: ["host.k3ts.internal"] });
+  });
+});
+
+describe("memory limits the kubelet can see (a fake /proc/meminfo, as k3d does)", () => {
+  it("servers and agents with a limit get a meminfo of that size; nodes without a limit get none", () => {
+    const plan = planCluster(ha, ctx);
+    const meminfo = (n: { spec: NodeSpec }) => k3sNodeFiles(ha, n.spec).find((f) => f.path === NODE_MEMINFO)?.content;
+    expect(meminfo(plan.servers[0]!)).toBe("MemTotal:        1048576 kB\nMemFree:         1048576 kB\nMemAvailable:    1048576 kB\n");
+    expect(meminfo(plan.agents[0]!)).toMatch(/^MemTotal: +524288 kB$/m);
+    const unlimited = planCluster({ ...ha, memory: {} }, ctx);
+    expect(meminfo(unlimited.servers[0]!)).toBeUndefined();
+    const added = planAddedNodes(ha, ctx, "agent", [1], { servers: [0, 1, 2], agents: [0] })[0]!;
+    expect(meminfo(added)).toMatch(/^MemTotal: +524288 kB$/m);
+  });
+
+  it("the entrypoint mounts it over /proc/meminfo, and says so when it cannot", () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3ts-mem-"));
+    try {
+      writeFileSync(join(dir, "meminfo"), fakeMeminfo(1 << 30));
+      const base = NODE_ENTRYPOINT_SCRIPT.replaceAll("/sys/fs/cgroup", "/nonexistent-cgroup")
+        .replaceAll("/etc/resolv.conf", "/nonexistent-resolv.conf")
+        .replaceAll(NODE_MEMINFO, join(dir, "meminfo"))
+        .replace("mount --make-rshared /", "true")
+        .replace("exec /bin/k3s", "exec echo k3s");
+      const ok = spawnSync("sh", ["-c", base.replace("mount --bind", "echo mount --bind"), "k3ts-entrypoint", "agent"], { encoding: "utf8" });
+      expect([ok.status, ok.stdout, ok.stderr]).toEqual([0, `mount --bind ${join(dir, "meminfo")} /proc/meminfo\nk3s agent\n`, ""]);
+      const refused = spawnSync("sh", ["-c", base.replace("mount --bind", "false"), "k3ts-entrypoint", "agent"], { encoding: "utf8" });
+      expect(refused.stdout).toBe("k3s agent\n");
+      expect(refused.stderr).toContain("the kubelet sees the host's memory, not the limit");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
