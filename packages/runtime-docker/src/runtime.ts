@@ -41,6 +41,9 @@ import {
   gatewayFor,
   labelFilters,
   toCreateOptions,
+  daemonTraits,
+  type DaemonTraits,
+  type DockerInfo,
   toRuntimeInfo,
   translateError,
   type Subject,
@@ -251,12 +254,22 @@ export class DockerRuntime implements Runtime {
 
   // ------------------------------------------------------------------ nodes
 
+  #traits?: Promise<DaemonTraits>;
+
+  /** What of the daemon shapes creates (read once per runtime). */
+  private daemonTraits(options: CallOptions): Promise<DaemonTraits> {
+    this.#traits ??= this.call({ kind: "engine" }, "info", options.signal, async () => daemonTraits((await this.docker.info()) as DockerInfo));
+    this.#traits.catch(() => (this.#traits = undefined));
+    return this.#traits;
+  }
+
   private async createNode(spec: NodeSpec, options: CallOptions = {}): Promise<Node> {
     const { signal } = options;
     // Docker accepts a missing network at create time and fails only at start: check it up front.
     if (spec.network) await this.inspectNetwork(spec.network.name, options);
+    const daemon = spec.privileged ? await this.daemonTraits(options) : {};
     await this.call({ kind: "node", name: spec.name }, "create", signal, () =>
-      this.docker.createContainer({ ...toCreateOptions(spec), ...sig(signal) }),
+      this.docker.createContainer({ ...toCreateOptions(spec, daemon), ...sig(signal) }),
     );
     return this.inspectNode(spec.name, options);
   }

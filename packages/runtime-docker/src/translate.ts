@@ -33,8 +33,19 @@ export function gatewayFor(subnet: string): string {
 
 const portKey = (port: number, protocol: Protocol = "tcp") => `${port}/${protocol}`;
 
+/** What of the daemon shapes a create. */
+export interface DaemonTraits {
+  /** The daemon remaps users (`userns-remap`): privileged containers must then run in the host's user namespace. */
+  usernsRemap?: boolean;
+}
+
+/** A daemon remaps users when GET /info's SecurityOptions has `name=userns`. */
+export function daemonTraits(info: Pick<DockerInfo, "SecurityOptions">): DaemonTraits {
+  return { usernsRemap: (info.SecurityOptions ?? []).some((o) => o.split(",").includes("name=userns")) };
+}
+
 /** NodeSpec → the body of POST /containers/create. */
-export function toCreateOptions(spec: NodeSpec): Dockerode.ContainerCreateOptions {
+export function toCreateOptions(spec: NodeSpec, daemon: DaemonTraits = {}): Dockerode.ContainerCreateOptions {
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const p of spec.ports ?? []) {
@@ -44,6 +55,8 @@ export function toCreateOptions(spec: NodeSpec): Dockerode.ContainerCreateOption
   }
   const hostConfig: Dockerode.HostConfig = {
     Privileged: spec.privileged ?? false,
+    // Docker refuses a privileged container in a remapped user namespace (k3d sets the same).
+    ...(spec.privileged && daemon.usernsRemap ? { UsernsMode: "host" } : {}),
     Init: spec.init ?? false,
     RestartPolicy: { Name: spec.restart ?? "no" },
     PortBindings: bindings,
@@ -200,7 +213,7 @@ export function labelFilters(labels: Record<string, string> = {}): string[] {
   return Object.entries(labels).map(([k, v]) => (v === "" ? k : `${k}=${v}`));
 }
 
-interface DockerInfo {
+export interface DockerInfo {
   ServerVersion?: string;
   OperatingSystem?: string;
   OSType?: string;

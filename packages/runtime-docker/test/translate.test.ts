@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type Dockerode from "dockerode";
 import { describe, expect, it } from "vitest";
 import {
+  daemonTraits,
   envRecord,
   errorCodeFor,
   fromContainerInspect,
@@ -190,5 +191,20 @@ describe("errorCodeFor", () => {
     expect(err.message).toBe("node k3ts-dev-agent-1 is not running: Container abc is not running");
     expect(err.meta).toMatchObject({ runtime: "docker", action: "exec", statusCode: 409 });
     expect(err.cause).toBe(cause);
+  });
+});
+
+describe("a daemon with userns-remap", () => {
+  it("is read from /info's SecurityOptions", () => {
+    expect(daemonTraits({ SecurityOptions: ["name=seccomp,profile=default", "name=userns"] })).toEqual({ usernsRemap: true });
+    expect(daemonTraits({ SecurityOptions: ["name=seccomp,profile=default", "name=rootless"] })).toEqual({ usernsRemap: false });
+    expect(daemonTraits({})).toEqual({ usernsRemap: false });
+  });
+
+  it("runs privileged nodes in the host's user namespace (Docker refuses privileged in a remapped one); others stay remapped", () => {
+    const spec = { name: "n", image: "i", privileged: true };
+    expect(toCreateOptions(spec, { usernsRemap: true }).HostConfig).toMatchObject({ Privileged: true, UsernsMode: "host" });
+    expect(toCreateOptions(spec, { usernsRemap: false }).HostConfig).not.toHaveProperty("UsernsMode");
+    expect(toCreateOptions({ ...spec, privileged: false }, { usernsRemap: true }).HostConfig).not.toHaveProperty("UsernsMode");
   });
 });
