@@ -22,7 +22,7 @@ import {
   updateKubeconfigFile,
 } from "./kubeconfig.js";
 import { corednsDisabled, publishHostNames, resolveHostGateway, runningClusterHostNames } from "./nodehosts.js";
-import { hostAddressFor, hostAliases, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
+import { apiForEngine, hostAddressFor, hostAliases, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
 import { validateClusterName } from "./parse.js";
 import { crashCheck, lastWords } from "./crash.js";
@@ -203,21 +203,25 @@ async function waitForKubeconfig(runtime: Runtime, cluster: string, server: stri
  * balancer, readiness through the published API port, then the kubeconfig. On failure, timeout or
  * abort, removes everything it made (unless spec.rollback is false) and rethrows.
  */
-export async function createCluster(spec: ClusterSpec, opts: LifecycleOptions): Promise<CreateResult> {
+export async function createCluster(specIn: ClusterSpec, opts: LifecycleOptions): Promise<CreateResult> {
   const { runtime, signal } = opts;
   const progress = opts.progress ?? silentProgress;
   const logger = opts.logger ?? silentLogger;
   const version = opts.k3tsVersion ?? VERSION;
   const o = signal ? { signal } : {};
-  validateClusterName(spec.name, "name");
+  validateClusterName(specIn.name, "name");
   // Checked before the try: a create that finds the name taken must not roll back (it would delete the cluster there).
-  if ((await clusterNodes(runtime, spec.name, signal)).length > 0) {
-    throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} already exists`, {
-      meta: { cluster: spec.name },
-      hint: `delete it first (k3ts cluster delete ${spec.name}) or pick another name`,
+  if ((await clusterNodes(runtime, specIn.name, signal)).length > 0) {
+    throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${specIn.name} already exists`, {
+      meta: { cluster: specIn.name },
+      hint: `delete it first (k3ts cluster delete ${specIn.name}) or pick another name`,
     });
   }
-  const info = await preflight(spec, runtime, o);
+  const info = await preflight(specIn, runtime, o);
+  // An engine on another machine publishes the API there (see apiForEngine).
+  const api = apiForEngine(specIn.api, info.endpoint);
+  const spec: ClusterSpec = api === specIn.api ? specIn : { ...specIn, api };
+  if (spec !== specIn) logger.info(`the engine is on ${api.host}: the API is published on its port ${api.hostPort ?? "(a free one)"} on all its addresses, and the kubeconfig points at ${api.host}`);
   const undo: Undo[] = [];
   try {
     const registries = await resolveClusterRegistries(spec, runtime, opts.env ?? process.env, signal);

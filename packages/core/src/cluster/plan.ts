@@ -93,6 +93,35 @@ export function tokenSha256(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
+/**
+ * The host of an engine reached over the network (`tcp://`, `http(s)://`, `ssh://` endpoints, as in
+ * DOCKER_HOST or a docker context), or undefined for a local one (a socket, a CLI, localhost).
+ */
+export function remoteEngineHost(endpoint: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return undefined;
+  }
+  if (!["tcp:", "http:", "https:", "ssh:"].includes(url.protocol)) return undefined;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (!host || host === "localhost" || host === "::1" || /^127\./.test(host)) return undefined;
+  return host;
+}
+
+/**
+ * The API's address for an engine on another machine: its published port is on that machine, so
+ * the default (127.0.0.1 here) would point the kubeconfig at nothing. Unless the user chose where
+ * (a host name or a bind address other than the default), the port is published on the engine's
+ * 0.0.0.0 and the kubeconfig and TLS SAN name the engine's host, as k3d does. Unchanged for local engines.
+ */
+export function apiForEngine(api: ClusterSpec["api"], endpoint: string): ClusterSpec["api"] {
+  const remote = remoteEngineHost(endpoint);
+  if (!remote || api.host || api.hostIP !== "127.0.0.1") return api;
+  return { ...api, host: remote, hostIP: "0.0.0.0" };
+}
+
 /** The name the kubeconfig and TLS SAN use for the API: never 0.0.0.0. */
 export function apiHostName(spec: ClusterSpec): string {
   if (spec.api.host) return spec.api.host;

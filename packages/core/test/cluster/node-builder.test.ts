@@ -12,7 +12,9 @@ import { parseNodeFilter } from "../../src/cluster/filters.js";
 import type { RuntimeCapabilities } from "../../src/runtime.js";
 import type { NodeSpec } from "../../src/types.js";
 import {
+  apiForEngine,
   hostAddressFor,
+  remoteEngineHost,
   k3sNodeFiles,
   nodeLabelArg,
   planAddedNodes,
@@ -309,5 +311,31 @@ describe("memory limits the kubelet can see (a fake /proc/meminfo, as k3d does)"
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the API of a cluster on a remote engine (apiForEngine)", () => {
+  const local = { hostIP: "127.0.0.1" };
+  it.each([
+    ["unix:///var/run/docker.sock", undefined],
+    ["/usr/bin/podman", undefined],
+    ["tcp://127.0.0.1:2375", undefined],
+    ["tcp://localhost:2375", undefined],
+    ["tcp://10.0.0.5:2376", "10.0.0.5"],
+    ["ssh://me@build-box.lan", "build-box.lan"],
+    ["https://docker.example.com:2376", "docker.example.com"],
+  ])("%s → %s", (endpoint, host) => {
+    expect(remoteEngineHost(endpoint)).toBe(host);
+    expect(apiForEngine(local, endpoint)).toEqual(host ? { host, hostIP: "0.0.0.0" } : local);
+  });
+
+  it("keeps what the user chose, and the kubeconfig and TLS SAN name the engine's host", () => {
+    expect(apiForEngine({ hostIP: "127.0.0.1", host: "k3s.lan" }, "tcp://10.0.0.5:2376")).toEqual({ hostIP: "127.0.0.1", host: "k3s.lan" });
+    expect(apiForEngine({ hostIP: "10.0.0.5", hostPort: 6443 }, "tcp://10.0.0.5:2376")).toEqual({ hostIP: "10.0.0.5", hostPort: 6443 });
+    const spec = { ...ha, api: apiForEngine({ hostIP: "127.0.0.1" }, "ssh://me@build-box.lan") };
+    const plan = planCluster(spec, ctx);
+    expect(plan.apiServerUrl).toBe("https://build-box.lan:41234");
+    expect(plan.servers[0]!.spec.command).toEqual(expect.arrayContaining(["--tls-san", "build-box.lan"]));
+    expect(plan.loadBalancer!.spec.ports).toContainEqual(expect.objectContaining({ hostIP: "0.0.0.0", hostPort: 41234 }));
   });
 });
