@@ -96,7 +96,7 @@ export {
   updateKubeconfigFile,
 } from "./cluster/index.js";
 export type { ApiSpec, ClusterSpec, Filtered, KeyValue, NodeFilter, NodeGroup, PortSpec, MountSpec } from "./cluster/index.js";
-export { planCluster, tokenSha256, apiHostName, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";
+export { planCluster, tokenSha256, apiHostName, apiForEngine, hostAddressFor, remoteEngineHost, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";
 export type { ClusterPlan, PlannedNode, PlanContext, ProxiedPort } from "./cluster/plan.js";
 export {
   createCluster,
