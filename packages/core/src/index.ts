@@ -113,7 +113,7 @@ export type { ClusterSummary, NodeSummary, CreateResult, DeleteResult, Lifecycle
 export { accessFromKubeconfig, kubeApply, kubeGet, kubeRequest, listNodeReadiness, waitForReady } from "./cluster/kubeapi.js";
 export type { KubeAccess, KubeRequestOptions, KubeResponse, NodeReadiness } from "./cluster/kubeapi.js";
 export { ensureImages } from "./cluster/pull.js";
-export { preflight, preflightProblems, needsNetworkDns } from "./cluster/preflight.js";
+export { KUBELET_IN_USERNS_ARG, ROOTLESS_CONTROLLERS, adaptToEngine, preflight, preflightProblems, needsNetworkDns } from "./cluster/preflight.js";
 export { NODE_HOSTS_ANNOTATION, corednsDisabled, mergeNodeHosts, publishHostNames, syncNodeHosts } from "./cluster/nodehosts.js";
 export type { HostNamesSource } from "./cluster/nodehosts.js";
 export type { PreflightProblem } from "./cluster/preflight.js";

@@ -46,6 +46,11 @@ export interface RuntimeInfo {
   arch: string;
   capabilities: RuntimeCapabilities;
   /**
+   * The cgroup controllers the engine's containers can use, when the engine says (Podman's
+   * `host.cgroupControllers`; on a rootless engine, those delegated to the user). Absent: unknown.
+   */
+  cgroupControllers?: string[];
+  /**
    * For a capability that is false, how the user gets it on this engine, in the engine's own terms
    * ("install the dnsname CNI plugin …"). Callers show it when they refuse; absent means no known fix.
    */

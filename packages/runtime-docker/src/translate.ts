@@ -247,7 +247,8 @@ export function toRuntimeInfo(info: DockerInfo, version: DockerVersion, endpoint
     os: info.OperatingSystem ?? info.OSType ?? "unknown",
     arch: info.Architecture ?? "unknown",
     capabilities: {
-      privileged: !rootless,
+      // Rootless Docker accepts --privileged too: the container gets every capability of the user namespace (kind and k3d rely on it).
+      privileged: true,
       rootless,
       cgroupVersion: info.CgroupVersion === "2" ? 2 : info.CgroupVersion === "1" ? 1 : undefined,
       memoryLimit: info.MemoryLimit ?? true,

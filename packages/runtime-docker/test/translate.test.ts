@@ -161,7 +161,7 @@ describe("small mappings", () => {
     expect(info).toMatchObject({ runtime: "docker", engine: { name: "docker", version: "20.10.24", apiVersion: "1.41" } });
     expect(info.capabilities).toEqual({ privileged: true, rootless: false, cgroupVersion: 2, memoryLimit: true, networkDns: true, hostGateway: true });
     const rootless = toRuntimeInfo({ SecurityOptions: ["name=rootless"], CgroupVersion: "1" }, { Version: "19.03.1" }, "x");
-    expect(rootless.capabilities).toMatchObject({ rootless: true, privileged: false, cgroupVersion: 1, hostGateway: false });
+    expect(rootless.capabilities).toMatchObject({ rootless: true, privileged: true, cgroupVersion: 1, hostGateway: false });
     const podman = toRuntimeInfo({}, { Version: "4.3.1", Components: [{ Name: "Podman Engine", Version: "4.3.1" }] }, "x");
     expect(podman.engine.name).toBe("podman (docker api)");
   });

@@ -198,6 +198,7 @@ export function toRuntimeInfo(info: PodmanInfo, endpointBinary: string, networkD
       networkDns: dns,
       hostGateway: versionAtLeast(version, HOST_GATEWAY_VERSION),
     },
+    ...(host.cgroupControllers ? { cgroupControllers: [...host.cgroupControllers] } : {}),
     ...(dns ? {} : { hints: { networkDns: host.networkBackend === "cni" ? CNI_DNS_HINT : NETWORK_DNS_HINT } }),
   };
 }

@@ -192,6 +192,7 @@ describe("info and versions", () => {
       os: "linux",
       arch: "amd64",
       capabilities: { privileged: true, rootless: false, cgroupVersion: 1, memoryLimit: true, networkDns: true, hostGateway: false },
+      cgroupControllers: ["cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "pids"],
     });
   });
 
@@ -203,6 +204,7 @@ describe("info and versions", () => {
     expect(toRuntimeInfo(doc, "/usr/bin/podman")).toMatchObject({
       endpoint: "/usr/bin/podman (rootless)",
       capabilities: { rootless: true, cgroupVersion: 2, memoryLimit: false, networkDns: false, hostGateway: true },
+      cgroupControllers: ["cpu", "pids"],
     });
   });
 

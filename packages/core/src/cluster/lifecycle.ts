@@ -26,7 +26,7 @@ import { apiForEngine, hostAddressFor, hostAliases, k3sNodeFiles, planCluster, T
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
 import { validateClusterName } from "./parse.js";
 import { crashCheck, lastWords } from "./crash.js";
-import { preflight } from "./preflight.js";
+import { KUBELET_IN_USERNS_ARG, adaptToEngine, preflight } from "./preflight.js";
 import { ensureImages } from "./pull.js";
 import { renderRegistriesYaml } from "../registry/config.js";
 import { resolveClusterRegistries } from "../registry/cluster.js";
@@ -220,8 +220,9 @@ export async function createCluster(specIn: ClusterSpec, opts: LifecycleOptions)
   const info = await preflight(specIn, runtime, o);
   // An engine on another machine publishes the API there (see apiForEngine).
   const api = apiForEngine(specIn.api, info.endpoint);
-  const spec: ClusterSpec = api === specIn.api ? specIn : { ...specIn, api };
-  if (spec !== specIn) logger.info(`the engine is on ${api.host}: the API is published on its port ${api.hostPort ?? "(a free one)"} on all its addresses, and the kubeconfig points at ${api.host}`);
+  const spec: ClusterSpec = adaptToEngine(api === specIn.api ? specIn : { ...specIn, api }, info);
+  if (spec.k3sArgs.length > specIn.k3sArgs.length) logger.info(`${info.runtime} is rootless: k3s nodes run with ${KUBELET_IN_USERNS_ARG}`);
+  if (api !== specIn.api) logger.info(`the engine is on ${api.host}: the API is published on its port ${api.hostPort ?? "(a free one)"} on all its addresses, and the kubeconfig points at ${api.host}`);
   const undo: Undo[] = [];
   try {
     const registries = await resolveClusterRegistries(spec, runtime, opts.env ?? process.env, signal);

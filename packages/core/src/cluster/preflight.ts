@@ -5,6 +5,7 @@
  */
 import { K3tsError } from "../errors.js";
 import type { Runtime, RuntimeCapabilities, RuntimeInfo } from "../runtime.js";
+import { parseNodeFilter } from "./filters.js";
 import type { ClusterSpec } from "./spec.js";
 
 export interface PreflightProblem {
@@ -40,6 +41,22 @@ export function preflightProblems(spec: ClusterSpec, info: RuntimeInfo): Preflig
       hint: hints.networkDns ?? `enable DNS on ${info.runtime}'s user networks`,
     });
   }
+  if (caps.rootless && caps.cgroupVersion === 1) {
+    problems.push({
+      capability: "rootless",
+      reason: `${info.runtime} runs rootless on cgroup v1, where no cgroup is delegated to the user, and k3s's kubelet needs its own`,
+      hint: "boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1), or run the engine rootful",
+    });
+  } else if (caps.rootless && info.cgroupControllers) {
+    const missing = ROOTLESS_CONTROLLERS.filter((c) => !info.cgroupControllers!.includes(c));
+    if (missing.length) {
+      problems.push({
+        capability: "rootless",
+        reason: `the cgroup controller${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not delegated to the user ${info.runtime} runs as, and k3s's kubelet needs ${missing.length > 1 ? "them" : "it"}`,
+        hint: 'delegate them: /etc/systemd/system/user@.service.d/delegate.conf with "[Service]" and "Delegate=cpu cpuset io memory pids", then systemctl daemon-reload and log in again',
+      });
+    }
+  }
   if (spec.privileged && !caps.privileged) {
     problems.push({
       capability: "privileged",
@@ -48,6 +65,23 @@ export function preflightProblems(spec: ClusterSpec, info: RuntimeInfo): Preflig
     });
   }
   return problems;
+}
+
+/** The controllers the kubelet needs in its cgroup (k3s rootless docs: Delegate=cpu cpuset io memory pids). */
+export const ROOTLESS_CONTROLLERS = ["cpu", "memory", "pids"] as const;
+
+/** The kubelet flag k3s needs in a user namespace (what k3d's docs have users add by hand). */
+export const KUBELET_IN_USERNS_ARG = "--kubelet-arg=feature-gates=KubeletInUserNamespace=true";
+
+/**
+ * The spec with what k3s needs on this engine added: on a rootless engine, the kubelet's
+ * KubeletInUserNamespace gate on every k3s node (unless the user's own args set that gate).
+ */
+export function adaptToEngine(spec: ClusterSpec, info: Pick<RuntimeInfo, "capabilities">): ClusterSpec {
+  if (!info.capabilities.rootless) return spec;
+  if (spec.k3sArgs.some((a) => a.value.includes("KubeletInUserNamespace"))) return spec;
+  const everyK3sNode = ["server:*", "agent:*"].map((f) => parseNodeFilter(f, "rootless"));
+  return { ...spec, k3sArgs: [...spec.k3sArgs, { value: KUBELET_IN_USERNS_ARG, filters: everyK3sNode }] };
 }
 
 /** Refuses with `RUNTIME_CAPABILITY_MISSING` when the engine cannot run this cluster; returns what it read. */

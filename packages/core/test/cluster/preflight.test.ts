@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createCluster } from "../../src/cluster/lifecycle.js";
-import { needsNetworkDns, preflightProblems } from "../../src/cluster/preflight.js";
+import { KUBELET_IN_USERNS_ARG, adaptToEngine, needsNetworkDns, preflightProblems } from "../../src/cluster/preflight.js";
+import { planCluster } from "../../src/cluster/plan.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
 import { isK3tsError } from "../../src/errors.js";
 import type { RuntimeInfo } from "../../src/runtime.js";
@@ -81,5 +82,37 @@ describe("createCluster's preflight", () => {
     const runtime = createMemoryRuntime({ capabilities: { networkDns: false } });
     const err = await createCluster(spec({ agents: 0, loadBalancer: { enabled: false, image: "x" }, timeoutMs: 1 }), { runtime }).catch((e: unknown) => e);
     expect(isK3tsError(err, "RUNTIME_CAPABILITY_MISSING")).toBe(false);
+  });
+});
+
+describe("rootless engines (k3s's rootless requirements)", () => {
+  it("refuses cgroup v1, where nothing is delegated to the user", () => {
+    const problems = preflightProblems(spec(), info({ rootless: true, cgroupVersion: 1 }));
+    expect(problems.map((p) => p.capability)).toEqual(["rootless"]);
+    expect(problems[0]!.reason).toMatch(/rootless on cgroup v1/);
+    expect(problems[0]!.hint).toMatch(/systemd\.unified_cgroup_hierarchy=1/);
+  });
+
+  it("refuses when the engine says the kubelet's controllers are not delegated, naming them and the systemd fix", () => {
+    const problems = preflightProblems(spec(), { ...info({ rootless: true }), cgroupControllers: ["memory", "pids"] });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.reason).toMatch(/controller cpu is not delegated/);
+    expect(problems[0]!.hint).toMatch(/Delegate=cpu cpuset io memory pids/);
+    expect(preflightProblems(spec(), { ...info({ rootless: true }), cgroupControllers: ["cpuset", "cpu", "io", "memory", "pids"] })).toEqual([]);
+    // Unknown (Docker does not say): not refused.
+    expect(preflightProblems(spec(), info({ rootless: true }))).toEqual([]);
+    // Rootful engines are not asked.
+    expect(preflightProblems(spec(), { ...info({}), cgroupControllers: [] })).toEqual([]);
+  });
+
+  it("runs every k3s node with the kubelet's KubeletInUserNamespace gate, once, and only when rootless", () => {
+    const two = spec({ servers: 1, agents: 2 });
+    const adapted = adaptToEngine(two, info({ rootless: true }));
+    expect(adapted.k3sArgs.map((a) => a.value)).toEqual([KUBELET_IN_USERNS_ARG]);
+    const plan = planCluster(adapted, { apiHostPort: 1, network: "k3ts-dev", networkExternal: false, token: "t", k3tsVersion: "0" });
+    for (const n of [...plan.servers, ...plan.agents]) expect(n.spec.command, n.spec.name).toContain(KUBELET_IN_USERNS_ARG);
+    expect(plan.loadBalancer!.spec.command ?? []).not.toContain(KUBELET_IN_USERNS_ARG);
+    expect(adaptToEngine(adapted, info({ rootless: true }))).toBe(adapted);
+    expect(adaptToEngine(two, info({}))).toBe(two);
   });
 });
