@@ -140,7 +140,8 @@ export const commands: CommandSpec[] = [
   {
     name: "node create",
     aliases: ["node add"],
-    description: "Add agents or servers to a running cluster (servers join the load balancer in place)",
+    args: "[name]",
+    description: "Add agents or servers to a running cluster (servers join the load balancer in place); NAME names them k3ts-NAME-0… as k3d does, else k3ts-CLUSTER-ROLE-N",
     options: [
       { flags: "-c, --cluster <name>", description: "Cluster to join", default: "k3s-default" },
       { flags: "--role <role>", description: "agent or server", default: "agent" },
@@ -154,7 +155,7 @@ export const commands: CommandSpec[] = [
       TIMEOUT,
       OUTPUT_OPTION,
     ],
-    examples: ["k3ts node create -c dev --replicas 2", "k3ts node create -c ha --role server"],
+    examples: ["k3ts node create -c dev --replicas 2", "k3ts node create -c ha --role server", "k3ts node create gpu --cluster dev --role agent   # k3ts-gpu-0, k3d's spelling"],
     load: () => import("./node/create.js"),
   },
   {

@@ -94,6 +94,16 @@ for (const engine of ENGINES) {
         expect(afterDelete.exitCode, afterDelete.stderr).toBe(0);
         expect(afterDelete.stdout).not.toContain(`node/k3ts-${name}-agent-2`);
         expect(afterDelete.stdout).toContain(`node/k3ts-${name}-agent-0`);
+        // k3d's spelling: the node's name is the positional NAME (k3ts-NAME-0), built as the agents are.
+        const named = await k3ts(engine, ["node", "create", `e2e${short}-extra`, "--cluster", name, "--role", "agent", "--timeout", "60s"], env);
+        expect(named.exitCode, named.stderr).toBe(0);
+        expect(named.stdout).toContain(`Added k3ts-e2e${short}-extra-0`);
+        const namedNode = await kubectl(kc.path, ["get", "nodes", "-l", "tier=", "-o", "name"]);
+        expect(namedNode.stdout, namedNode.stderr).toContain(`node/k3ts-e2e${short}-extra-0`);
+        const again = await k3ts(engine, ["node", "create", `e2e${short}-extra`, "--cluster", name], env);
+        expect(again.exitCode).toBe(2);
+        expect(again.stderr).toContain(`k3ts-e2e${short}-extra-0 already exists`);
+        expect((await k3ts(engine, ["node", "delete", `k3ts-e2e${short}-extra-0`], env)).exitCode).toBe(0);
         const lastServer = await k3ts(engine, ["node", "delete", `k3ts-${name}-server-0`], env);
         expect(lastServer.exitCode).toBe(2);
         expect(lastServer.stderr).toContain("is the last server");

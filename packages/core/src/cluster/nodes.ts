@@ -33,6 +33,11 @@ import { ensureImages } from "./pull.js";
 export interface AddNodesOptions extends LifecycleOptions {
   role: "server" | "agent";
   count?: number;
+  /**
+   * k3d's `node create NAME`: the new nodes are named k3ts-NAME-0 … (k3d's k3d-NAME-N) instead of
+   * k3ts-CLUSTER-ROLE-N. Their role and index labels place them in the cluster as usual.
+   */
+  name?: string;
   /** Default: the image of the cluster's nodes of that role (else server-0's). */
   image?: string;
   memoryBytes?: number;
@@ -131,7 +136,19 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
   const existing = { servers: cluster.servers.map((n) => n.index), agents: cluster.agents.map((n) => n.index) };
   const next = Math.max(-1, ...(opts.role === "server" ? existing.servers : existing.agents)) + 1;
   const indices = Array.from({ length: opts.count ?? 1 }, (_, i) => next + i);
-  const specs: NodeSpec[] = planAddedNodes(spec, ctx, opts.role, indices, existing).map(({ spec: planned }) => ({
+  let nodeNames: string[] | undefined;
+  if (opts.name) {
+    // It becomes the k3s node name too: a DNS label, lowercase (the kubelet refuses others).
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(opts.name) || opts.name.length > 50) {
+      throw new K3tsError("INVALID_ARGUMENT", `NAME ${JSON.stringify(opts.name)} is not a valid node name (want lowercase letters, digits and "-", starting and ending with a letter or digit, at most 50 characters)`, {
+        meta: { flag: "NAME", value: opts.name },
+      });
+    }
+    nodeNames = indices.map((_, i) => `k3ts-${opts.name}-${i}`);
+    const taken = (await runtime.nodes.list({}, o)).map((n) => n.name).filter((n) => nodeNames!.includes(n));
+    if (taken.length) throw new K3tsError("INVALID_ARGUMENT", `NAME ${opts.name}: ${taken.join(", ")} already exist${taken.length === 1 ? "s" : ""}`, { meta: { flag: "NAME", taken }, hint: "pick another name" });
+  }
+  const specs: NodeSpec[] = planAddedNodes(spec, ctx, opts.role, indices, existing, nodeNames).map(({ spec: planned }) => ({
     ...planned,
     image: opts.image ?? planned.image,
     command: [...(planned.command ?? []), ...(opts.nodeLabels ?? []).flatMap((l) => ["--node-label", nodeLabelArg(l)]), ...(opts.k3sArgs ?? [])],

@@ -441,11 +441,22 @@ export function readClusterSpecRecord(text: string): ClusterSpec {
  * first size select nothing new: filters name the nodes of that size). They publish no ports of
  * their own (direct ports belong to the nodes named at create).
  */
-export function planAddedNodes(spec: ClusterSpec, ctx: PlanContext, role: "server" | "agent", indices: number[], existing: { servers: number[]; agents: number[] }): PlannedNode[] {
+export function planAddedNodes(
+  spec: ClusterSpec,
+  ctx: PlanContext,
+  role: "server" | "agent",
+  indices: number[],
+  existing: { servers: number[]; agents: number[] },
+  /** Container names for the new nodes, by position in `indices` (k3d's `node create NAME`); default k3ts-CLUSTER-ROLE-N. */
+  nodeNames?: string[],
+): PlannedNode[] {
   const top = (first: number, more: number[]) => Math.max(first - 1, ...more) + 1;
   const servers = top(spec.servers, [...existing.servers, ...(role === "server" ? indices : [])]);
   const agents = top(spec.agents, [...existing.agents, ...(role === "agent" ? indices : [])]);
-  const slots = slotsOf(spec.name, servers, agents, spec.loadBalancer.enabled);
+  const slots = slotsOf(spec.name, servers, agents, spec.loadBalancer.enabled).map((s) => {
+    const at = s.role === role ? indices.indexOf(s.index) : -1;
+    return at >= 0 && nodeNames?.[at] ? { ...s, name: nodeNames[at]! } : s;
+  });
   const planner = nodePlanner({ ...spec, ports: [] }, ctx, slots);
   return indices.map((i) => planner.k3sNode(slots.find((s) => s.role === role && s.index === i)!));
 }

@@ -339,3 +339,13 @@ describe("the API of a cluster on a remote engine (apiForEngine)", () => {
     expect(plan.loadBalancer!.spec.ports).toContainEqual(expect.objectContaining({ hostIP: "0.0.0.0", hostPort: 41234 }));
   });
 });
+
+describe("nodes named as k3d names them (node create NAME)", () => {
+  it("take the given container and host names, with the role, index and shape of their slot", () => {
+    const [a, b] = planAddedNodes(ha, ctx, "agent", [1, 2], { servers: [0, 1, 2], agents: [0] }, ["k3ts-gpu-0", "k3ts-gpu-1"]);
+    expect([a!.spec.name, a!.spec.hostname, b!.spec.name]).toEqual(["k3ts-gpu-0", "k3ts-gpu-0", "k3ts-gpu-1"]);
+    expect(a!.spec.labels).toMatchObject({ "k3ts.io/role": "agent", "k3ts.io/node-index": "1" });
+    const [plain] = planAddedNodes(ha, ctx, "agent", [1], { servers: [0, 1, 2], agents: [0] });
+    expect({ ...a!.spec, name: plain!.spec.name, hostname: plain!.spec.hostname }).toEqual(plain!.spec);
+  });
+});

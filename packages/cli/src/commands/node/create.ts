@@ -4,7 +4,8 @@ import { bool, integer, many, one } from "../../flags.js";
 import { printValue } from "../../print.js";
 
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
-  if (args.length) throw new K3tsError("INVALID_ARGUMENT", `node names follow the cluster (k3ts-CLUSTER-agent-N); drop ${JSON.stringify(args[0])}`, { meta: { flag: "NAME" } });
+  if (args.length > 1) throw new K3tsError("INVALID_ARGUMENT", `one NAME at most (got ${args.length}: ${args.join(" ")}); use --replicas for several nodes`, { meta: { flag: "NAME" } });
+  const name = args[0];
   const role = one(options.role, "--role") ?? "agent";
   if (role !== "agent" && role !== "server") throw new K3tsError("INVALID_ARGUMENT", `--role ${role}: expected agent or server`, { meta: { flag: "--role", value: role } });
   const cluster = one(options.cluster, "--cluster") ?? "k3s-default";
@@ -17,6 +18,7 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
     signal: ctx.signal,
     role,
     count: integer(options.replicas, "--replicas", 1) ?? 1,
+    ...(name ? { name } : {}),
     ...(image ? { image } : {}),
     ...(memory ? { memoryBytes: parseMemory(memory, "--memory") } : {}),
     nodeLabels: many(options.k3sNodeLabel).map((l) => parseKeyValue(l, `--k3s-node-label ${l}`)),
