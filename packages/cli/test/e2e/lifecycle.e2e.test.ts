@@ -86,6 +86,9 @@ for (const engine of ENGINES) {
         expect(labelledNow.stdout, labelledNow.stderr).toContain(`node/k3ts-${name}-agent-2`);
         const nodeList = JSON.parse((await k3ts(engine, ["node", "list", "-o", "json"], env)).stdout) as Array<{ name: string; cluster: string }>;
         expect(nodeList.filter((n) => n.cluster === name)).toHaveLength(5);
+        // An added node joins the ports the load balancer proxies to every node (-p …@loadbalancer), as create's nodes do.
+        const lbConf = async () => (await runtime!.nodes.readFile(`k3ts-${name}-serverlb`, "/etc/nginx/nginx.conf")).toString("utf8");
+        expect(await lbConf()).toMatch(new RegExp(`upstream [^{]*80[^{]*\\{[^}]*server k3ts-${name}-agent-2:80`));
         const removed = await k3ts(engine, ["node", "delete", `k3ts-${name}-agent-2`], env);
         expect(removed.exitCode, removed.stderr).toBe(0);
         expect((await runtime!.nodes.list({ labels: { "k3ts.io/cluster": name } })).map((n) => n.name)).not.toContain(`k3ts-${name}-agent-2`);
@@ -94,6 +97,12 @@ for (const engine of ENGINES) {
         expect(afterDelete.exitCode, afterDelete.stderr).toBe(0);
         expect(afterDelete.stdout).not.toContain(`node/k3ts-${name}-agent-2`);
         expect(afterDelete.stdout).toContain(`node/k3ts-${name}-agent-0`);
+        // A node the load balancer forwards to leaves its upstreams first: nginx refuses to reload with a name
+        // that no longer resolves, and the proxied port keeps answering through the other nodes.
+        expect((await k3ts(engine, ["node", "delete", `k3ts-${name}-agent-1`], env)).exitCode).toBe(0);
+        expect(await lbConf()).not.toContain(`k3ts-${name}-agent-1`);
+        expect((await runtime!.nodes.exec(`k3ts-${name}-serverlb`, ["nginx", "-t"])).exitCode).toBe(0);
+        expect((await fetch(`http://127.0.0.1:${lbPort}/`)).status).toBe(404);
         // k3d's spelling: the node's name is the positional NAME (k3ts-NAME-0), built as the agents are.
         const named = await k3ts(engine, ["node", "create", `e2e${short}-extra`, "--cluster", name, "--role", "agent", "--timeout", "60s"], env);
         expect(named.exitCode, named.stderr).toBe(0);

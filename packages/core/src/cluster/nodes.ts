@@ -13,6 +13,7 @@ import { accessFromKubeconfig, kubeRequest, waitForReady } from "./kubeapi.js";
 import { getCluster, getKubeconfig, type ClusterSummary, type LifecycleOptions } from "./lifecycle.js";
 import {
   CLUSTER_SPEC_IN_NODE,
+  joinsProxiedPort,
   loadBalancerConfig,
   nodeLabelArg,
   planAddedNodes,
@@ -188,12 +189,26 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
         }),
       );
     }
-    if (opts.role === "server" && lbName) {
-      await withStep(progress, `Updating load balancer ${lbName}`, async () => {
-        const state = await readLbState(runtime, lbName);
-        for (const p of state.ports) if (p.port === K3S_API_PORT && p.protocol === "tcp") p.targets.push(...made);
-        await applyLbState(runtime, lbName, state, cluster.servers.length + made.length, signal);
-      });
+    if (lbName) {
+      // Servers serve the API; every new node joins the proxied ports whose filters select it (-p …@loadbalancer: all).
+      const state = await readLbState(runtime, lbName);
+      const k3sNodes = [...cluster.servers, ...cluster.agents].map((n) => n.name);
+      let changed = false;
+      for (const p of state.ports) {
+        indices.forEach((index, i) => {
+          const name = made[i]!;
+          const joins = p.port === K3S_API_PORT && p.protocol === "tcp" ? opts.role === "server" : joinsProxiedPort(p, { role: opts.role, index }, { k3sNodes });
+          if (joins && !p.targets.includes(name)) {
+            p.targets.push(name);
+            changed = true;
+          }
+        });
+      }
+      if (changed) {
+        await withStep(progress, `Adding ${made.join(", ")} to load balancer ${lbName}`, () =>
+          applyLbState(runtime, lbName, state, cluster.servers.length + (opts.role === "server" ? made.length : 0), signal),
+        );
+      }
     }
     return made;
   } catch (err) {
@@ -231,10 +246,14 @@ export async function deleteNodes(nodeNames: string[], opts: LifecycleOptions): 
       .then((k) => accessFromKubeconfig(k))
       .catch(() => undefined);
     await withStep(progress, `Deleting node ${name}`, async () => {
-      if (role === "server" && cluster.loadBalancer) {
+      // Out of the load balancer's upstreams first (servers: the API; any node: proxied ports): nginx
+      // refuses to reload while an upstream name no longer resolves.
+      if (cluster.loadBalancer) {
         const state = await readLbState(runtime, cluster.loadBalancer.name);
-        for (const p of state.ports) p.targets = p.targets.filter((t) => t !== name);
-        await applyLbState(runtime, cluster.loadBalancer.name, state, cluster.servers.length - 1);
+        if (state.ports.some((p) => p.targets.includes(name))) {
+          for (const p of state.ports) p.targets = p.targets.filter((t) => t !== name);
+          await applyLbState(runtime, cluster.loadBalancer.name, state, cluster.servers.length - (role === "server" ? 1 : 0));
+        }
       }
       await runtime.nodes.delete(name, { force: true });
       const res = access ? await kubeRequest(access, `/api/v1/nodes/${encodeURIComponent(name.toLowerCase())}`, { method: "DELETE" }).catch((e: Error) => ({ status: 0, body: e.message })) : undefined;
@@ -290,6 +309,7 @@ export async function editClusterPorts(clusterName: string, opts: EditPortsOptio
       port: item.value.containerPort,
       protocol: item.value.protocol,
       targets,
+      select: toAll ? [] : item.filters.map(({ source, group, subset, from }) => ({ source, group, subset, ...(from !== undefined ? { from } : {}) })),
       ...(item.value.hostIP ? { hostIP: item.value.hostIP } : {}),
       ...(item.value.hostPort ? { hostPort: item.value.hostPort } : {}),
     };

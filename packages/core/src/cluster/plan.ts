@@ -74,6 +74,25 @@ export interface ProxiedPort {
   targets: string[];
   hostIP?: string;
   hostPort?: number;
+  /**
+   * The node filters that chose the targets ([] = every k3s node, `-p …@loadbalancer`), so nodes
+   * added later join the ports their filters select. Absent in states written before k3ts kept it.
+   */
+  select?: NodeFilter[];
+}
+
+/** Whether a node added to the cluster belongs among a proxied port's targets. */
+export function joinsProxiedPort(port: ProxiedPort, node: { role: "server" | "agent"; index: number }, current: { k3sNodes: string[] }): boolean {
+  if (port.select === undefined) return current.k3sNodes.length > 0 && current.k3sNodes.every((n) => port.targets.includes(n)); // an older state: every node means every node
+  if (port.select.length === 0 || port.select.every((f) => f.group === "loadbalancer")) return true;
+  return port.select.some(
+    (f) => f.group === "all" || (f.group === node.role && (f.subset === "*" || f.subset.includes(node.index) || (f.from !== undefined && node.index >= f.from))),
+  );
+}
+
+/** nginx refuses an upstream without servers: a port whose targets are all gone is left out until one joins. */
+function servedPorts(state: LoadBalancerState): ProxiedPort[] {
+  return state.ports.filter((p) => p.targets.length > 0);
 }
 
 /** What the load balancer forwards: its own record, kept in the LB node so it can be regenerated. */
@@ -84,7 +103,7 @@ export interface LoadBalancerState {
 /** nginx.conf for a load-balancer state (k3d sizes worker connections by ports × servers). */
 export function loadBalancerConfig(state: LoadBalancerState, servers: number): string {
   return renderNginxConfig({
-    ports: state.ports.map((p) => ({ port: p.port, protocol: p.protocol, targets: p.targets })),
+    ports: servedPorts(state).map((p) => ({ port: p.port, protocol: p.protocol, targets: p.targets })),
     workerConnections: 1024 + state.ports.length * Math.max(servers, 1),
   });
 }
@@ -196,6 +215,7 @@ function planPorts(spec: ClusterSpec, slots: Slot[]): { proxied: ProxiedPort[]; 
       port: p.containerPort,
       protocol: p.protocol,
       targets: targets.map((t) => t.name),
+      select: toLb ? [] : item.filters.map(({ source, group, subset, from }) => ({ source, group, subset, ...(from !== undefined ? { from } : {}) })),
       ...(p.hostIP ? { hostIP: p.hostIP } : {}),
       ...(p.hostPort ? { hostPort: p.hostPort } : {}),
     });

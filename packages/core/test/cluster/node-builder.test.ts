@@ -13,6 +13,9 @@ import type { RuntimeCapabilities } from "../../src/runtime.js";
 import type { NodeSpec } from "../../src/types.js";
 import {
   apiForEngine,
+  joinsProxiedPort,
+  loadBalancerConfig,
+  type ProxiedPort,
   hostAddressFor,
   remoteEngineHost,
   k3sNodeFiles,
@@ -347,5 +350,29 @@ describe("nodes named as k3d names them (node create NAME)", () => {
     expect(a!.spec.labels).toMatchObject({ "k3ts.io/role": "agent", "k3ts.io/node-index": "1" });
     const [plain] = planAddedNodes(ha, ctx, "agent", [1], { servers: [0, 1, 2], agents: [0] });
     expect({ ...a!.spec, name: plain!.spec.name, hostname: plain!.spec.hostname }).toEqual(plain!.spec);
+  });
+});
+
+describe("nodes added later join the proxied ports their filters select (joinsProxiedPort)", () => {
+  const port = (select?: ProxiedPort["select"], targets: string[] = ["a", "b"]): ProxiedPort => ({ port: 80, protocol: "tcp", targets, ...(select ? { select } : {}) });
+  const filter = (text: string) => parseNodeFilter(text, "test", { suffixes: ["proxy", "direct"] });
+  const current = { k3sNodes: ["a", "b"] };
+  it.each([
+    ["@loadbalancer (every k3s node)", port([]), { role: "agent", index: 5 }, true],
+    ["@agent:* takes new agents", port([filter("agent:*")]), { role: "agent", index: 5 }, true],
+    ["@agent:* not servers", port([filter("agent:*")]), { role: "server", index: 3 }, false],
+    ["@agent:0 names one node only", port([filter("agent:0")]), { role: "agent", index: 5 }, false],
+    ["@agent:1- takes agents from 1", port([filter("agent:1-")]), { role: "agent", index: 5 }, true],
+    ["@all", port([filter("all")]), { role: "server", index: 3 }, true],
+    ["an older state that forwarded to every node", port(undefined, ["a", "b"]), { role: "agent", index: 2 }, true],
+    ["an older state that forwarded to some", port(undefined, ["a"]), { role: "agent", index: 2 }, false],
+  ] as const)("%s", (_what, p, node, want) => {
+    expect(joinsProxiedPort(p, node, current)).toBe(want);
+  });
+
+  it("a port left without targets is left out of nginx.conf (nginx refuses an empty upstream)", () => {
+    const conf = loadBalancerConfig({ ports: [{ port: 6443, protocol: "tcp", targets: ["s0"] }, { port: 80, protocol: "tcp", targets: [] }] }, 1);
+    expect(conf).toContain("upstream 6443_tcp");
+    expect(conf).not.toContain("80_tcp");
   });
 });

@@ -46,7 +46,7 @@ describe("planCluster", () => {
       { containerPort: 6443, protocol: "tcp", hostIP: "127.0.0.1", hostPort: 41234 },
       { containerPort: 80, protocol: "tcp", hostPort: 8080 },
     ]);
-    expect(plan.proxiedPorts).toEqual([{ port: 80, protocol: "tcp", hostPort: 8080, targets: ["k3ts-dev-server-0", "k3ts-dev-agent-0", "k3ts-dev-agent-1"] }]);
+    expect(plan.proxiedPorts).toEqual([{ port: 80, protocol: "tcp", hostPort: 8080, targets: ["k3ts-dev-server-0", "k3ts-dev-agent-0", "k3ts-dev-agent-1"], select: [] }]);
     expect(plan.loadBalancerConfig).toContain("server k3ts-dev-server-0:6443");
     expect(plan.loadBalancerConfig).toContain("server k3ts-dev-agent-1:80");
   });
