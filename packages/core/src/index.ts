@@ -98,8 +98,8 @@ export {
 export type { ApiSpec, ClusterSpec, Filtered, KeyValue, NodeFilter, NodeGroup, PortSpec, MountSpec } from "./cluster/index.js";
 export { planCluster, tokenSha256, apiHostName, apiForEngine, hostAddressFor, remoteEngineHost, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";
 export type { ClusterPlan, PlannedNode, PlanContext, ProxiedPort } from "./cluster/plan.js";
+export { createCluster } from "./cluster/create.js";
 export {
-  createCluster,
   deleteCluster,
   getCluster,
   getKubeconfig,

@@ -1,36 +1,23 @@
 /**
- * The cluster lifecycle on any Runtime: create (with rollback), list, get, start, stop, delete.
+ * The cluster lifecycle on any Runtime: list, get, start, stop, delete (create, with its rollback,
+ * is create.ts).
  * Every long step is reported through Progress; Ctrl-C arrives as the AbortSignal.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
-import { K3tsError, abortedError, isK3tsError, throwIfAborted } from "../errors.js";
-import { LABELS, baseLabels } from "../labels.js";
-import { silentLogger, silentProgress, withStep, type Logger, type Progress } from "../logger.js";
+import { K3tsError, abortedError, isK3tsError } from "../errors.js";
+import { LABELS } from "../labels.js";
+import { silentProgress, withStep, type Logger, type Progress } from "../logger.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, PublishedPort } from "../types.js";
-import { VERSION } from "../version.js";
 import { accessFromKubeconfig, waitForReady, type NodeReadiness } from "./kubeapi.js";
-import {
-  kubeconfigPath as defaultKubeconfigPath,
-  mergeKubeconfig,
-  removeFromKubeconfig,
-  restoreKubeconfigFile,
-  rewriteKubeconfig,
-  updateKubeconfigFile,
-} from "./kubeconfig.js";
-import { corednsDisabled, publishHostNames, resolveHostGateway, runningClusterHostNames } from "./nodehosts.js";
-import { apiForEngine, hostAddressFor, hostAliases, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
-import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
-import { validateClusterName } from "./parse.js";
+import { kubeconfigPath as defaultKubeconfigPath, removeFromKubeconfig, rewriteKubeconfig, updateKubeconfigFile } from "./kubeconfig.js";
+import { publishHostNames, runningClusterHostNames } from "./nodehosts.js";
+import { KUBECONFIG_IN_NODE, names } from "./spec.js";
 import { crashCheck, lastWords } from "./crash.js";
-import { KUBELET_IN_USERNS_ARG, adaptToEngine, preflight } from "./preflight.js";
-import { ensureImages } from "./pull.js";
-import { renderRegistriesYaml } from "../registry/config.js";
-import { resolveClusterRegistries } from "../registry/cluster.js";
-import { advertiseRegistry, createRegistry, listRegistries, registryEndpoint, type RegistrySummary } from "../registry/lifecycle.js";
+import { listRegistries } from "../registry/lifecycle.js";
 
 export interface LifecycleOptions {
   runtime: Runtime;
@@ -71,7 +58,7 @@ export interface CreateResult {
   nodes: NodeReadiness[];
 }
 
-function kubeconfigFile(opts: LifecycleOptions): string {
+export function kubeconfigFile(opts: LifecycleOptions): string {
   return opts.kubeconfigPath ?? defaultKubeconfigPath(opts.env ?? process.env, homedir());
 }
 
@@ -119,7 +106,7 @@ function summarize(name: string, nodes: Node[]): ClusterSummary {
   };
 }
 
-async function clusterNodes(runtime: Runtime, name: string, signal?: AbortSignal): Promise<Node[]> {
+export async function clusterNodes(runtime: Runtime, name: string, signal?: AbortSignal): Promise<Node[]> {
   return runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: name } }, signal ? { signal } : {});
 }
 
@@ -142,43 +129,8 @@ export async function getCluster(runtime: Runtime, name: string, options: { sign
   return summarize(name, nodes);
 }
 
-type Undo = { what: string; run: () => Promise<void> };
-
-/**
- * Creates, seeds and starts one node. The engine calls themselves are not aborted half-way (an
- * aborted request can still complete in the engine after rollback looked for it); the signal is
- * checked between them instead.
- */
-
-async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, signal: AbortSignal | undefined, files: NodeFile[]): Promise<void> {
-  throwIfAborted(signal, "cluster create");
-  await runtime.nodes.create(node.spec);
-  await runtime.nodes.writeFile(node.spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600 });
-  for (const f of files) await runtime.nodes.writeFile(node.spec.name, f.path, f.content, { mode: f.mode });
-  throwIfAborted(signal, "cluster create");
-  await runtime.nodes.start(node.spec.name);
-}
-
-/** The contents of k3d's `files[]`, read before anything is created (a missing source fails first). */
-async function readUserFiles(spec: ClusterSpec): Promise<NodeFile[]> {
-  const { readFile } = await import("node:fs/promises");
-  return Promise.all(
-    (spec.files ?? []).map(async (f, i) => {
-      if ("content" in f.value.source) return { path: f.value.destination, content: f.value.source.content, mode: 0o644 };
-      const path = f.value.source.path;
-      try {
-        return { path: f.value.destination, content: await readFile(path), mode: 0o644 };
-      } catch (err) {
-        throw new K3tsError("INVALID_ARGUMENT", `files[${i}].source: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-          meta: { where: `files[${i}]`, path },
-        });
-      }
-    }),
-  );
-}
-
 /** Waits until a server has written its kubeconfig (its supervisor and certificates exist); fails at once when it crashes. */
-async function waitForKubeconfig(runtime: Runtime, cluster: string, server: string, deadline: number | undefined, signal?: AbortSignal): Promise<string> {
+export async function waitForKubeconfig(runtime: Runtime, cluster: string, server: string, deadline: number | undefined, signal?: AbortSignal): Promise<string> {
   const crashed = crashCheck(runtime, [server], { cluster, intervalMs: 1000, ...(signal ? { signal } : {}) });
   for (;;) {
     if (signal?.aborted) throw abortedError(signal, "waiting for the first server");
@@ -195,206 +147,6 @@ async function waitForKubeconfig(runtime: Runtime, cluster: string, server: stri
       });
     }
     await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/**
- * Creates a cluster: network, server-0, the other servers and the agents in parallel, the load
- * balancer, readiness through the published API port, then the kubeconfig. On failure, timeout or
- * abort, removes everything it made (unless spec.rollback is false) and rethrows.
- */
-export async function createCluster(specIn: ClusterSpec, opts: LifecycleOptions): Promise<CreateResult> {
-  const { runtime, signal } = opts;
-  const progress = opts.progress ?? silentProgress;
-  const logger = opts.logger ?? silentLogger;
-  const version = opts.k3tsVersion ?? VERSION;
-  const o = signal ? { signal } : {};
-  validateClusterName(specIn.name, "name");
-  // Checked before the try: a create that finds the name taken must not roll back (it would delete the cluster there).
-  if ((await clusterNodes(runtime, specIn.name, signal)).length > 0) {
-    throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${specIn.name} already exists`, {
-      meta: { cluster: specIn.name },
-      hint: `delete it first (k3ts cluster delete ${specIn.name}) or pick another name`,
-    });
-  }
-  const info = await preflight(specIn, runtime, o);
-  // An engine on another machine publishes the API there (see apiForEngine).
-  const api = apiForEngine(specIn.api, info.endpoint);
-  const spec: ClusterSpec = adaptToEngine(api === specIn.api ? specIn : { ...specIn, api }, info);
-  if (spec.k3sArgs.length > specIn.k3sArgs.length) logger.info(`${info.runtime} is rootless: k3s nodes run with ${KUBELET_IN_USERNS_ARG}`);
-  if (api !== specIn.api) logger.info(`the engine is on ${api.host}: the API is published on its port ${api.hostPort ?? "(a free one)"} on all its addresses, and the kubeconfig points at ${api.host}`);
-  const undo: Undo[] = [];
-  try {
-    const registries = await resolveClusterRegistries(spec, runtime, opts.env ?? process.env, signal);
-    const userFiles = await readUserFiles(spec);
-    if (registries.use.length || registries.create || registries.userConfig) {
-      if (spec.volumes.some((v) => v.value.target === REGISTRIES_YAML)) {
-        logger.warn(`a volume is mounted at ${REGISTRIES_YAML} while registries are configured: the mount hides the file k3ts writes`);
-      }
-    }
-    await ensureImages(runtime, [spec.image, ...(spec.loadBalancer.enabled ? [spec.loadBalancer.image] : []), ...(registries.create ? [registries.create.image] : [])], {
-      progress,
-      ...o,
-    });
-    // The limit is for k3s coming up: pulling images takes as long as the network makes it.
-    const deadline = spec.timeoutMs > 0 ? Date.now() + spec.timeoutMs : undefined;
-    const networkName = spec.network ?? names.network(spec.name);
-    const network = await withStep(progress, `Preparing network ${networkName}`, async () => {
-      throwIfAborted(signal, "cluster create");
-      const { network, created } = await runtime.networks.ensure({
-        name: networkName,
-        labels: baseLabels(version, { [LABELS.cluster]: spec.name }),
-        ...(spec.subnet ? { subnet: spec.subnet } : {}),
-      });
-      // A network labelled as this cluster's (left by a crashed create) is owned, not external.
-      const owned = created || (network.labels[LABELS.managed] === "true" && network.labels[LABELS.cluster] === spec.name);
-      if (owned) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
-      else logger.info(`using existing network ${networkName}; it stays when the cluster is deleted`);
-      return { info: network, external: !owned };
-    });
-    const apiHostPort = spec.api.hostPort ?? (await freePort(spec.api.hostIP));
-    const hostAddress = hostAddressFor(info, network.info.gateway);
-    const token = spec.token ?? generateToken();
-    const plan: ClusterPlan = planCluster(spec, {
-      apiHostPort,
-      network: networkName,
-      networkExternal: network.external,
-      ...(network.info.gateway ? { gateway: network.info.gateway } : {}),
-      ...(hostAddress ? { hostAddress } : {}),
-      token,
-      k3tsVersion: version,
-    });
-    const track = (name: string) => undo.push({ what: `node ${name}`, run: () => runtime.nodes.delete(name, { force: true }) });
-    const clusterRegistries: RegistrySummary[] = [];
-    if (registries.create) {
-      const create = registries.create;
-      undo.push({ what: `registry ${create.name}`, run: () => runtime.nodes.delete(create.name, { force: true }) });
-      clusterRegistries.push(await createRegistry(create, { ...opts, progress, network: networkName, owner: spec.name }));
-    }
-    for (const r of registries.use) {
-      if (!r.networks.includes(networkName)) {
-        await withStep(progress, `Connecting registry ${r.name} to ${networkName}`, () => runtime.networks.connect(networkName, r.name, o));
-        undo.push({ what: `registry ${r.name} on ${networkName}`, run: () => runtime.networks.disconnect(networkName, r.name) });
-      }
-      clusterRegistries.push(r);
-    }
-    const registriesYaml = renderRegistriesYaml(clusterRegistries.map(registryEndpoint), registries.userConfig);
-    // registries.yaml first: a user's file for the same path (k3d's files[]) then wins, as it would in k3d.
-    const filesFor = (n: PlannedNode): NodeFile[] => [
-      ...(n.role !== "loadbalancer" ? k3sNodeFiles(spec, n.spec) : []),
-      ...(registriesYaml && n.role !== "loadbalancer" ? [{ path: REGISTRIES_YAML, content: registriesYaml, mode: 0o644 }] : []),
-      ...n.files.map((i) => userFiles[i]!),
-    ];
-    const [first, ...otherServers] = plan.servers;
-    await withStep(progress, `Starting server ${first!.spec.name}`, async () => {
-      track(first!.spec.name);
-      await startK3sNode(runtime, first!, token, signal, filesFor(first!));
-      await waitForKubeconfig(runtime, spec.name, first!.spec.name, deadline, signal);
-    });
-    const rest = [...otherServers, ...plan.agents];
-    if (rest.length > 0) {
-      const what = [otherServers.length ? `${otherServers.length} server(s)` : "", plan.agents.length ? `${plan.agents.length} agent(s)` : ""].filter(Boolean).join(" and ");
-      await withStep(progress, `Starting ${what}`, async () => {
-        for (const n of rest) track(n.spec.name);
-        const results = await Promise.allSettled(rest.map((n) => startK3sNode(runtime, n, token, signal, filesFor(n))));
-        const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: rest[i]!.spec.name, error: r.reason as Error }] : []));
-        if (failed.length) {
-          if (signal?.aborted) throw abortedError(signal, "cluster create");
-          throw failed.length === 1 ? failed[0]!.error : new AggregateError(failed.map((f) => f.error), `${failed.length} nodes failed: ${failed.map((f) => `${f.node}: ${f.error.message}`).join("; ")}`);
-        }
-      });
-    }
-    if (plan.loadBalancer) {
-      const lb = plan.loadBalancer;
-      await withStep(progress, `Starting load balancer ${lb.spec.name}`, async () => {
-        track(lb.spec.name);
-        throwIfAborted(signal, "cluster create");
-        await runtime.nodes.create(lb.spec);
-        await runtime.nodes.writeFile(lb.spec.name, LB_STATE_PATH, `${JSON.stringify(plan.loadBalancerState, null, 2)}\n`);
-        await runtime.nodes.writeFile(lb.spec.name, LB_CONFIG_PATH, plan.loadBalancerConfig!);
-        for (const f of filesFor(lb)) await runtime.nodes.writeFile(lb.spec.name, f.path, f.content, { mode: f.mode });
-        throwIfAborted(signal, "cluster create");
-        await runtime.nodes.start(lb.spec.name);
-      });
-    }
-    const raw = (await runtime.nodes.readFile(first!.spec.name, KUBECONFIG_IN_NODE, o)).toString("utf8");
-    const kubeconfig = rewriteKubeconfig(raw, { cluster: spec.name, server: plan.apiServerUrl });
-    let nodes: NodeReadiness[] = [];
-    if (spec.wait) {
-      const expected = [...plan.servers, ...plan.agents].map((n) => n.spec.name);
-      nodes = await withStep(progress, `Waiting for the API and ${expected.length} node(s) to be Ready`, async (step) => {
-        try {
-          const check = crashCheck(runtime, expected, { cluster: spec.name, ...o });
-          return await waitForReady(accessFromKubeconfig(kubeconfig), expected, { ...o, ...(deadline ? { deadline } : {}), onStatus: (s) => step.update(s), check });
-        } catch (err) {
-          // A crash is reported with its node's words already; a timeout quotes every node still missing.
-          if (!isK3tsError(err, "CLUSTER_NOT_READY") || (err.meta as { node?: string }).node) throw err;
-          const missing = (err.meta as { missing?: string[] }).missing ?? [];
-          const words = await Promise.all((missing.length ? missing : [first!.spec.name]).map((n) => lastWords(runtime, n)));
-          throw new K3tsError("CLUSTER_NOT_READY", `${err.message}\nwhat the nodes said last:\n${words.join("\n")}`, { meta: err.meta, cause: err });
-        }
-      });
-    }
-    if (spec.wait && !corednsDisabled(spec.k3sArgs.map((a) => a.value))) {
-      const aliases = await resolveHostGateway(runtime, first!.spec.name, hostAliases(spec, hostAddress), o);
-      const source = { network: networkName, nodes: [...plan.servers, ...plan.agents].map((n) => n.spec.name), aliases };
-      await withStep(progress, "Adding host.k3ts.internal, host aliases and the network's containers to CoreDNS (NodeHosts)", () =>
-        publishHostNames(runtime, accessFromKubeconfig(kubeconfig), source, o),
-      );
-    }
-    if (clusterRegistries[0]) {
-      const advertised = clusterRegistries[0];
-      if (spec.wait) {
-        await withStep(progress, `Advertising registry ${advertised.name} (kube-public/local-registry-hosting)`, () =>
-          advertiseRegistry(accessFromKubeconfig(kubeconfig), registryEndpoint(advertised), o),
-        );
-      } else {
-        logger.info(`the LocalRegistryHosting ConfigMap is written only when create waits for the cluster (--wait)`);
-      }
-    }
-    let mergedInto: string | undefined;
-    if (spec.kubeconfig.update) {
-      const path = kubeconfigFile(opts);
-      await withStep(progress, `Merging kubeconfig into ${path}`, async () => {
-        let written = "";
-        const { previous, changed } = await updateKubeconfigFile(path, (current) => {
-          written = mergeKubeconfig(current, kubeconfig, { switchContext: spec.kubeconfig.switchContext });
-          return written;
-        });
-        if (changed) undo.push({ what: `kubeconfig ${path}`, run: async () => void (await restoreKubeconfigFile(path, previous, written)) });
-        mergedInto = path;
-      });
-      if (signal?.aborted) throw abortedError(signal, "cluster create");
-    }
-    const cluster = await getCluster(runtime, spec.name);
-    return { cluster, kubeconfig, nodes, ...(mergedInto ? { kubeconfigPath: mergedInto } : {}) };
-  } catch (err) {
-    if (!spec.rollback) {
-      logger.warn(`leaving the partly created cluster ${spec.name} in place (rollback is off)`);
-      throw err;
-    }
-    await withStep(progress, `Rolling back cluster ${spec.name}`, async () => {
-      const failures: string[] = [];
-      for (const step of undo.reverse()) {
-        try {
-          await step.run();
-        } catch (e) {
-          if (!isK3tsError(e, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND", "VOLUME_NOT_FOUND")) failures.push(`${step.what}: ${(e as Error).message}`);
-        }
-      }
-      // Anything else labelled with this cluster is this create's too (the name was free when it began).
-      for (const n of await clusterNodes(runtime, spec.name)) await runtime.nodes.delete(n.name, { force: true }).catch(() => {});
-      for (const r of await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.registryOwner]: spec.name } }).catch(() => [])) {
-        await runtime.nodes.delete(r.name, { force: true }).catch(() => {});
-      }
-      await deleteOwnedVolumes(runtime, spec.name);
-      if (!spec.network) {
-        const net = await runtime.networks.inspect(names.network(spec.name)).catch(() => undefined);
-        if (net && net.labels[LABELS.cluster] === spec.name && net.labels[LABELS.managed] === "true") await runtime.networks.delete(net.name).catch(() => {});
-      }
-      if (failures.length) logger.warn(`rollback could not remove: ${failures.join("; ")}`);
-    }).catch(() => {});
-    throw err;
   }
 }
 
@@ -421,7 +173,7 @@ async function releaseRegistries(runtime: Runtime, cluster: string, network: str
   return removed;
 }
 
-async function deleteOwnedVolumes(runtime: Runtime, cluster: string): Promise<void> {
+export async function deleteOwnedVolumes(runtime: Runtime, cluster: string): Promise<void> {
   for (const v of await runtime.volumes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: cluster } })) {
     await runtime.volumes.delete(v.name).catch(() => {});
   }

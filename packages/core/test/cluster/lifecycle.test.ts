@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createCluster } from "../../src/cluster/lifecycle.js";
+import { createCluster } from "../../src/cluster/create.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
 import { isK3tsError } from "../../src/errors.js";
 import { LABELS, baseLabels } from "../../src/labels.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createCluster } from "../../src/cluster/lifecycle.js";
+import { createCluster } from "../../src/cluster/create.js";
 import { KUBELET_IN_USERNS_ARG, adaptToEngine, needsNetworkDns, preflightProblems } from "../../src/cluster/preflight.js";
 import { planCluster } from "../../src/cluster/plan.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";

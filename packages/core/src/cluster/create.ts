@@ -1,0 +1,356 @@
+/**
+ * `createCluster` as named steps over one undo stack:
+ *
+ *   preflight  → the name is free, the engine can run the cluster; the spec adapted to the engine
+ *   prepare    → registries and files read, images present, the network, the plan, the registries
+ *   provision  → server-0 (until it wrote its kubeconfig), the other servers and agents, the load balancer
+ *   ready      → the API and every node Ready; CoreDNS's NodeHosts; LocalRegistryHosting
+ *   publish    → the kubeconfig merged into the user's file
+ *
+ * Each step pushes what it made onto `run.undo` as it makes it; on a failure, a timeout or an abort,
+ * `rollback` unwinds that stack (last made, first removed) and then sweeps anything else labelled
+ * with the cluster, so nothing is left and the kubeconfig file is as it was.
+ */
+import { K3tsError, abortedError, isK3tsError, throwIfAborted } from "../errors.js";
+import { LABELS, baseLabels } from "../labels.js";
+import { silentLogger, silentProgress, withStep, type Logger, type Progress } from "../logger.js";
+import type { Runtime, RuntimeInfo } from "../runtime.js";
+import type { NetworkInfo } from "../types.js";
+import { VERSION } from "../version.js";
+import { renderRegistriesYaml } from "../registry/config.js";
+import { resolveClusterRegistries } from "../registry/cluster.js";
+import { advertiseRegistry, createRegistry, registryEndpoint, type RegistrySummary } from "../registry/lifecycle.js";
+import { crashCheck, lastWords } from "./crash.js";
+import { accessFromKubeconfig, waitForReady, type NodeReadiness } from "./kubeapi.js";
+import { mergeKubeconfig, restoreKubeconfigFile, rewriteKubeconfig, updateKubeconfigFile } from "./kubeconfig.js";
+import { clusterNodes, deleteOwnedVolumes, freePort, generateToken, getCluster, kubeconfigFile, waitForKubeconfig, type CreateResult, type LifecycleOptions } from "./lifecycle.js";
+import { corednsDisabled, publishHostNames, resolveHostGateway } from "./nodehosts.js";
+import { validateClusterName } from "./parse.js";
+import { apiForEngine, hostAddressFor, hostAliases, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
+import { KUBELET_IN_USERNS_ARG, adaptToEngine, preflight } from "./preflight.js";
+import { ensureImages } from "./pull.js";
+import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
+
+/** One thing a create made, and how to remove it. */
+export interface Undo {
+  what: string;
+  run: () => Promise<void>;
+}
+
+/** What every step of one create shares: the spec as adapted to the engine, and the one undo stack. */
+export interface CreateRun {
+  spec: ClusterSpec;
+  runtime: Runtime;
+  opts: LifecycleOptions;
+  progress: Progress;
+  logger: Logger;
+  version: string;
+  signal?: AbortSignal;
+  undo: Undo[];
+}
+
+/** What prepare leaves for the later steps. */
+export interface Prepared {
+  info: RuntimeInfo;
+  networkName: string;
+  network: NetworkInfo;
+  plan: ClusterPlan;
+  token: string;
+  /** What host.k3ts.internal maps to in the nodes (an IP or `host-gateway`). */
+  hostAddress?: string;
+  /** The registries the cluster uses, the first one advertised. */
+  registries: RegistrySummary[];
+  /** Files written into a node before it starts. */
+  filesFor: (n: PlannedNode) => NodeFile[];
+  /** The limit for k3s coming up (after the images are there). */
+  deadline?: number;
+}
+
+const callOpts = (run: Pick<CreateRun, "signal">) => (run.signal ? { signal: run.signal } : {});
+
+/**
+ * Creates, seeds and starts one node. The engine calls themselves are not aborted half-way (an
+ * aborted request can still complete in the engine after rollback looked for it); the signal is
+ * checked between them instead.
+ */
+async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, signal: AbortSignal | undefined, files: NodeFile[]): Promise<void> {
+  throwIfAborted(signal, "cluster create");
+  await runtime.nodes.create(node.spec);
+  await runtime.nodes.writeFile(node.spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600 });
+  for (const f of files) await runtime.nodes.writeFile(node.spec.name, f.path, f.content, { mode: f.mode });
+  throwIfAborted(signal, "cluster create");
+  await runtime.nodes.start(node.spec.name);
+}
+
+/** The contents of k3d's `files[]`, read before anything is created (a missing source fails first). */
+async function readUserFiles(spec: ClusterSpec): Promise<NodeFile[]> {
+  const { readFile } = await import("node:fs/promises");
+  return Promise.all(
+    (spec.files ?? []).map(async (f, i) => {
+      if ("content" in f.value.source) return { path: f.value.destination, content: f.value.source.content, mode: 0o644 };
+      const path = f.value.source.path;
+      try {
+        return { path: f.value.destination, content: await readFile(path), mode: 0o644 };
+      } catch (err) {
+        throw new K3tsError("INVALID_ARGUMENT", `files[${i}].source: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+          meta: { where: `files[${i}]`, path },
+        });
+      }
+    }),
+  );
+}
+
+/**
+ * Step 1, before anything is made (nothing to undo): the name is free and the engine can run the
+ * cluster (see preflight.ts). Returns the run, its spec adapted to the engine: an engine on another
+ * machine publishes the API there (apiForEngine); a rootless one gets the kubelet's user-namespace gate.
+ */
+export async function createPreflight(specIn: ClusterSpec, opts: LifecycleOptions): Promise<{ run: CreateRun; info: RuntimeInfo }> {
+  const { runtime, signal } = opts;
+  const logger = opts.logger ?? silentLogger;
+  validateClusterName(specIn.name, "name");
+  // Checked before anything is made: a create that finds the name taken must not roll back (it would delete the cluster there).
+  if ((await clusterNodes(runtime, specIn.name, signal)).length > 0) {
+    throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${specIn.name} already exists`, {
+      meta: { cluster: specIn.name },
+      hint: `delete it first (k3ts cluster delete ${specIn.name}) or pick another name`,
+    });
+  }
+  const info = await preflight(specIn, runtime, signal ? { signal } : {});
+  const api = apiForEngine(specIn.api, info.endpoint);
+  const spec = adaptToEngine(api === specIn.api ? specIn : { ...specIn, api }, info);
+  if (spec.k3sArgs.length > specIn.k3sArgs.length) logger.info(`${info.runtime} is rootless: k3s nodes run with ${KUBELET_IN_USERNS_ARG}`);
+  if (api !== specIn.api) logger.info(`the engine is on ${api.host}: the API is published on its port ${api.hostPort ?? "(a free one)"} on all its addresses, and the kubeconfig points at ${api.host}`);
+  const run: CreateRun = {
+    spec,
+    runtime,
+    opts,
+    progress: opts.progress ?? silentProgress,
+    logger,
+    version: opts.k3tsVersion ?? VERSION,
+    ...(signal ? { signal } : {}),
+    undo: [],
+  };
+  return { run, info };
+}
+
+/** Step 2: what the nodes need before any of them is made: registries, files, images, the network, the plan. */
+export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise<Prepared> {
+  const { spec, runtime, progress, logger, signal, undo, opts } = run;
+  const o = callOpts(run);
+  const registries = await resolveClusterRegistries(spec, runtime, opts.env ?? process.env, signal);
+  const userFiles = await readUserFiles(spec);
+  if ((registries.use.length || registries.create || registries.userConfig) && spec.volumes.some((v) => v.value.target === REGISTRIES_YAML)) {
+    logger.warn(`a volume is mounted at ${REGISTRIES_YAML} while registries are configured: the mount hides the file k3ts writes`);
+  }
+  await ensureImages(runtime, [spec.image, ...(spec.loadBalancer.enabled ? [spec.loadBalancer.image] : []), ...(registries.create ? [registries.create.image] : [])], { progress, ...o });
+  // The limit is for k3s coming up: pulling images takes as long as the network makes it.
+  const deadline = spec.timeoutMs > 0 ? Date.now() + spec.timeoutMs : undefined;
+  const networkName = spec.network ?? names.network(spec.name);
+  const network = await withStep(progress, `Preparing network ${networkName}`, async () => {
+    throwIfAborted(signal, "cluster create");
+    const { network, created } = await runtime.networks.ensure({
+      name: networkName,
+      labels: baseLabels(run.version, { [LABELS.cluster]: spec.name }),
+      ...(spec.subnet ? { subnet: spec.subnet } : {}),
+    });
+    // A network labelled as this cluster's (left by a crashed create) is owned, not external.
+    const owned = created || (network.labels[LABELS.managed] === "true" && network.labels[LABELS.cluster] === spec.name);
+    if (owned) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
+    else logger.info(`using existing network ${networkName}; it stays when the cluster is deleted`);
+    return { info: network, external: !owned };
+  });
+  const apiHostPort = spec.api.hostPort ?? (await freePort(spec.api.hostIP));
+  const hostAddress = hostAddressFor(info, network.info.gateway);
+  const token = spec.token ?? generateToken();
+  const plan = planCluster(spec, {
+    apiHostPort,
+    network: networkName,
+    networkExternal: network.external,
+    ...(network.info.gateway ? { gateway: network.info.gateway } : {}),
+    ...(hostAddress ? { hostAddress } : {}),
+    token,
+    k3tsVersion: run.version,
+  });
+  const clusterRegistries: RegistrySummary[] = [];
+  if (registries.create) {
+    const create = registries.create;
+    undo.push({ what: `registry ${create.name}`, run: () => runtime.nodes.delete(create.name, { force: true }) });
+    clusterRegistries.push(await createRegistry(create, { ...opts, progress, network: networkName, owner: spec.name }));
+  }
+  for (const r of registries.use) {
+    if (!r.networks.includes(networkName)) {
+      await withStep(progress, `Connecting registry ${r.name} to ${networkName}`, () => runtime.networks.connect(networkName, r.name, o));
+      undo.push({ what: `registry ${r.name} on ${networkName}`, run: () => runtime.networks.disconnect(networkName, r.name) });
+    }
+    clusterRegistries.push(r);
+  }
+  const registriesYaml = renderRegistriesYaml(clusterRegistries.map(registryEndpoint), registries.userConfig);
+  // registries.yaml first: a user's file for the same path (k3d's files[]) then wins, as it would in k3d.
+  const filesFor = (n: PlannedNode): NodeFile[] => [
+    ...(n.role !== "loadbalancer" ? k3sNodeFiles(spec, n.spec) : []),
+    ...(registriesYaml && n.role !== "loadbalancer" ? [{ path: REGISTRIES_YAML, content: registriesYaml, mode: 0o644 }] : []),
+    ...n.files.map((i) => userFiles[i]!),
+  ];
+  return {
+    info,
+    networkName,
+    network: network.info,
+    plan,
+    token,
+    ...(hostAddress ? { hostAddress } : {}),
+    registries: clusterRegistries,
+    filesFor,
+    ...(deadline !== undefined ? { deadline } : {}),
+  };
+}
+
+/** Step 3: server-0 until it wrote its kubeconfig, the other servers and agents together, the load balancer. Returns the kubeconfig for the host. */
+export async function provisionNodes(run: CreateRun, prep: Prepared): Promise<string> {
+  const { spec, runtime, progress, signal, undo } = run;
+  const { plan, token, filesFor } = prep;
+  const track = (name: string) => undo.push({ what: `node ${name}`, run: () => runtime.nodes.delete(name, { force: true }) });
+  const [first, ...otherServers] = plan.servers;
+  await withStep(progress, `Starting server ${first!.spec.name}`, async () => {
+    track(first!.spec.name);
+    await startK3sNode(runtime, first!, token, signal, filesFor(first!));
+    await waitForKubeconfig(runtime, spec.name, first!.spec.name, prep.deadline, signal);
+  });
+  const rest = [...otherServers, ...plan.agents];
+  if (rest.length > 0) {
+    const what = [otherServers.length ? `${otherServers.length} server(s)` : "", plan.agents.length ? `${plan.agents.length} agent(s)` : ""].filter(Boolean).join(" and ");
+    await withStep(progress, `Starting ${what}`, async () => {
+      for (const n of rest) track(n.spec.name);
+      const results = await Promise.allSettled(rest.map((n) => startK3sNode(runtime, n, token, signal, filesFor(n))));
+      const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: rest[i]!.spec.name, error: r.reason as Error }] : []));
+      if (failed.length) {
+        if (signal?.aborted) throw abortedError(signal, "cluster create");
+        throw failed.length === 1 ? failed[0]!.error : new AggregateError(failed.map((f) => f.error), `${failed.length} nodes failed: ${failed.map((f) => `${f.node}: ${f.error.message}`).join("; ")}`);
+      }
+    });
+  }
+  if (plan.loadBalancer) {
+    const lb = plan.loadBalancer;
+    await withStep(progress, `Starting load balancer ${lb.spec.name}`, async () => {
+      track(lb.spec.name);
+      throwIfAborted(signal, "cluster create");
+      await runtime.nodes.create(lb.spec);
+      await runtime.nodes.writeFile(lb.spec.name, LB_STATE_PATH, `${JSON.stringify(plan.loadBalancerState, null, 2)}\n`);
+      await runtime.nodes.writeFile(lb.spec.name, LB_CONFIG_PATH, plan.loadBalancerConfig!);
+      for (const f of filesFor(lb)) await runtime.nodes.writeFile(lb.spec.name, f.path, f.content, { mode: f.mode });
+      throwIfAborted(signal, "cluster create");
+      await runtime.nodes.start(lb.spec.name);
+    });
+  }
+  const raw = (await runtime.nodes.readFile(first!.spec.name, KUBECONFIG_IN_NODE, callOpts(run))).toString("utf8");
+  return rewriteKubeconfig(raw, { cluster: spec.name, server: plan.apiServerUrl });
+}
+
+/**
+ * Step 4 (when the create waits): the API and every node Ready (a node that crashes fails it at once,
+ * quoted), then what pods and tools read from the API: NodeHosts, LocalRegistryHosting.
+ */
+export async function awaitReady(run: CreateRun, prep: Prepared, kubeconfig: string): Promise<NodeReadiness[]> {
+  const { spec, runtime, progress, logger } = run;
+  const o = callOpts(run);
+  const { plan } = prep;
+  const first = plan.servers[0]!;
+  if (!spec.wait) {
+    if (prep.registries[0]) logger.info(`the LocalRegistryHosting ConfigMap is written only when create waits for the cluster (--wait)`);
+    return [];
+  }
+  const access = accessFromKubeconfig(kubeconfig);
+  const expected = [...plan.servers, ...plan.agents].map((n) => n.spec.name);
+  const nodes = await withStep(progress, `Waiting for the API and ${expected.length} node(s) to be Ready`, async (step) => {
+    try {
+      const check = crashCheck(runtime, expected, { cluster: spec.name, ...o });
+      return await waitForReady(access, expected, { ...o, ...(prep.deadline ? { deadline: prep.deadline } : {}), onStatus: (s) => step.update(s), check });
+    } catch (err) {
+      // A crash is reported with its node's words already; a timeout quotes every node still missing.
+      if (!isK3tsError(err, "CLUSTER_NOT_READY") || (err.meta as { node?: string }).node) throw err;
+      const missing = (err.meta as { missing?: string[] }).missing ?? [];
+      const words = await Promise.all((missing.length ? missing : [first.spec.name]).map((n) => lastWords(runtime, n)));
+      throw new K3tsError("CLUSTER_NOT_READY", `${err.message}\nwhat the nodes said last:\n${words.join("\n")}`, { meta: err.meta, cause: err });
+    }
+  });
+  if (!corednsDisabled(spec.k3sArgs.map((a) => a.value))) {
+    const aliases = await resolveHostGateway(runtime, first.spec.name, hostAliases(spec, prep.hostAddress), o);
+    const source = { network: prep.networkName, nodes: expected, aliases };
+    await withStep(progress, "Adding host.k3ts.internal, host aliases and the network's containers to CoreDNS (NodeHosts)", () => publishHostNames(runtime, access, source, o));
+  }
+  const advertised = prep.registries[0];
+  if (advertised) {
+    await withStep(progress, `Advertising registry ${advertised.name} (kube-public/local-registry-hosting)`, () => advertiseRegistry(access, registryEndpoint(advertised), o));
+  }
+  return nodes;
+}
+
+/** Step 5: the kubeconfig merged into the user's file (undone by restoring the file as it was). Returns the path when written. */
+export async function publishKubeconfig(run: CreateRun, kubeconfig: string): Promise<string | undefined> {
+  const { spec, progress, signal, undo } = run;
+  if (!spec.kubeconfig.update) return undefined;
+  const path = kubeconfigFile(run.opts);
+  await withStep(progress, `Merging kubeconfig into ${path}`, async () => {
+    let written = "";
+    const { previous, changed } = await updateKubeconfigFile(path, (current) => {
+      written = mergeKubeconfig(current, kubeconfig, { switchContext: spec.kubeconfig.switchContext });
+      return written;
+    });
+    if (changed) undo.push({ what: `kubeconfig ${path}`, run: async () => void (await restoreKubeconfigFile(path, previous, written)) });
+  });
+  if (signal?.aborted) throw abortedError(signal, "cluster create");
+  return path;
+}
+
+/**
+ * Unwinds the undo stack (last made, first removed), then removes anything else labelled with the
+ * cluster: its nodes, the registries it owns, its volumes, and its network unless it joined an
+ * existing one (the name was free when the create began, so all of it is this create's).
+ */
+export async function rollbackCreate(run: CreateRun): Promise<void> {
+  const { spec, runtime, progress, logger } = run;
+  await withStep(progress, `Rolling back cluster ${spec.name}`, async () => {
+    const failures: string[] = [];
+    for (const step of [...run.undo].reverse()) {
+      try {
+        await step.run();
+      } catch (e) {
+        if (!isK3tsError(e, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND", "VOLUME_NOT_FOUND")) failures.push(`${step.what}: ${(e as Error).message}`);
+      }
+    }
+    run.undo.length = 0;
+    for (const n of await clusterNodes(runtime, spec.name)) await runtime.nodes.delete(n.name, { force: true }).catch(() => {});
+    for (const r of await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.registryOwner]: spec.name } }).catch(() => [])) {
+      await runtime.nodes.delete(r.name, { force: true }).catch(() => {});
+    }
+    await deleteOwnedVolumes(runtime, spec.name);
+    if (!spec.network) {
+      const net = await runtime.networks.inspect(names.network(spec.name)).catch(() => undefined);
+      if (net && net.labels[LABELS.cluster] === spec.name && net.labels[LABELS.managed] === "true") await runtime.networks.delete(net.name).catch(() => {});
+    }
+    if (failures.length) logger.warn(`rollback could not remove: ${failures.join("; ")}`);
+  }).catch(() => {});
+}
+
+/**
+ * Creates a cluster: preflight, prepare, provision, ready, publish (see above). On failure, timeout
+ * or abort, removes everything it made (unless spec.rollback is false) and rethrows.
+ */
+export async function createCluster(specIn: ClusterSpec, opts: LifecycleOptions): Promise<CreateResult> {
+  const { run, info } = await createPreflight(specIn, opts);
+  try {
+    const prep = await prepareCluster(run, info);
+    const kubeconfig = await provisionNodes(run, prep);
+    const nodes = await awaitReady(run, prep, kubeconfig);
+    const mergedInto = await publishKubeconfig(run, kubeconfig);
+    const cluster = await getCluster(run.runtime, run.spec.name);
+    return { cluster, kubeconfig, nodes, ...(mergedInto ? { kubeconfigPath: mergedInto } : {}) };
+  } catch (err) {
+    if (!run.spec.rollback) {
+      run.logger.warn(`leaving the partly created cluster ${run.spec.name} in place (rollback is off)`);
+      throw err;
+    }
+    await rollbackCreate(run);
+    throw err;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * createCluster's steps one by one, on the memory runtime (no engine): what each makes, what it
+ * pushes on the one undo stack, and that rollback unwinds it to nothing.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createPreflight, prepareCluster, publishKubeconfig, rollbackCreate } from "../../src/cluster/create.js";
+import { KUBELET_IN_USERNS_ARG } from "../../src/cluster/preflight.js";
+import { defaultClusterSpec } from "../../src/config/merge.js";
+import { isK3tsError } from "../../src/errors.js";
+import { LABELS, baseLabels } from "../../src/labels.js";
+import { createMemoryRuntime } from "../../src/testing/memory.js";
+
+const spec = (over: Partial<ReturnType<typeof defaultClusterSpec>> = {}) => ({
+  ...defaultClusterSpec(),
+  name: "dev",
+  image: "k3ts-test/busybox:1",
+  agents: 1,
+  loadBalancer: { enabled: true, image: "k3ts-test/busybox:1" },
+  kubeconfig: { update: false, switchContext: false },
+  ...over,
+});
+
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: Q0E=
+    server: https://127.0.0.1:40001
+  name: k3ts-dev
+contexts:
+- context:
+    cluster: k3ts-dev
+    user: admin@k3ts-dev
+  name: k3ts-dev
+current-context: k3ts-dev
+users:
+- name: admin@k3ts-dev
+  user:
+    client-certificate-data: Q0VSVA==
+    client-key-data: S0VZ
+`;
+
+describe("preflight", () => {
+  it("refuses a taken name before anything is made, and refuses what the engine cannot run", async () => {
+    const runtime = createMemoryRuntime();
+    await runtime.nodes.create({ name: "k3ts-dev-server-0", image: "k3ts-test/busybox:1", labels: baseLabels("0", { [LABELS.cluster]: "dev", [LABELS.role]: "server", [LABELS.nodeIndex]: "0" }) });
+    expect(isK3tsError(await createPreflight(spec(), { runtime }).catch((e: unknown) => e), "CLUSTER_ALREADY_EXISTS")).toBe(true);
+    const noDns = createMemoryRuntime({ capabilities: { networkDns: false } });
+    expect(isK3tsError(await createPreflight(spec(), { runtime: noDns }).catch((e: unknown) => e), "RUNTIME_CAPABILITY_MISSING")).toBe(true);
+    await expect(noDns.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+  });
+
+  it("adapts the spec to the engine and starts an empty undo stack", async () => {
+    const { run, info } = await createPreflight(spec(), { runtime: createMemoryRuntime({ capabilities: { rootless: true, cgroupVersion: 2 } }) });
+    expect(info.capabilities.rootless).toBe(true);
+    expect(run.spec.k3sArgs.map((a) => a.value)).toEqual([KUBELET_IN_USERNS_ARG]);
+    expect(run.undo).toEqual([]);
+  });
+});
+
+describe("prepare", () => {
+  it("makes the network and plans the nodes on it; the network is the first thing to undo", async () => {
+    const runtime = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec(), { runtime });
+    const prep = await prepareCluster(run, info);
+    expect(prep.networkName).toBe("k3ts-dev");
+    expect(prep.plan.servers.map((n) => n.spec.name)).toEqual(["k3ts-dev-server-0"]);
+    expect(prep.plan.agents[0]!.spec.network?.name).toBe("k3ts-dev");
+    expect(prep.filesFor(prep.plan.servers[0]!).map((f) => f.path)).toEqual(expect.arrayContaining(["/bin/k3ts-entrypoint.sh", "/etc/rancher/k3ts/cluster.json"]));
+    expect(prep.filesFor(prep.plan.loadBalancer!)).toEqual([]);
+    expect(run.undo.map((u) => u.what)).toEqual(["network k3ts-dev"]);
+    await rollbackCreate(run);
+    await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+    expect(run.undo).toEqual([]);
+  });
+
+  it("joins an existing network without owning it: rollback keeps it", async () => {
+    const runtime = createMemoryRuntime();
+    await runtime.networks.ensure({ name: "shared" });
+    const { run, info } = await createPreflight(spec({ network: "shared" }), { runtime });
+    await prepareCluster(run, info);
+    expect(run.undo).toEqual([]);
+    await rollbackCreate(run);
+    await expect(runtime.networks.inspect("shared")).resolves.toMatchObject({ name: "shared" });
+  });
+
+  it("fails on a files[] source that cannot be read before it makes anything", async () => {
+    const runtime = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec({ files: [{ value: { source: { path: "/nonexistent/k3ts-file" }, destination: "/x" }, filters: [] }] }), { runtime });
+    const err = await prepareCluster(run, info).catch((e: unknown) => e);
+    expect(isK3tsError(err, "INVALID_ARGUMENT")).toBe(true);
+    expect((err as Error).message).toMatch(/files\[0\]\.source: cannot read \/nonexistent\/k3ts-file: ENOENT/);
+    expect(run.undo).toEqual([]);
+    await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+  });
+});
+
+describe("publish and rollback", () => {
+  it("merges the kubeconfig, and a rollback puts the user's file back byte for byte", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3ts-steps-"));
+    try {
+      const path = join(dir, "config");
+      const mine = "# mine\napiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: \"\"\n";
+      writeFileSync(path, mine);
+      const runtime = createMemoryRuntime();
+      const { run, info } = await createPreflight(spec({ kubeconfig: { update: true, switchContext: true } }), { runtime, kubeconfigPath: path });
+      await prepareCluster(run, info);
+      expect(await publishKubeconfig(run, KUBECONFIG)).toBe(path);
+      expect(readFileSync(path, "utf8")).toContain("current-context: k3ts-dev");
+      expect(run.undo.map((u) => u.what)).toEqual(["network k3ts-dev", `kubeconfig ${path}`]);
+      await rollbackCreate(run);
+      expect(readFileSync(path, "utf8")).toBe(mine);
+      await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("writes nothing when the spec says not to", async () => {
+    const { run } = await createPreflight(spec(), { runtime: createMemoryRuntime() });
+    expect(await publishKubeconfig(run, KUBECONFIG)).toBeUndefined();
+    expect(run.undo).toEqual([]);
+  });
+
+  it("sweeps nodes labelled with the cluster that the stack does not know (made between a call and its undo entry)", async () => {
+    const runtime = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec(), { runtime });
+    const prep = await prepareCluster(run, info);
+    await runtime.nodes.create(prep.plan.agents[0]!.spec);
+    await rollbackCreate(run);
+    expect(await runtime.nodes.list()).toEqual([]);
+    await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+  });
+});
