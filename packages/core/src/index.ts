@@ -99,17 +99,10 @@ export type { ApiSpec, ClusterSpec, Filtered, KeyValue, NodeFilter, NodeGroup, P
 export { planCluster, tokenSha256, apiHostName, apiForEngine, hostAddressFor, remoteEngineHost, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";
 export type { ClusterPlan, PlannedNode, PlanContext, ProxiedPort } from "./cluster/plan.js";
 export { createCluster } from "./cluster/create.js";
-export {
-  deleteCluster,
-  getCluster,
-  getKubeconfig,
-  listClusters,
-  startCluster,
-  stopCluster,
-  generateToken,
-  freePort,
-} from "./cluster/lifecycle.js";
-export type { ClusterSummary, NodeSummary, CreateResult, DeleteResult, LifecycleOptions } from "./cluster/lifecycle.js";
+export { deleteCluster, startCluster, stopCluster } from "./cluster/lifecycle.js";
+export type { DeleteResult } from "./cluster/lifecycle.js";
+export { getCluster, getKubeconfig, listClusters, generateToken, freePort } from "./cluster/query.js";
+export type { ClusterSummary, NodeSummary, CreateResult, LifecycleOptions } from "./cluster/query.js";
 export { accessFromKubeconfig, kubeApply, kubeGet, kubeRequest, listNodeReadiness, waitForReady } from "./cluster/kubeapi.js";
 export type { KubeAccess, KubeRequestOptions, KubeResponse, NodeReadiness } from "./cluster/kubeapi.js";
 export { ensureImages } from "./cluster/pull.js";

@@ -1,32 +1,9 @@
-import type { CommandContext, CommandResult } from "../context.js";
 import { STDIN_ARG, imageCommands } from "./image/index.js";
 import { CONFIG_OPTION, configCommands } from "./config/index.js";
 import { registryCommands } from "./registry/index.js";
 
-export interface OptionSpec {
-  /** cac flag syntax: "-o, --output <format>". */
-  flags: string;
-  description: string;
-  default?: unknown;
-}
-
-export interface CommandHandler {
-  run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<CommandResult>;
-}
-
-/** A command, declared as data: the registry builds the parser and the help from it. */
-export interface CommandSpec {
-  /** Noun and verb ("runtime info"), or one word ("version"). */
-  name: string;
-  aliases?: string[];
-  /** Positional arguments in cac syntax: "<name>", "[names...]". */
-  args?: string;
-  description: string;
-  options?: OptionSpec[];
-  examples?: string[];
-  /** Loaded only when the command runs, so start-up stays cheap. */
-  load(): Promise<CommandHandler>;
-}
+export type { CommandHandler, CommandSpec, OptionSpec } from "./spec.js";
+import type { CommandSpec, OptionSpec } from "./spec.js";
 
 export const OUTPUT_OPTION: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table" };
 

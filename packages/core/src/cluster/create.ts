@@ -23,7 +23,8 @@ import { advertiseRegistry, createRegistry, registryEndpoint, type RegistrySumma
 import { crashCheck, lastWords } from "./crash.js";
 import { accessFromKubeconfig, waitForReady, type NodeReadiness } from "./kubeapi.js";
 import { mergeKubeconfig, restoreKubeconfigFile, rewriteKubeconfig, updateKubeconfigFile } from "./kubeconfig.js";
-import { clusterNodes, deleteOwnedVolumes, freePort, generateToken, getCluster, kubeconfigFile, waitForKubeconfig, type CreateResult, type LifecycleOptions } from "./lifecycle.js";
+import { deleteOwnedVolumes, waitForKubeconfig } from "./lifecycle.js";
+import { clusterNodes, freePort, generateToken, getCluster, kubeconfigFile, type CreateResult, type LifecycleOptions } from "./query.js";
 import { corednsDisabled, publishHostNames, resolveHostGateway } from "./nodehosts.js";
 import { validateClusterName } from "./parse.js";
 import { apiForEngine, hostAddressFor, hostAliases, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";

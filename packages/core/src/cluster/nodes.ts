@@ -10,7 +10,7 @@ import type { Runtime } from "../runtime.js";
 import type { Node, NodeSpec, PortMapping } from "../types.js";
 import { crashCheck } from "./crash.js";
 import { accessFromKubeconfig, kubeRequest, waitForReady } from "./kubeapi.js";
-import { getCluster, getKubeconfig, type ClusterSummary, type LifecycleOptions } from "./lifecycle.js";
+import { getCluster, getKubeconfig, type ClusterSummary, type LifecycleOptions } from "./query.js";
 import {
   CLUSTER_SPEC_IN_NODE,
   joinsProxiedPort,

@@ -10,7 +10,7 @@ import type { Readable } from "node:stream";
 import { K3tsError, abortedError, isK3tsError, throwIfAborted } from "../errors.js";
 import { silentProgress, type Progress } from "../logger.js";
 import type { Runtime } from "../runtime.js";
-import { getCluster, type NodeSummary } from "../cluster/lifecycle.js";
+import { getCluster, type NodeSummary } from "../cluster/query.js";
 import { parseNodeFilter, selectNodes } from "../cluster/filters.js";
 import { readImageArchive, type ArchiveImage } from "./archive.js";
 import { ctrImportCommand, ctrListCommand, parseCtrImageList, parseCtrImportOutput } from "./ctr.js";

@@ -12,7 +12,7 @@ import type { Node, NodeSpec, VolumeMount } from "../types.js";
 import { VERSION } from "../version.js";
 import { crashCheck, lastWords } from "../cluster/crash.js";
 import { accessFromKubeconfig, kubeApply, kubeRequest, waitForReady, type KubeAccess } from "../cluster/kubeapi.js";
-import { freePort, getCluster, getKubeconfig, listClusters, type ClusterSummary, type LifecycleOptions } from "../cluster/lifecycle.js";
+import { freePort, getCluster, getKubeconfig, listClusters, type ClusterSummary, type LifecycleOptions } from "../cluster/query.js";
 import { parseVolumeSpec } from "../cluster/parse.js";
 import { reloadLoadBalancer } from "../cluster/nodes.js";
 import { publishHostNames, runningClusterHostNames } from "../cluster/nodehosts.js";

@@ -6,7 +6,7 @@ import { isK3tsError, type ErrorCode } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, NodeSpec } from "../types.js";
 import { listTarEntries } from "../tar.js";
-import { freePort } from "../cluster/lifecycle.js";
+import { freePort } from "../cluster/query.js";
 
 /**
  * The runtime conformance kit: the checks every k3ts Runtime (first- or third-party) must pass

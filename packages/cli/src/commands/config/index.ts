@@ -1,4 +1,4 @@
-import type { CommandSpec, OptionSpec } from "../index.js";
+import type { CommandSpec, OptionSpec } from "../spec.js";
 
 /** `--config` for `cluster create` and `cluster delete` (the lead adds it to both). */
 export const CONFIG_OPTION: OptionSpec = { flags: "-c, --config <file>", description: "Cluster config file, k3ts or k3d format (--config=- for stdin); flags override it" };

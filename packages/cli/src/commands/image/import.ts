@@ -1,6 +1,6 @@
 import { DEFAULT_CLUSTER_NAME, formatBytes, importImages, isK3tsError, type ImportImagesResult } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
-import { STDIN_ARG } from "./index.js";
+import { STDIN_ARG } from "./stdin.js";
 import { many, one } from "../../flags.js";
 import { formatTable } from "../../output.js";
 import { loadYaml, parseFormat, printValue } from "../../print.js";

@@ -1,14 +1,9 @@
-import type { CommandSpec, OptionSpec } from "../index.js";
+import type { CommandSpec, OptionSpec } from "../spec.js";
 
 /** The same flag as the registry's OUTPUT_OPTION (not imported: index.ts imports this module). */
 const OUTPUT: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table" };
 
-/**
- * cac drops a bare `-` argument (and what follows it), so the registry rewrites `-` into this
- * before parsing (LEAD: in foldCommand, for the image commands: `argv.map((a) => (a === "-" ? STDIN_ARG : a))`).
- * The handler reads it, like `-`, as stdin.
- */
-export const STDIN_ARG = "/dev/stdin";
+export { STDIN_ARG } from "./stdin.js";
 
 /** `image import` (k3d's `image import`/`image load`; `images` works as the noun too once wired). */
 export const imageCommands: CommandSpec[] = [

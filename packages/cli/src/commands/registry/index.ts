@@ -1,4 +1,4 @@
-import type { CommandSpec, OptionSpec } from "../index.js";
+import type { CommandSpec, OptionSpec } from "../spec.js";
 
 /** The same flag as the registry's OUTPUT_OPTION (not imported: index.ts imports this module). */
 const OUTPUT: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table" };

@@ -1,0 +1,27 @@
+/** How a command is declared (data the registry in index.ts builds the parser and the help from). */
+import type { CommandContext, CommandResult } from "../context.js";
+
+export interface OptionSpec {
+  /** cac flag syntax: "-o, --output <format>". */
+  flags: string;
+  description: string;
+  default?: unknown;
+}
+
+export interface CommandHandler {
+  run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<CommandResult>;
+}
+
+/** A command, declared as data: the registry builds the parser and the help from it. */
+export interface CommandSpec {
+  /** Noun and verb ("runtime info"), or one word ("version"). */
+  name: string;
+  aliases?: string[];
+  /** Positional arguments in cac syntax: "<name>", "[names...]". */
+  args?: string;
+  description: string;
+  options?: OptionSpec[];
+  examples?: string[];
+  /** Loaded only when the command runs, so start-up stays cheap. */
+  load(): Promise<CommandHandler>;
+}
