@@ -47,13 +47,21 @@ function compareIPs(a: string, b: string): number {
  * line (lines left without names go), then each entry's names join its address's line. Returns the
  * text and the names k3ts now manages.
  */
-export function mergeNodeHosts(current: string, entries: HostAlias[], managedBefore: readonly string[] = []): { text: string; managed: string[] } {
+export function mergeNodeHosts(
+  current: string,
+  entries: HostAlias[],
+  managedBefore: readonly string[] = [],
+  /** The k3s nodes' current addresses: a node's line at another address is stale (k3s drops it, with every name on it, when it catches up). */
+  nodeAddresses: ReadonlyMap<string, string | undefined> = new Map(),
+): { text: string; managed: string[] } {
   const drop = new Set(managedBefore.map((n) => n.toLowerCase()));
   const byIP = new Map<string, string[]>();
   for (const raw of current.split("\n")) {
     const fields = (raw.split("#")[0] ?? "").trim().split(/\s+/).filter(Boolean);
     if (fields.length < 2) continue;
     const [ip, ...names] = fields as [string, ...string[]];
+    const nodeIP = nodeAddresses.get(names[0]!);
+    if (nodeIP && nodeIP !== ip) continue;
     const kept = names.filter((n) => !drop.has(n.toLowerCase()));
     if (kept.length) byIP.set(ip, kept); // a later line for the same address replaces the first, as k3s reads it
   }
@@ -80,6 +88,8 @@ interface ConfigMap {
 
 export interface SyncNodeHostsOptions {
   signal?: AbortSignal;
+  /** The k3s nodes' current addresses (see mergeNodeHosts). */
+  nodeAddresses?: ReadonlyMap<string, string | undefined>;
   /** How long to wait for k3s to create the ConfigMap (default 60 s; 0 = do not wait). */
   waitMs?: number;
 }
@@ -102,7 +112,7 @@ export async function syncNodeHosts(access: KubeAccess, entries: HostAlias[], op
     if (res.status !== 200) throw new K3tsError("KUBE_API_ERROR", `reading kube-system/coredns: HTTP ${res.status}: ${res.body.slice(0, 300)}`, { meta: { status: res.status } });
     const cm = JSON.parse(res.body) as ConfigMap;
     const before = (cm.metadata.annotations?.[NODE_HOSTS_ANNOTATION] ?? "").split(",").filter(Boolean);
-    const { text, managed } = mergeNodeHosts(cm.data?.NodeHosts ?? "", entries, before);
+    const { text, managed } = mergeNodeHosts(cm.data?.NodeHosts ?? "", entries, before, options.nodeAddresses);
     if (text === (cm.data?.NodeHosts ?? "") && managed.join(",") === before.join(",")) return true;
     const next = {
       ...cm,
@@ -197,8 +207,35 @@ export async function resolveHostGateway(runtime: Runtime, node: string, aliases
   return out;
 }
 
-/** Writes a cluster's host names into CoreDNS's NodeHosts (see syncNodeHosts). */
+/**
+ * Waits until every k3s node's Node object names the address its container has now (up to
+ * `timeoutMs`; true when they agree). After a restart a container may come back with another
+ * container's old address (Podman and Docker both reuse them); until its kubelet re-registers, k3s
+ * still keeps the node's line at the old address, and when it moves that line it drops the whole
+ * line, with any name k3ts had put on that address. Writing only once the addresses agree avoids it.
+ */
+export async function waitForNodeAddresses(runtime: Runtime, access: KubeAccess, source: HostNamesSource, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<boolean> {
+  const o = options.signal ? { signal: options.signal } : {};
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const members = new Map((await runtime.networks.inspect(source.network, o)).members.map((m) => [m.name, m.ipv4]));
+    const res = await kubeRequest(access, "/api/v1/nodes", o);
+    if (res.status === 200) {
+      const items = (JSON.parse(res.body) as { items: Array<{ metadata: { name: string }; status?: { addresses?: Array<{ type: string; address: string }> } }> }).items;
+      const registered = new Map(items.map((n) => [n.metadata.name, n.status?.addresses?.find((a) => a.type === "InternalIP")?.address]));
+      if (source.nodes.every((n) => !members.get(n) || registered.get(n) === members.get(n))) return true;
+    }
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Writes a cluster's host names into CoreDNS's NodeHosts (see syncNodeHosts), once k3s knows the nodes' current addresses. */
 export async function publishHostNames(runtime: Runtime, access: KubeAccess, source: HostNamesSource, options: SyncNodeHostsOptions = {}): Promise<boolean> {
-  const entries = await hostNameEntries(runtime, source, options.signal ? { signal: options.signal } : {});
-  return syncNodeHosts(access, entries, options);
+  const o = options.signal ? { signal: options.signal } : {};
+  await waitForNodeAddresses(runtime, access, source, o);
+  const entries = await hostNameEntries(runtime, source, o);
+  const members = (await runtime.networks.inspect(source.network, o)).members;
+  const nodeAddresses = new Map(source.nodes.map((n) => [n, members.find((m) => m.name === n)?.ipv4]));
+  return syncNodeHosts(access, entries, { ...options, nodeAddresses });
 }

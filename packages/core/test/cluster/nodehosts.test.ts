@@ -52,3 +52,17 @@ describe("corednsDisabled", () => {
     [[], false],
   ])("%j → %s", (args, want) => expect(corednsDisabled(args)).toBe(want));
 });
+
+describe("mergeNodeHosts after a restart moved addresses around", () => {
+  it("drops a node's stale line, so no name of k3ts's lands on an address k3s is about to drop", () => {
+    // Before: the LB was .4, agent-1 .5; after the restart agent-1 came back as .4 and the LB as .5,
+    // and k3s has not moved agent-1's line yet.
+    const stale = "172.18.0.3 k3ts-a-server-0\n172.18.0.5 k3ts-a-agent-1\n172.18.0.4 k3ts-a-serverlb\n";
+    const now = new Map([
+      ["k3ts-a-server-0", "172.18.0.3"],
+      ["k3ts-a-agent-1", "172.18.0.4"],
+    ]);
+    const { text } = mergeNodeHosts(stale, [{ ip: "172.18.0.5", hostnames: ["k3ts-a-serverlb"] }], ["k3ts-a-serverlb"], now);
+    expect(text).toBe("172.18.0.3 k3ts-a-server-0\n172.18.0.5 k3ts-a-serverlb\n");
+  });
+});
