@@ -5,7 +5,8 @@
  * - SIGINT, SIGTERM, SIGHUP: a create still running is aborted (core rolls it back), every cluster
  *   registered here is deleted, then the signal is raised again so the process ends as it would have
  *   (exit 130 for Ctrl-C). If the program has its own listener for that signal, the sdk cleans up
- *   and leaves the exit to it. A second signal during the clean-up ends the process at once.
+ *   and leaves the exit to it (a library's handler, signal-exit's as execa installs it, is not the
+ *   program's). A second signal during the clean-up ends the process at once.
  * - `beforeExit` (the event loop ran dry): every registered cluster is deleted, then the process ends.
  * - `process.exit()`, an uncaught exception, SIGKILL, a crash: no asynchronous work can run here.
  *   The reaper (reaper.ts, a detached watchdog process, like testcontainers' Ryuk without a
@@ -64,6 +65,21 @@ async function cleanAll(reason: string): Promise<void> {
   );
 }
 
+/**
+ * How many listeners of `signal` are the program's own: all but the SDK's and signal-exit's. execa
+ * (the Podman runtime's, or any plugin's) installs signal-exit's handlers while a subprocess runs; they
+ * act only when they are alone (signal-exit re-raises then), so they are no program handling the
+ * signal. Counted as signal-exit itself counts them: v4 keeps its emitter at
+ * `Symbol.for("signal-exit emitter")`, v3 at `process.__signal_exit_emitter__`, each with `count`
+ * listeners per signal.
+ */
+function programListeners(signal: Signal): number {
+  const v4 = (globalThis as Record<symbol, { count?: unknown } | undefined>)[Symbol.for("signal-exit emitter")]?.count;
+  const v3 = (process as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__?.count;
+  const library = (typeof v4 === "number" ? v4 : 0) + (typeof v3 === "number" ? v3 : 0);
+  return Math.max(0, process.listenerCount(signal) - 1 - library);
+}
+
 function onSignal(signal: Signal): void {
   if (running) {
     // A second signal: stop waiting for the clean-up.
@@ -71,7 +87,7 @@ function onSignal(signal: Signal): void {
     process.kill(process.pid, signal);
     return;
   }
-  const alone = process.listenerCount(signal) === 1;
+  const alone = programListeners(signal) === 0;
   endingBySignal = alone;
   running = cleanAll(`${signal}`).finally(() => {
     running = undefined;
