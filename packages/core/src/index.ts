@@ -80,6 +80,7 @@ export {
   splitFilters,
   MAX_CLUSTER_NAME_LENGTH,
   parseApiPort,
+  parseCapability,
   parseDuration,
   parseHostAlias,
   parseKeyValue,

@@ -74,6 +74,8 @@ export interface NodeSpec {
   tmpfs?: Record<string, string>;
   /** Real k3s needs privileged nodes; the default is left to the caller (lifecycle sets true). */
   privileged?: boolean;
+  /** Linux capabilities added to the engine's default set, without the CAP_ prefix (e.g. "SYS_ADMIN"). */
+  capAdd?: string[];
   /** Run an init process as PID 1 (reaps zombies, forwards signals). */
   init?: boolean;
   restart?: RestartPolicy;
@@ -106,6 +108,8 @@ export interface Node {
   /** The command the node runs (entrypoint + command). */
   command: string[];
   privileged: boolean;
+  /** Capabilities added to the default set, as created (without the CAP_ prefix), when the runtime reports them. */
+  capAdd?: string[];
   memoryBytes?: number;
 }
 

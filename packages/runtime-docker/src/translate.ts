@@ -55,6 +55,7 @@ export function toCreateOptions(spec: NodeSpec, daemon: DaemonTraits = {}): Dock
   }
   const hostConfig: Dockerode.HostConfig = {
     Privileged: spec.privileged ?? false,
+    ...(spec.capAdd?.length ? { CapAdd: spec.capAdd.map((c) => `CAP_${c}`) } : {}),
     // Docker refuses a privileged container in a remapped user namespace (k3d sets the same).
     ...(spec.privileged && daemon.usernsRemap ? { UsernsMode: "host" } : {}),
     Init: spec.init ?? false,
@@ -171,6 +172,7 @@ export function fromContainerInspect(info: Dockerode.ContainerInspectInfo): Node
     networks: networks.sort((a, b) => a.name.localeCompare(b.name)),
     command: [...(toArray(info.Config?.Entrypoint) ?? []), ...(info.Config?.Cmd ?? [])],
     privileged: info.HostConfig?.Privileged ?? false,
+    capAdd: ((info.HostConfig?.CapAdd as string[] | null | undefined) ?? []).map((c) => c.replace(/^CAP_/, "")),
     ...(info.Created ? { createdAt: info.Created } : {}),
     ...(!isZeroTime(info.State?.StartedAt) ? { startedAt: info.State.StartedAt } : {}),
     ...(state === "stopped" || state === "dead" ? { exitCode: info.State.ExitCode } : {}),

@@ -72,6 +72,7 @@ export interface PodmanContainer {
   };
   HostConfig?: {
     Privileged?: boolean;
+    CapAdd?: string[] | null;
     Memory?: number;
     Init?: boolean;
   };
@@ -302,6 +303,7 @@ export function toNode(c: PodmanContainer): Node {
     })),
     command: toCommand(c),
     privileged: c.HostConfig?.Privileged === true,
+    capAdd: (c.HostConfig?.CapAdd ?? []).map((x) => x.replace(/^CAP_/, "")),
     ...(c.HostConfig?.Memory ? { memoryBytes: c.HostConfig.Memory } : {}),
   };
 }

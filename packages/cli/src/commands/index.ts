@@ -41,6 +41,7 @@ export const commands: CommandSpec[] = [
       { flags: "--k3s-arg <arg>", description: "Extra k3s argument ARG[@FILTER] (repeatable), e.g. --disable=traefik@server:*" },
       { flags: "--k3s-node-label <label>", description: "Kubernetes node label KEY[=VALUE][@FILTER] (repeatable)" },
       { flags: "--runtime-label <label>", description: "Container label KEY[=VALUE][@FILTER] (repeatable)" },
+      { flags: "--runtime-cap-add <cap>", description: "Linux capability for the nodes CAP[@FILTER] (repeatable), e.g. SYS_ADMIN; for unprivileged nodes (--no-privileged)" },
       { flags: "--network <name>", description: "Join an existing network (kept when the cluster is deleted)" },
       { flags: "--subnet <cidr>", description: "IPv4 subnet for the cluster network" },
       { flags: "--token <token>", description: "Cluster token (default: random from a CSPRNG)" },

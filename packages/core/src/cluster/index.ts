@@ -20,6 +20,7 @@ export {
   isHostname,
   isIPv4,
   parseApiPort,
+  parseCapability,
   parseDuration,
   parseHostAlias,
   parseKeyValue,

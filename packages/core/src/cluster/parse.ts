@@ -266,3 +266,15 @@ export function validateClusterName(name: string, where: string): string {
   }
   return name;
 }
+
+/**
+ * A Linux capability as the engines take it: `SYS_ADMIN`, `cap_sys_admin` or `CAP_SYS_ADMIN` give
+ * `SYS_ADMIN` (the runtimes add the prefix); `ALL` is every capability.
+ */
+export function parseCapability(text: string, where: string): string {
+  const name = text.trim().toUpperCase().replace(/^CAP_/, "");
+  if (!/^[A-Z][A-Z0-9_]*$/.test(name)) {
+    throw invalid(where, text, `${q(text)} is not a Linux capability name (want e.g. SYS_ADMIN or NET_ADMIN, see capabilities(7))`);
+  }
+  return name;
+}

@@ -291,6 +291,11 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
       readOnly: v.readOnly,
     }));
   const runtimeLabelsFor = (name: string) => Object.fromEntries(forNode(runtimeLabelSel, name).map((kv) => [kv.key, kv.value]));
+  const capAddSel = select(spec.capAdd ?? [], slots, "capAdd", true);
+  const capAddFor = (name: string): { capAdd?: string[] } => {
+    const caps = [...new Set(forNode(capAddSel, name))];
+    return caps.length ? { capAdd: caps } : {};
+  };
 
   const k3sNode = (slot: Slot): PlannedNode => {
     const isServer = slot.role === "server";
@@ -333,6 +338,7 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
         volumes: volumesFor(slot.name),
         tmpfs: { "/run": "", "/var/run": "" },
         privileged: spec.privileged,
+        ...capAddFor(slot.name),
         init: true,
         restart: "unless-stopped",
         extraHosts: hostAliases(spec, ctx.hostAddress ?? ctx.gateway),
@@ -358,6 +364,7 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
         network: { name: ctx.network },
         ports: [apiMapping, ...published.filter((p) => !(p.containerPort === K3S_API_PORT && p.protocol === "tcp"))],
         volumes: volumesFor(name),
+        ...capAddFor(name),
         restart: "unless-stopped",
         init: true,
         extraHosts: hostAliases(spec, ctx.hostAddress ?? ctx.gateway),

@@ -100,6 +100,8 @@ export interface ClusterSpec {
   k3sArgs: Array<Filtered<string>>;
   nodeLabels: Array<Filtered<KeyValue>>;
   runtimeLabels: Array<Filtered<KeyValue>>;
+  /** Linux capabilities added to nodes' default set (without CAP_), by node filter (none: every k3s node). */
+  capAdd?: Array<Filtered<string>>;
   /** Join this existing network instead of creating `k3ts-NAME` (it is then not deleted with the cluster). */
   network?: string;
   /** IPv4 CIDR for the created network. */

@@ -2,6 +2,7 @@
 import {
   isHostname,
   isIPv4,
+  parseCapability,
   parseDuration,
   parseMemory,
   parsePortSpec,
@@ -53,6 +54,7 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   const k3sArgs = readFiltered(c, s.k3sArgs, "/spec/k3sArgs", "value", identity);
   const nodeLabels = readFiltered(c, s.nodeLabels, "/spec/nodeLabels", "value", keyValue);
   const runtimeLabels = readFiltered(c, s.runtimeLabels, "/spec/runtimeLabels", "value", keyValue);
+  const capAdd = readFiltered(c, s.capAdd, "/spec/capAdd", "value", parseCapability);
   const files = readFiles(c, s.files, file, "/spec/files");
   const loadBalancer = rec(s.loadBalancer);
   const counts = { servers: servers ?? 1, agents: agents ?? 0, loadBalancer: bool(loadBalancer.enabled) !== false };
@@ -62,13 +64,14 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   requireFilters(c, env, k3sNodes, "value", why);
   requireFilters(c, k3sArgs, k3sNodes, "value", why);
   requireFilters(c, nodeLabels, k3sNodes, "value", why);
-  checkSelections(c, [...ports, ...volumes, ...env, ...k3sArgs, ...nodeLabels, ...runtimeLabels, ...files], counts);
+  checkSelections(c, [...ports, ...volumes, ...env, ...k3sArgs, ...nodeLabels, ...runtimeLabels, ...capAdd, ...files], counts);
   if (ports.length) spec.ports = plain(ports);
   if (volumes.length) spec.volumes = plain(volumes);
   if (env.length) spec.env = plain(env);
   if (k3sArgs.length) spec.k3sArgs = plain(k3sArgs);
   if (nodeLabels.length) spec.nodeLabels = plain(nodeLabels);
   if (runtimeLabels.length) spec.runtimeLabels = plain(runtimeLabels);
+  if (capAdd.length) spec.capAdd = plain(capAdd);
 
   setIf(spec, "network", str(s.network) || undefined);
   setIf(spec, "subnet", readSubnet(c, str(s.subnet), "/spec/subnet", false));

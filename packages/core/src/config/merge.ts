@@ -41,7 +41,7 @@ export function specFromEnvironment(env: Record<string, string | undefined>): Cl
   return spec;
 }
 
-const LISTS = ["ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels", "hostAliases", "files", "ulimits"] as const;
+const LISTS = ["ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels", "capAdd", "hostAliases", "files", "ulimits"] as const;
 const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged"] as const;
 
 function defined<T extends object>(o: T | undefined): Partial<T> {

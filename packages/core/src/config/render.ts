@@ -60,6 +60,7 @@ export function toK3tsDocument(spec: ClusterSpecInput): Record<string, unknown> 
     k3sArgs: filtered("value", spec.k3sArgs, (a: string) => a),
     nodeLabels: filtered("value", spec.nodeLabels, formatKeyValue),
     runtimeLabels: filtered("value", spec.runtimeLabels, formatKeyValue),
+    capAdd: filtered("value", spec.capAdd, (c: string) => c),
     network: spec.network,
     subnet: spec.subnet,
     token: spec.token,

@@ -71,6 +71,7 @@ export const K3TS_CONFIG_SCHEMA: JsonSchema = {
       k3sArgs: filtered("value", "extra k3s argument, e.g. --disable=traefik"),
       nodeLabels: filtered("value", "Kubernetes node label KEY[=VALUE]"),
       runtimeLabels: filtered("value", "container label KEY[=VALUE]"),
+      capAdd: filtered("value", "Linux capability added to the nodes, e.g. SYS_ADMIN (default: every k3s node)"),
       network: text("existing network to join (kept when the cluster is deleted)"),
       subnet: text("IPv4 CIDR for the created network"),
       token: text("cluster token (default: random)"),

@@ -134,6 +134,22 @@ export const conformanceChecks: ConformanceCheck[] = [
   },
   {
     group: "nodes",
+    name: "capAdd adds capabilities to the node's effective set, and inspect reports them",
+    async run(ctx) {
+      const name = ctx.name("caps");
+      await ctx.node({ name, command: SLEEPER, capAdd: ["NET_ADMIN", "SYS_TIME"] });
+      const node = await ctx.runtime.nodes.inspect(name);
+      if (node.capAdd !== undefined) assert.deepEqual([...node.capAdd].sort(), ["NET_ADMIN", "SYS_TIME"]);
+      await ctx.runtime.nodes.start(name);
+      const status = text((await ctx.runtime.nodes.exec(name, ["cat", "/proc/self/status"])).stdout);
+      const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? "0"}`);
+      // CAP_NET_ADMIN is bit 12, CAP_SYS_TIME bit 25 (linux/capability.h).
+      assert.ok((eff >> 12n) & 1n, `CAP_NET_ADMIN missing from CapEff ${eff.toString(16)}`);
+      assert.ok((eff >> 25n) & 1n, `CAP_SYS_TIME missing from CapEff ${eff.toString(16)}`);
+    },
+  },
+  {
+    group: "nodes",
     name: "list selects by labels, in every state, and an empty value matches any value",
     async run(ctx) {
       const key = "k3ts.io/conformance-pick";

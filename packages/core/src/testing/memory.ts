@@ -1436,6 +1436,31 @@ function shouldRestart(policy: RestartPolicy | undefined, exitCode: number): boo
 }
 
 /** One node: its spec, filesystem, log, network attachments and (while running) its main process. */
+/** Linux capability bits (linux/capability.h). */
+const CAPABILITY_BITS: Record<string, number> = Object.fromEntries(
+  [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
+    "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
+    "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+    "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+  ].map((name, bit) => [name, bit]),
+);
+/** Docker's and Podman's default set for a container that is not privileged. */
+const DEFAULT_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE", "NET_RAW", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP"];
+
+/** The effective set a node's processes get, as /proc/self/status prints it (16 hex digits). */
+function effectiveCapabilities(spec: NodeSpec): string {
+  const names = spec.privileged || spec.capAdd?.includes("ALL") ? Object.keys(CAPABILITY_BITS) : [...DEFAULT_CAPABILITIES, ...(spec.capAdd ?? [])];
+  let bits = 0n;
+  for (const name of names) {
+    const bit = CAPABILITY_BITS[name];
+    if (bit === undefined) throw new K3tsError("INVALID_ARGUMENT", `unknown capability: CAP_${name}`, { meta: { node: spec.name, capability: name } });
+    bits |= 1n << BigInt(bit);
+  }
+  return bits.toString(16).padStart(16, "0");
+}
+
 class MemoryNode {
   readonly id = newId();
   readonly createdAt = new Date().toISOString();
@@ -1544,6 +1569,7 @@ class MemoryNode {
       networks: [...this.attachments].map(([name, a]) => ({ name, ipv4: a.ipv4, aliases: [...a.aliases] })),
       command: this.command(),
       privileged: this.spec.privileged ?? false,
+      capAdd: [...(this.spec.capAdd ?? [])],
       memoryBytes: this.spec.memoryBytes,
     };
   }
@@ -1766,10 +1792,13 @@ class MemoryEngine {
 
   private filesystem(spec: NodeSpec): [NodeFs, FileStore[]] {
     const hosts = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"];
+    const caps = effectiveCapabilities(spec);
     for (const alias of spec.extraHosts ?? []) hosts.push(`${alias.ip}\t${alias.hostnames.join(" ")}`);
     const root: FileStore = new Map([
       ["/etc/hostname", { content: Buffer.from(`${spec.hostname ?? spec.name}\n`), mode: 0o644 }],
       ["/etc/hosts", { content: Buffer.from(`${hosts.join("\n")}\n`), mode: 0o644 }],
+      // What the kernel shows a process of the node: its capability sets (the engine's default set, all when privileged, plus capAdd).
+      ["/proc/self/status", { content: Buffer.from(`Name:\tsh\nCapPrm:\t${caps}\nCapEff:\t${caps}\nCapBnd:\t${caps}\n`), mode: 0o444 }],
     ]);
     const mounts: Mount[] = (spec.volumes ?? []).map((m) => ({
       target: posix.normalize(m.target),

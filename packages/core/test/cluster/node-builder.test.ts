@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT, NODE_MEMINFO, fakeMeminfo } from "../../src/cluster/entrypoint.js";
 import { parseNodeFilter } from "../../src/cluster/filters.js";
+import { parseCapability } from "../../src/cluster/parse.js";
 import type { RuntimeCapabilities } from "../../src/runtime.js";
 import type { NodeSpec } from "../../src/types.js";
 import {
@@ -374,5 +375,24 @@ describe("nodes added later join the proxied ports their filters select (joinsPr
     const conf = loadBalancerConfig({ ports: [{ port: 6443, protocol: "tcp", targets: ["s0"] }, { port: 80, protocol: "tcp", targets: [] }] }, 1);
     expect(conf).toContain("upstream 6443_tcp");
     expect(conf).not.toContain("80_tcp");
+  });
+});
+
+describe("capAdd: extra capabilities by node filter", () => {
+  it("unfiltered: every k3s node, not the load balancer; filtered: the nodes chosen; kept for nodes added later", () => {
+    const spec: ClusterSpec = { ...ha, capAdd: [f("SYS_ADMIN"), f("NET_ADMIN", "loadbalancer", "agent:0")] };
+    const plan = planCluster(spec, ctx);
+    for (const s of plan.servers) expect(s.spec.capAdd).toEqual(["SYS_ADMIN"]);
+    expect(plan.agents[0]!.spec.capAdd).toEqual(["SYS_ADMIN", "NET_ADMIN"]);
+    expect(plan.loadBalancer!.spec.capAdd).toEqual(["NET_ADMIN"]);
+    expect(planCluster(ha, ctx).servers[0]!.spec).not.toHaveProperty("capAdd");
+    const kept = readClusterSpecRecord(recordClusterSpec(spec));
+    const [added] = planAddedNodes(kept, ctx, "agent", [1], { servers: [0, 1, 2], agents: [0] });
+    expect(added!.spec.capAdd).toEqual(["SYS_ADMIN"]);
+  });
+
+  it("names are normalised as the engines take them", () => {
+    expect(["SYS_ADMIN", "cap_sys_admin", " CAP_NET_ADMIN ", "all"].map((c) => parseCapability(c, "test"))).toEqual(["SYS_ADMIN", "SYS_ADMIN", "NET_ADMIN", "ALL"]);
+    expect(() => parseCapability("sys admin", "--runtime-cap-add")).toThrow(/--runtime-cap-add: "sys admin" is not a Linux capability name/);
   });
 });

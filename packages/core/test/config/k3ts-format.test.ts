@@ -47,6 +47,7 @@ spec:
   k3sArgs: [{ value: "--disable=traefik", nodeFilters: ["server:*"] }]
   nodeLabels: [{ value: "tier=edge", nodeFilters: ["agent:*"] }]
   runtimeLabels: [{ value: "team=a" }]
+  capAdd: [{ value: cap_sys_admin }, { value: NET_ADMIN, nodeFilters: [loadbalancer] }]
   network: shared
   subnet: 10.9.0.0/16
   token: \${TOKEN}
@@ -81,6 +82,22 @@ spec:
     expect(spec.ports?.[0]).toMatchObject({ value: { hostIP: "127.0.0.1", hostPort: 1234, containerPort: 4321, protocol: "udp" }, filters: [{ group: "agent", subset: [0], suffix: "direct" }] });
     expect(spec.volumes?.[0]).toMatchObject({ value: { source: "data", target: "/data", readOnly: true } });
     expect(spec.runtimeLabels?.[0]).toMatchObject({ value: { key: "team", value: "a" }, filters: [] });
+    expect(spec.capAdd).toMatchObject([{ value: "SYS_ADMIN", filters: [] }, { value: "NET_ADMIN", filters: [{ group: "loadbalancer" }] }]);
+    // And back: rendered as k3ts YAML, read again.
+    expect(loadConfig(toK3tsYaml(spec), { file: "again.yaml" }).spec.capAdd).toEqual(spec.capAdd);
+  });
+
+  it("refuses what is no capability name, saying where", () => {
+    const err = (() => {
+      try {
+        loadConfig("apiVersion: k3ts.io/v1alpha1\nkind: Cluster\nmetadata: { name: x }\nspec:\n  capAdd: [{ value: 'sys admin' }]\n", { file: "bad.yaml" });
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(err?.message).toMatch(/\/spec\/capAdd\/0/);
+    expect(err?.message).toContain("is not a Linux capability name");
   });
 
   it.runIf(corpusRequired)("config convert: a k3d file as k3ts YAML reads back to the same spec, its notices as comments", () => {
