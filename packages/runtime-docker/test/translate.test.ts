@@ -201,6 +201,11 @@ describe("a daemon with userns-remap", () => {
     expect(daemonTraits({})).toEqual({ usernsRemap: false });
   });
 
+  it("adds capabilities with Docker's CAP_ names, and reads them back without", () => {
+    expect(toCreateOptions({ name: "n", image: "i", capAdd: ["SYS_ADMIN"] }).HostConfig?.CapAdd).toEqual(["CAP_SYS_ADMIN"]);
+    expect(toCreateOptions({ name: "n", image: "i" }).HostConfig).not.toHaveProperty("CapAdd");
+  });
+
   it("runs privileged nodes in the host's user namespace (Docker refuses privileged in a remapped one); others stay remapped", () => {
     const spec = { name: "n", image: "i", privileged: true };
     expect(toCreateOptions(spec, { usernsRemap: true }).HostConfig).toMatchObject({ Privileged: true, UsernsMode: "host" });

@@ -63,6 +63,7 @@ describe("createArgs", () => {
     ["tmpfs with and without options", { tmpfs: { "/run": "rw,size=64m", "/var/run": "" } }, ["--tmpfs", "/run:rw,size=64m", "--tmpfs", "/var/run"]],
     ["privileged", { privileged: true }, ["--privileged"]],
     ["privileged: false adds nothing", { privileged: false }, []],
+    ["capAdd", { capAdd: ["SYS_ADMIN", "NET_ADMIN"] }, ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_NET_ADMIN"]],
     ["init", { init: true }, ["--init"]],
     ["restart policy", { restart: "unless-stopped" }, ["--restart", "unless-stopped"]],
     ["memory in bytes", { memoryBytes: 536870912 }, ["--memory", "536870912b"]],

@@ -61,8 +61,12 @@ describe("toNode", () => {
       networks: [{ name: "pmx-net", ipv4: "10.77.3.42", aliases: ["al1"] }],
       command: ["sleep", "3600"],
       privileged: false,
+      capAdd: [],
       memoryBytes: 67108864,
     });
+    // Podman reports added capabilities with their CAP_ prefix (HostConfig.CapAdd); k3ts names them without.
+    const withCaps = { ...runningC!, HostConfig: { ...runningC!.HostConfig, CapAdd: ["CAP_NET_ADMIN", "CAP_SYS_TIME"] } } as PodmanContainer;
+    expect(toNode(withCaps).capAdd).toEqual(["NET_ADMIN", "SYS_TIME"]);
   });
 
   it("maps a created container: no start time, no address yet, ports already picked", () => {
@@ -98,6 +102,7 @@ describe("toNode", () => {
       networks: [],
       command: [],
       privileged: false,
+      capAdd: [],
     });
   });
 });
