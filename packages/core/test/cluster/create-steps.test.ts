@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createPreflight, prepareCluster, publishKubeconfig, rollbackCreate } from "../../src/cluster/create.js";
+import { createPreflight, prepareCluster, provisionNodes, publishKubeconfig, rollbackCreate } from "../../src/cluster/create.js";
+import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH } from "../../src/cluster/spec.js";
 import { KUBELET_IN_USERNS_ARG } from "../../src/cluster/preflight.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
 import { isK3tsError } from "../../src/errors.js";
@@ -130,6 +131,51 @@ describe("publish and rollback", () => {
     const { run, info } = await createPreflight(spec(), { runtime });
     const prep = await prepareCluster(run, info);
     await runtime.nodes.create(prep.plan.agents[0]!.spec);
+    await rollbackCreate(run);
+    expect(await runtime.nodes.list()).toEqual([]);
+    await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+  });
+});
+
+describe("provision", () => {
+  /** The memory runtime cannot run k3s: the plan's nodes run a stand-in of a stand-in, a server that writes its kubeconfig. */
+  function asFakeK3s(prep: Awaited<ReturnType<typeof prepareCluster>>): void {
+    const kubeconfig = KUBECONFIG.replace("https://127.0.0.1:40001", "https://127.0.0.1:6443");
+    const files = prep.filesFor;
+    prep.filesFor = (n) => [...files(n), ...(n.role === "server" ? [{ path: "/fake/k3s.yaml", content: kubeconfig, mode: 0o600 }] : [])];
+    for (const n of [...prep.plan.servers, ...prep.plan.agents, prep.plan.loadBalancer!]) {
+      n.spec.entrypoint = ["sh", "-c", n.role === "server" ? `cat /fake/k3s.yaml > ${KUBECONFIG_IN_NODE}; sleep 60` : "sleep 60"];
+      n.spec.command = [];
+    }
+  }
+
+  it("starts server-0 until it wrote its kubeconfig, then the others and the load balancer with its state; returns the kubeconfig for the host", async () => {
+    const runtime = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec(), { runtime });
+    const prep = await prepareCluster(run, info);
+    asFakeK3s(prep);
+    const kubeconfig = await provisionNodes(run, prep);
+    expect(kubeconfig).toContain(`server: ${prep.plan.apiServerUrl}`);
+    expect(kubeconfig).toContain("current-context: k3ts-dev");
+    expect(run.undo.map((u) => u.what)).toEqual(["network k3ts-dev", "node k3ts-dev-server-0", "node k3ts-dev-agent-0", "node k3ts-dev-serverlb"]);
+    expect((await runtime.nodes.list()).map((n) => `${n.name} ${n.state}`).sort()).toEqual(["k3ts-dev-agent-0 running", "k3ts-dev-server-0 running", "k3ts-dev-serverlb running"]);
+    expect((await runtime.nodes.readFile("k3ts-dev-server-0", "/etc/rancher/k3ts/token")).toString()).toBe(`${prep.token}\n`);
+    expect(JSON.parse((await runtime.nodes.readFile("k3ts-dev-serverlb", LB_STATE_PATH)).toString())).toEqual(prep.plan.loadBalancerState);
+    expect((await runtime.nodes.readFile("k3ts-dev-serverlb", LB_CONFIG_PATH)).toString()).toBe(prep.plan.loadBalancerConfig);
+    await rollbackCreate(run);
+    expect(await runtime.nodes.list()).toEqual([]);
+  });
+
+  it("a server that dies fails at once, quoting it, with what was made on the stack for the rollback", async () => {
+    const runtime = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec(), { runtime });
+    const prep = await prepareCluster(run, info);
+    const err = await provisionNodes(run, prep).catch((e: unknown) => e);
+    // The plan's entrypoint is no program of the memory runtime: the server exits 127 and is restarted, as k3s on a fatal error.
+    expect(isK3tsError(err, "CLUSTER_NOT_READY")).toBe(true);
+    expect((err as Error).message).toMatch(/node k3ts-dev-server-0 exited/);
+    expect((err as Error).message).toMatch(/exit 127/);
+    expect(run.undo.map((u) => u.what)).toEqual(["network k3ts-dev", "node k3ts-dev-server-0"]);
     await rollbackCreate(run);
     expect(await runtime.nodes.list()).toEqual([]);
     await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
