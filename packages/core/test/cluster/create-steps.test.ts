@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createPreflight, prepareCluster, provisionNodes, publishKubeconfig, rollbackCreate } from "../../src/cluster/create.js";
+import { awaitReady, createPreflight, prepareCluster, provisionNodes, publishKubeconfig, rollbackCreate } from "../../src/cluster/create.js";
+import { createServer } from "node:https";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH } from "../../src/cluster/spec.js";
 import { KUBELET_IN_USERNS_ARG } from "../../src/cluster/preflight.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
@@ -179,5 +180,82 @@ describe("provision", () => {
     await rollbackCreate(run);
     expect(await runtime.nodes.list()).toEqual([]);
     await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+  });
+});
+
+describe("ready", () => {
+  const pki = (f: string) => readFileSync(new URL(`../fixtures/pki/${f}`, import.meta.url));
+
+  /** The API as k3s serves what awaitReady reads and writes: /readyz, the Nodes (Ready, at their containers' addresses), the coredns ConfigMap. */
+  async function fakeApi(runtime: ReturnType<typeof createMemoryRuntime>, network: string, nodes: string[]) {
+    const coredns = { metadata: { name: "coredns", namespace: "kube-system", resourceVersion: "1" }, data: { Corefile: ".:53 {}", NodeHosts: "" } as Record<string, string> };
+    const writes: string[] = [];
+    const server = createServer({ key: pki("server.key"), cert: pki("server.crt"), ca: pki("ca.crt"), requestCert: true }, (req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        void (async () => {
+          const url = new URL(req.url ?? "/", "https://x");
+          if (url.pathname === "/readyz") return res.end("ok");
+          if (url.pathname === "/api/v1/nodes") {
+            const members = (await runtime.networks.inspect(network)).members;
+            const items = nodes.map((name) => ({
+              metadata: { name },
+              status: { conditions: [{ type: "Ready", status: "True" }], addresses: [{ type: "InternalIP", address: members.find((m) => m.name === name)?.ipv4 }] },
+            }));
+            return res.end(JSON.stringify({ kind: "NodeList", items }));
+          }
+          if (url.pathname === "/api/v1/namespaces/kube-system/configmaps/coredns") {
+            if (req.method === "PUT") {
+              const next = JSON.parse(body) as typeof coredns;
+              writes.push(next.data.NodeHosts!);
+              Object.assign(coredns, { ...next, metadata: { ...next.metadata, resourceVersion: String(Number(coredns.metadata.resourceVersion) + 1) } });
+            }
+            return res.end(JSON.stringify(coredns));
+          }
+          res.statusCode = 404;
+          res.end("{}");
+        })();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    const b64 = (f: string) => pki(f).toString("base64");
+    const kubeconfig = KUBECONFIG.replace("https://127.0.0.1:40001", `https://127.0.0.1:${port}`)
+      .replace("certificate-authority-data: Q0E=", `certificate-authority-data: ${b64("ca.crt")}`)
+      .replace("client-certificate-data: Q0VSVA==", `client-certificate-data: ${b64("client.crt")}`)
+      .replace("client-key-data: S0VZ", `client-key-data: ${b64("client.key")}`);
+    return { kubeconfig, writes, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  it("waits for every node Ready, then writes host.k3ts.internal, the host aliases and the network's containers into NodeHosts", async () => {
+    const runtime = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec({ hostAliases: [{ ip: "10.0.0.9", hostnames: ["db.test"] }] }), { runtime });
+    const prep = await prepareCluster(run, info);
+    for (const n of [...prep.plan.servers, ...prep.plan.agents, prep.plan.loadBalancer!]) {
+      await runtime.nodes.create({ ...n.spec, entrypoint: ["sleep", "60"], command: [] });
+      await runtime.nodes.start(n.spec.name);
+    }
+    const api = await fakeApi(runtime, prep.networkName, ["k3ts-dev-server-0", "k3ts-dev-agent-0"]);
+    try {
+      const nodes = await awaitReady(run, prep, api.kubeconfig);
+      expect(nodes.map((n) => n.name).sort()).toEqual(["k3ts-dev-agent-0", "k3ts-dev-server-0"]);
+      const net = await runtime.networks.inspect(prep.networkName);
+      const lb = net.members.find((m) => m.name === "k3ts-dev-serverlb")!.ipv4!;
+      expect(api.writes).toHaveLength(1);
+      expect(api.writes[0]!.split("\n")).toEqual(expect.arrayContaining(["10.0.0.9 db.test", `${net.gateway} host.k3ts.internal`, `${lb} k3ts-dev-serverlb`]));
+      expect(api.writes[0]).not.toContain("k3ts-dev-server-0"); // k3s writes the nodes' lines itself
+    } finally {
+      await api.close();
+      await rollbackCreate(run);
+    }
+  });
+
+  it("does nothing when the create does not wait", async () => {
+    const runtime = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec({ wait: false }), { runtime });
+    const prep = await prepareCluster(run, info);
+    expect(await awaitReady(run, prep, KUBECONFIG)).toEqual([]);
+    await rollbackCreate(run);
   });
 });
