@@ -25,9 +25,9 @@ import { accessFromKubeconfig, waitForReady, type NodeReadiness } from "./kubeap
 import { mergeKubeconfig, restoreKubeconfigFile, rewriteKubeconfig, updateKubeconfigFile } from "./kubeconfig.js";
 import { deleteOwnedVolumes, waitForKubeconfig } from "./lifecycle.js";
 import { clusterNodes, freePort, generateToken, getCluster, kubeconfigFile, type CreateResult, type LifecycleOptions } from "./query.js";
-import { corednsDisabled, publishHostNames, resolveHostGateway } from "./nodehosts.js";
+import { corednsDisabled, hostAliasesInNodes, publishHostNames } from "./nodehosts.js";
 import { validateClusterName } from "./parse.js";
-import { apiForEngine, hostAddressFor, hostAliases, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
+import { apiForEngine, hostAddressFor, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
 import { KUBELET_IN_USERNS_ARG, adaptToEngine, preflight } from "./preflight.js";
 import { ensureImages } from "./pull.js";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
@@ -57,8 +57,6 @@ export interface Prepared {
   network: NetworkInfo;
   plan: ClusterPlan;
   token: string;
-  /** What host.k3ts.internal maps to in the nodes (an IP or `host-gateway`). */
-  hostAddress?: string;
   /** The registries the cluster uses, the first one advertised. */
   registries: RegistrySummary[];
   /** Files written into a node before it starts. */
@@ -199,7 +197,6 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
     network: network.info,
     plan,
     token,
-    ...(hostAddress ? { hostAddress } : {}),
     registries: clusterRegistries,
     filesFor,
     ...(deadline !== undefined ? { deadline } : {}),
@@ -275,7 +272,7 @@ export async function awaitReady(run: CreateRun, prep: Prepared, kubeconfig: str
     }
   });
   if (!corednsDisabled(spec.k3sArgs.map((a) => a.value))) {
-    const aliases = await resolveHostGateway(runtime, first.spec.name, hostAliases(spec, prep.hostAddress), o);
+    const aliases = await hostAliasesInNodes(runtime, first.spec.name, spec.hostAliases, prep.network.gateway, o);
     const source = { network: prep.networkName, nodes: expected, aliases };
     await withStep(progress, "Adding host.k3ts.internal, host aliases and the network's containers to CoreDNS (NodeHosts)", () => publishHostNames(runtime, access, source, o));
   }

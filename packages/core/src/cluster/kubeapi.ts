@@ -122,13 +122,21 @@ export interface NodeReadiness {
   ready: boolean;
   roles: string[];
   version?: string;
+  /** The address the kubelet registered (InternalIP, IPv4 first). */
+  internalIP?: string;
 }
 
 interface NodeList {
   items?: Array<{
     metadata?: { name?: string; labels?: Record<string, string> };
-    status?: { conditions?: Array<{ type?: string; status?: string }>; nodeInfo?: { kubeletVersion?: string } };
+    status?: { conditions?: Array<{ type?: string; status?: string }>; nodeInfo?: { kubeletVersion?: string }; addresses?: Array<{ type?: string; address?: string }> };
   }>;
+}
+
+function internalIP(addresses: Array<{ type?: string; address?: string }> = []): { internalIP?: string } {
+  const ips = addresses.filter((a) => a.type === "InternalIP" && a.address).map((a) => a.address!);
+  const ip = ips.find((a) => !a.includes(":")) ?? ips[0];
+  return ip ? { internalIP: ip } : {};
 }
 
 /** The cluster's Nodes and whether each is Ready. */
@@ -143,6 +151,7 @@ export async function listNodeReadiness(access: KubeAccess, options: { signal?: 
       .filter((l) => l.startsWith("node-role.kubernetes.io/"))
       .map((l) => l.slice("node-role.kubernetes.io/".length)),
     ...(n.status?.nodeInfo?.kubeletVersion ? { version: n.status.nodeInfo.kubeletVersion } : {}),
+    ...internalIP(n.status?.addresses),
   }));
 }
 

@@ -12,12 +12,12 @@
  * the ConfigMap, so a later sync removes what is no longer there (a deleted registry) and never
  * touches the nodes' lines.
  */
-import { K3tsError, isK3tsError } from "../errors.js";
+import { K3tsError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
-import type { HostAlias } from "../types.js";
-import { kubeRequest, type KubeAccess } from "./kubeapi.js";
-import { CLUSTER_SPEC_IN_NODE, hostAliases, readClusterSpecRecord } from "./plan.js";
-import { HOST_ALIAS, type ClusterSpec } from "./spec.js";
+import type { HostAlias, NetworkInfo } from "../types.js";
+import { kubeRequest, listNodeReadiness, type KubeAccess } from "./kubeapi.js";
+import { readKeptSpec } from "./plan.js";
+import { HOST_ALIAS } from "./spec.js";
 
 export const NODE_HOSTS_ANNOTATION = "k3ts.io/node-hosts";
 const PATH = "/api/v1/namespaces/kube-system/configmaps/coredns";
@@ -149,8 +149,7 @@ export interface HostNamesSource {
 }
 
 /** The entries: the aliases, then every other running container on the cluster network by name (as k3d adds them). */
-export async function hostNameEntries(runtime: Runtime, source: HostNamesSource, options: { signal?: AbortSignal } = {}): Promise<HostAlias[]> {
-  const members = (await runtime.networks.inspect(source.network, options)).members;
+export function hostNameEntries(source: HostNamesSource, members: NetworkInfo["members"]): HostAlias[] {
   const others = members.filter((m) => m.ipv4 && !source.nodes.includes(m.name)).map((m) => ({ ip: m.ipv4!, hostnames: [m.name] }));
   return [...source.aliases, ...others.sort((a, b) => a.hostnames[0]!.localeCompare(b.hostnames[0]!))];
 }
@@ -164,23 +163,13 @@ export async function runningClusterHostNames(
   cluster: { name: string; network: string; servers: Array<{ name: string }>; agents: Array<{ name: string }> },
   options: { signal?: AbortSignal } = {},
 ): Promise<HostNamesSource | undefined> {
-  let spec: ClusterSpec | undefined;
-  for (const server of cluster.servers) {
-    try {
-      spec = readClusterSpecRecord((await runtime.nodes.readFile(server.name, CLUSTER_SPEC_IN_NODE, options)).toString("utf8"));
-      break;
-    } catch (err) {
-      if (!isK3tsError(err, "FILE_NOT_FOUND")) throw err;
-    }
-  }
+  const spec = await readKeptSpec(runtime, cluster.servers, options);
   if (spec && corednsDisabled(spec.k3sArgs.map((a) => a.value))) return undefined;
-  // host.k3ts.internal is whatever the nodes were given (the gateway, or the engine's host-gateway).
-  const host = await addressInNode(runtime, cluster.servers[0]!.name, HOST_ALIAS, options).catch(() => undefined);
-  const hostAddress = host ?? (await runtime.networks.inspect(cluster.network, options)).gateway;
+  const gateway = (await runtime.networks.inspect(cluster.network, options)).gateway;
   return {
     network: cluster.network,
     nodes: [...cluster.servers, ...cluster.agents].map((n) => n.name),
-    aliases: spec ? hostAliases(spec, hostAddress) : hostAddress ? [{ ip: hostAddress, hostnames: [HOST_ALIAS] }] : [],
+    aliases: await hostAliasesInNodes(runtime, cluster.servers[0]!.name, spec?.hostAliases ?? [], gateway, options),
   };
 }
 
@@ -194,17 +183,13 @@ export async function addressInNode(runtime: Runtime, node: string, name: string
   return undefined;
 }
 
-/** Aliases with `host-gateway` replaced by the address the engine gave it in `node` (dropped if none). */
-export async function resolveHostGateway(runtime: Runtime, node: string, aliases: HostAlias[], options: { signal?: AbortSignal } = {}): Promise<HostAlias[]> {
-  const out: HostAlias[] = [];
-  for (const a of aliases) {
-    if (a.ip !== "host-gateway") out.push(a);
-    else {
-      const ip = await addressInNode(runtime, node, a.hostnames[0]!, options);
-      if (ip) out.push({ ...a, ip });
-    }
-  }
-  return out;
+/**
+ * host.k3ts.internal and the host aliases as the nodes have them: host.k3ts.internal at the address
+ * `node`'s /etc/hosts gives it (the gateway, or what the engine made of `host-gateway`), else the gateway.
+ */
+export async function hostAliasesInNodes(runtime: Runtime, node: string, aliases: HostAlias[], gateway: string | undefined, options: { signal?: AbortSignal } = {}): Promise<HostAlias[]> {
+  const host = (await addressInNode(runtime, node, HOST_ALIAS, options).catch(() => undefined)) ?? gateway;
+  return [...(host ? [{ ip: host, hostnames: [HOST_ALIAS] }] : []), ...aliases];
 }
 
 /**
@@ -214,28 +199,21 @@ export async function resolveHostGateway(runtime: Runtime, node: string, aliases
  * still keeps the node's line at the old address, and when it moves that line it drops the whole
  * line, with any name k3ts had put on that address. Writing only once the addresses agree avoids it.
  */
-export async function waitForNodeAddresses(runtime: Runtime, access: KubeAccess, source: HostNamesSource, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<boolean> {
+export async function waitForNodeAddresses(runtime: Runtime, access: KubeAccess, source: HostNamesSource, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<NetworkInfo["members"]> {
   const o = options.signal ? { signal: options.signal } : {};
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
-    const members = new Map((await runtime.networks.inspect(source.network, o)).members.map((m) => [m.name, m.ipv4]));
-    const res = await kubeRequest(access, "/api/v1/nodes", o);
-    if (res.status === 200) {
-      const items = (JSON.parse(res.body) as { items: Array<{ metadata: { name: string }; status?: { addresses?: Array<{ type: string; address: string }> } }> }).items;
-      const registered = new Map(items.map((n) => [n.metadata.name, n.status?.addresses?.find((a) => a.type === "InternalIP")?.address]));
-      if (source.nodes.every((n) => !members.get(n) || registered.get(n) === members.get(n))) return true;
-    }
-    if (Date.now() >= deadline) return false;
+    const members = (await runtime.networks.inspect(source.network, o)).members;
+    const registered = new Map((await listNodeReadiness(access, o).catch(() => [])).map((n) => [n.name, n.internalIP]));
+    const current = (n: string) => members.find((m) => m.name === n)?.ipv4;
+    if (source.nodes.every((n) => !current(n) || registered.get(n) === current(n)) || Date.now() >= deadline) return members;
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
 /** Writes a cluster's host names into CoreDNS's NodeHosts (see syncNodeHosts), once k3s knows the nodes' current addresses. */
 export async function publishHostNames(runtime: Runtime, access: KubeAccess, source: HostNamesSource, options: SyncNodeHostsOptions = {}): Promise<boolean> {
-  const o = options.signal ? { signal: options.signal } : {};
-  await waitForNodeAddresses(runtime, access, source, o);
-  const entries = await hostNameEntries(runtime, source, o);
-  const members = (await runtime.networks.inspect(source.network, o)).members;
+  const members = await waitForNodeAddresses(runtime, access, source, options.signal ? { signal: options.signal } : {});
   const nodeAddresses = new Map(source.nodes.map((n) => [n, members.find((m) => m.name === n)?.ipv4]));
-  return syncNodeHosts(access, entries, { ...options, nodeAddresses });
+  return syncNodeHosts(access, hostNameEntries(source, members), { ...options, nodeAddresses });
 }

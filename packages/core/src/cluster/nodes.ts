@@ -18,7 +18,7 @@ import {
   nodeLabelArg,
   planAddedNodes,
   planLoadBalancer,
-  readClusterSpecRecord,
+  readKeptSpec,
   k3sNodeFiles,
   TOKEN_FILE_IN_NODE,
   type LoadBalancerState,
@@ -82,13 +82,8 @@ export async function reloadLoadBalancer(runtime: Runtime, lb: string, signal?: 
 
 /** The spec the cluster's nodes were built from, as its servers keep it (the first that has it answers). */
 async function readClusterSpec(runtime: Runtime, cluster: ClusterSummary, o: { signal?: AbortSignal }): Promise<ClusterSpec> {
-  for (const server of cluster.servers) {
-    try {
-      return readClusterSpecRecord((await runtime.nodes.readFile(server.name, CLUSTER_SPEC_IN_NODE, o)).toString("utf8"));
-    } catch (err) {
-      if (!isK3tsError(err, "FILE_NOT_FOUND")) throw err;
-    }
-  }
+  const spec = await readKeptSpec(runtime, cluster.servers, o);
+  if (spec) return spec;
   throw new K3tsError("INVALID_ARGUMENT", `cluster ${cluster.name} keeps no spec (${CLUSTER_SPEC_IN_NODE}): it was made by an older k3ts, whose nodes cannot be copied`, {
     meta: { cluster: cluster.name },
     hint: `recreate it with this k3ts (k3ts cluster delete ${cluster.name}, then create)`,
