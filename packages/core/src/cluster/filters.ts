@@ -211,6 +211,16 @@ function describeRole(role: "server" | "agent", members: readonly { index: numbe
 }
 
 /**
+ * Whether a filter selects this node: `all` every node, a role group its nodes by `*`, index or open
+ * range. (selectNodes also refuses an index no node has; a node that was not there yet cannot.)
+ */
+export function filterSelects(filter: Pick<ParsedNodeFilter, "group" | "subset" | "from">, node: { role: SelectableRole; index: number }): boolean {
+  if (filter.group === "all") return true;
+  if (filter.group !== node.role) return false;
+  return filter.subset === "*" || filter.subset.includes(node.index) || (filter.from !== undefined && node.index >= filter.from);
+}
+
+/**
  * The nodes the filters select: de-duplicated, in the order of `nodes`. `all` selects every node,
  * the load balancer included. An index with no node of that role, or `loadbalancer` in a cluster
  * without one, is an error.
@@ -236,25 +246,15 @@ export function selectNodes<N extends { role: SelectableRole; index: number }>(
     }
     const role = filter.group;
     const members = nodes.filter((n) => n.role === role);
-    if (filter.subset === "*") {
-      for (const n of members) selected.add(n);
-      continue;
+    // A filter that names a node the cluster does not have is a mistake, not an empty choice.
+    const missing = filter.subset === "*" ? undefined : filter.subset.find((index) => !members.some((n) => n.index === index));
+    if (missing !== undefined) {
+      throw invalid(where, filter.source, `node filter ${JSON.stringify(filter.source)}: there is no ${role} ${missing}; ${describeRole(role, members)}`);
     }
-    for (const index of filter.subset) {
-      const node = members.find((n) => n.index === index);
-      if (node === undefined) {
-        throw invalid(where, filter.source, `node filter ${JSON.stringify(filter.source)}: there is no ${role} ${index}; ${describeRole(role, members)}`);
-      }
-      selected.add(node);
+    if (filter.from !== undefined && !members.some((n) => n.index >= filter.from!)) {
+      throw invalid(where, filter.source, `node filter ${JSON.stringify(filter.source)}: range ${filter.from}- selects no ${role}; ${describeRole(role, members)}`);
     }
-    if (filter.from !== undefined) {
-      const from = filter.from;
-      const open = members.filter((n) => n.index >= from);
-      if (open.length === 0) {
-        throw invalid(where, filter.source, `node filter ${JSON.stringify(filter.source)}: range ${from}- selects no ${role}; ${describeRole(role, members)}`);
-      }
-      for (const n of open) selected.add(n);
-    }
+    for (const n of members) if (filterSelects(filter, n)) selected.add(n);
   }
   return nodes.filter((n) => selected.has(n));
 }

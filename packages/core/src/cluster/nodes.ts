@@ -14,6 +14,7 @@ import { getCluster, getKubeconfig, type ClusterSummary, type LifecycleOptions }
 import {
   CLUSTER_SPEC_IN_NODE,
   joinsProxiedPort,
+  keptSelect,
   loadBalancerConfig,
   nodeLabelArg,
   planAddedNodes,
@@ -304,7 +305,7 @@ export async function editClusterPorts(clusterName: string, opts: EditPortsOptio
       port: item.value.containerPort,
       protocol: item.value.protocol,
       targets,
-      select: toAll ? [] : item.filters.map(({ source, group, subset, from }) => ({ source, group, subset, ...(from !== undefined ? { from } : {}) })),
+      select: keptSelect(item.filters),
       ...(item.value.hostIP ? { hostIP: item.value.hostIP } : {}),
       ...(item.value.hostPort ? { hostPort: item.value.hostPort } : {}),
     };

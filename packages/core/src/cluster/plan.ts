@@ -7,7 +7,7 @@ import { K3tsError, isK3tsError } from "../errors.js";
 import { LABELS, baseLabels } from "../labels.js";
 import type { Runtime, RuntimeInfo } from "../runtime.js";
 import type { HostAlias, NodeSpec, PortMapping, VolumeMount } from "../types.js";
-import { selectNodes } from "./filters.js";
+import { filterSelects, selectNodes } from "./filters.js";
 import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT, NODE_MEMINFO, fakeMeminfo } from "./entrypoint.js";
 import { renderNginxConfig } from "./lb.js";
 import {
@@ -84,10 +84,16 @@ export interface ProxiedPort {
 /** Whether a node added to the cluster belongs among a proxied port's targets. */
 export function joinsProxiedPort(port: ProxiedPort, node: { role: "server" | "agent"; index: number }, current: { k3sNodes: string[] }): boolean {
   if (port.select === undefined) return current.k3sNodes.length > 0 && current.k3sNodes.every((n) => port.targets.includes(n)); // an older state: every node means every node
-  if (port.select.length === 0 || port.select.every((f) => f.group === "loadbalancer")) return true;
-  return port.select.some(
-    (f) => f.group === "all" || (f.group === node.role && (f.subset === "*" || f.subset.includes(node.index) || (f.from !== undefined && node.index >= f.from))),
-  );
+  return port.select.length === 0 || port.select.some((f) => filterSelects(f, node));
+}
+
+/**
+ * A proxied port's filters as the load balancer's state keeps them: [] when the port goes to every
+ * k3s node (no filter, or only `loadbalancer`), else the filters without their suffix.
+ */
+export function keptSelect(filters: readonly NodeFilter[]): NodeFilter[] {
+  if (filters.length === 0 || filters.every((f) => f.group === "loadbalancer")) return [];
+  return filters.map(({ source, group, subset, from }) => ({ source, group, subset, ...(from !== undefined ? { from } : {}) }));
 }
 
 /** nginx refuses an upstream without servers: a port whose targets are all gone is left out until one joins. */
@@ -215,7 +221,7 @@ function planPorts(spec: ClusterSpec, slots: Slot[]): { proxied: ProxiedPort[]; 
       port: p.containerPort,
       protocol: p.protocol,
       targets: targets.map((t) => t.name),
-      select: toLb ? [] : item.filters.map(({ source, group, subset, from }) => ({ source, group, subset, ...(from !== undefined ? { from } : {}) })),
+      select: keptSelect(item.filters),
       ...(p.hostIP ? { hostIP: p.hostIP } : {}),
       ...(p.hostPort ? { hostPort: p.hostPort } : {}),
     });
