@@ -364,14 +364,14 @@ export async function disconnectRegistry(registryRef: string, clusterName: strin
   const running = cluster.servers.some((s) => s.state === "running");
   const restart = changed && opts.restart !== false && running;
   if (restart) await rollingRestart(cluster, opts);
-  if (running) {
-    const access = accessFromKubeconfig(await getKubeconfig(clusterName, { runtime }));
+  const access = running ? accessFromKubeconfig(await getKubeconfig(clusterName, { runtime })) : undefined;
+  if (access) {
     const res = await kubeRequest(access, HOSTING_PATH, o);
     if (res.status === 200 && res.body.includes(`"${registry.name}:${registry.port}`)) await kubeRequest(access, HOSTING_PATH, { ...o, method: "DELETE" });
   }
   if (registry.networks.includes(cluster.network)) {
     await withStep(progress, `Disconnecting ${registry.name} from network ${cluster.network}`, () => runtime.networks.disconnect(cluster.network, registry.name, o));
   }
-  if (running) await updateNodeHosts(runtime, accessFromKubeconfig(await getKubeconfig(clusterName, { runtime })), cluster, progress, o);
+  if (access) await updateNodeHosts(runtime, access, cluster, progress, o);
   return { registry: registry.name, cluster: clusterName, changed, restarted: restart, advertised: false };
 }
