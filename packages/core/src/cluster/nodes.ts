@@ -27,6 +27,7 @@ import {
   type ProxiedPort,
 } from "./plan.js";
 import { selectNodes } from "./filters.js";
+import { validateDnsLabel } from "./parse.js";
 import { addressInNode } from "./nodehosts.js";
 import { HOST_ALIAS, K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec, type Filtered, type PortSpec } from "./spec.js";
 import { VERSION } from "../version.js";
@@ -135,12 +136,8 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
   const indices = Array.from({ length: opts.count ?? 1 }, (_, i) => next + i);
   let nodeNames: string[] | undefined;
   if (opts.name) {
-    // It becomes the k3s node name too: a DNS label, lowercase (the kubelet refuses others).
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(opts.name) || opts.name.length > 50) {
-      throw new K3tsError("INVALID_ARGUMENT", `NAME ${JSON.stringify(opts.name)} is not a valid node name (want lowercase letters, digits and "-", starting and ending with a letter or digit, at most 50 characters)`, {
-        meta: { flag: "NAME", value: opts.name },
-      });
-    }
+    // It becomes the k3s node name too: a DNS label (the kubelet refuses others).
+    validateDnsLabel(opts.name, "NAME", "node name", 50);
     nodeNames = indices.map((_, i) => `k3ts-${opts.name}-${i}`);
     const taken = (await runtime.nodes.list({}, o)).map((n) => n.name).filter((n) => nodeNames!.includes(n));
     if (taken.length) throw new K3tsError("INVALID_ARGUMENT", `NAME ${opts.name}: ${taken.join(", ")} already exist${taken.length === 1 ? "s" : ""}`, { meta: { flag: "NAME", taken }, hint: "pick another name" });

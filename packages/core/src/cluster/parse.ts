@@ -253,16 +253,23 @@ export const MAX_CLUSTER_NAME_LENGTH = 32;
 
 /** Checks a cluster name: an RFC 1123 label (lowercase letters, digits, inner `-`), at most 32 characters. Returns it. */
 export function validateClusterName(name: string, where: string): string {
-  const want = `lowercase letters, digits and "-", starting and ending with a letter or digit, at most ${MAX_CLUSTER_NAME_LENGTH} characters`;
-  if (name === "") throw invalid(where, name, `cluster name is empty (want ${want})`);
-  if (name.length > MAX_CLUSTER_NAME_LENGTH) {
-    throw invalid(where, name, `cluster name ${q(name)} is ${name.length} characters long (want ${want})`);
-  }
-  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name)) {
+  return validateDnsLabel(name, where, "cluster name", MAX_CLUSTER_NAME_LENGTH);
+}
+
+/**
+ * A name that becomes part of container and Kubernetes node names: lowercase letters, digits and
+ * "-", starting and ending with a letter or digit (a DNS label), at most `max` characters.
+ */
+export function validateDnsLabel(name: string, where: string, what: string, max: number): string {
+  const want = `lowercase letters, digits and "-", starting and ending with a letter or digit, at most ${max} characters`;
+  const label = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+  if (name === "") throw invalid(where, name, `${what} is empty (want ${want})`);
+  if (name.length > max) throw invalid(where, name, `${what} ${q(name)} is ${name.length} characters long (want ${want})`);
+  if (!label.test(name)) {
     // Suggest a name only when a simple repair yields a valid one.
-    const repaired = name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "").slice(0, MAX_CLUSTER_NAME_LENGTH);
-    const hint = repaired && repaired !== name && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(repaired) ? `try ${q(repaired)}` : undefined;
-    throw invalid(where, name, `cluster name ${q(name)} is not valid (want ${want})`, hint);
+    const repaired = name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "").slice(0, max);
+    const hint = repaired && repaired !== name && label.test(repaired) ? `try ${q(repaired)}` : undefined;
+    throw invalid(where, name, `${what} ${q(name)} is not valid (want ${want})`, hint);
   }
   return name;
 }
