@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { awaitReady, createPreflight, prepareCluster, provisionNodes, publishKubeconfig, rollbackCreate } from "../../src/cluster/create.js";
 import { createServer } from "node:https";
+import { rewriteKubeconfig } from "../../src/cluster/kubeconfig.js";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH } from "../../src/cluster/spec.js";
+import { k3sKubeconfig } from "./kubeconfig-fixture.js";
 import { KUBELET_IN_USERNS_ARG } from "../../src/cluster/preflight.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
 import { isK3tsError } from "../../src/errors.js";
@@ -25,25 +27,9 @@ const spec = (over: Partial<ReturnType<typeof defaultClusterSpec>> = {}) => ({
   ...over,
 });
 
-const KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters:
-- cluster:
-    certificate-authority-data: Q0E=
-    server: https://127.0.0.1:40001
-  name: k3ts-dev
-contexts:
-- context:
-    cluster: k3ts-dev
-    user: admin@k3ts-dev
-  name: k3ts-dev
-current-context: k3ts-dev
-users:
-- name: admin@k3ts-dev
-  user:
-    client-certificate-data: Q0VSVA==
-    client-key-data: S0VZ
-`;
+/** What k3s writes (placeholder credentials), and the kubeconfig k3ts makes of it for cluster dev. */
+const K3S_WROTE = k3sKubeconfig({ ca: "Q0E=", cert: "Q0VSVA==", key: "S0VZ" });
+const KUBECONFIG = rewriteKubeconfig(K3S_WROTE, { cluster: "dev", server: "https://127.0.0.1:40001" });
 
 describe("preflight", () => {
   it("refuses a taken name before anything is made, and refuses what the engine cannot run", async () => {
@@ -141,9 +127,8 @@ describe("publish and rollback", () => {
 describe("provision", () => {
   /** The memory runtime cannot run k3s: the plan's nodes run a stand-in of a stand-in, a server that writes its kubeconfig. */
   function asFakeK3s(prep: Awaited<ReturnType<typeof prepareCluster>>): void {
-    const kubeconfig = KUBECONFIG.replace("https://127.0.0.1:40001", "https://127.0.0.1:6443");
     const files = prep.filesFor;
-    prep.filesFor = (n) => [...files(n), ...(n.role === "server" ? [{ path: "/fake/k3s.yaml", content: kubeconfig, mode: 0o600 }] : [])];
+    prep.filesFor = (n) => [...files(n), ...(n.role === "server" ? [{ path: "/fake/k3s.yaml", content: K3S_WROTE, mode: 0o600 }] : [])];
     for (const n of [...prep.plan.servers, ...prep.plan.agents, prep.plan.loadBalancer!]) {
       n.spec.entrypoint = ["sh", "-c", n.role === "server" ? `cat /fake/k3s.yaml > ${KUBECONFIG_IN_NODE}; sleep 60` : "sleep 60"];
       n.spec.command = [];
@@ -221,10 +206,7 @@ describe("ready", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const port = (server.address() as { port: number }).port;
     const b64 = (f: string) => pki(f).toString("base64");
-    const kubeconfig = KUBECONFIG.replace("https://127.0.0.1:40001", `https://127.0.0.1:${port}`)
-      .replace("certificate-authority-data: Q0E=", `certificate-authority-data: ${b64("ca.crt")}`)
-      .replace("client-certificate-data: Q0VSVA==", `client-certificate-data: ${b64("client.crt")}`)
-      .replace("client-key-data: S0VZ", `client-key-data: ${b64("client.key")}`);
+    const kubeconfig = rewriteKubeconfig(k3sKubeconfig({ ca: b64("ca.crt"), cert: b64("client.crt"), key: b64("client.key") }), { cluster: "dev", server: `https://127.0.0.1:${port}` });
     return { kubeconfig, writes, close: () => new Promise<void>((r) => server.close(() => r())) };
   }
 

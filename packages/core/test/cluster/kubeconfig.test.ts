@@ -12,32 +12,14 @@ import {
   updateKubeconfigFile,
 } from "../../src/cluster/kubeconfig.ts";
 import { isK3tsError } from "../../src/errors.ts";
+import { k3sKubeconfig } from "./kubeconfig-fixture.ts";
 
 const CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJkekNDQVIyZ0F3SUJBZ0lCQURBS0JnZ3Foa2pPUFFRREFqQWpNU0V3SHdZRFZRUUREQmhyTTNNdGMyVnkKZG1WeUxXTmhRREUzTURBd01EQXdNREF3SGhjTk1qUXdNVEF4TURBd01EQXdXaGNOTXpRd01USTRNREF3TURBdwpXakFqTVNFd0h3WURWUVFEREJock0zTXRjMlZ5ZG1WeUxXTmhRREUzTURBd01EQXdNREF3V1RBVEJnY3Foa2pPClBRSUJCZ2dxaGtqT1BRTUJCd05DQUFTCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K";
 const CERT = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJrVENDQVRlZ0F3SUJBZ0lJYnNQRmhOZUJwcGN3Q2dZSUtvWkl6ajBFQXdJd0l6RWhNQjhHQTFVRUF3d1kKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=";
 const KEY = "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUFhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODkKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo=";
 
 /** What k3s writes to /output/kubeconfig.yaml (client-go key order and style). */
-const K3S_KUBECONFIG = `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: ${CA}
-    server: https://127.0.0.1:6443
-  name: default
-contexts:
-- context:
-    cluster: default
-    user: default
-  name: default
-current-context: default
-kind: Config
-preferences: {}
-users:
-- name: default
-  user:
-    client-certificate-data: ${CERT}
-    client-key-data: ${KEY}
-`;
+const K3S_KUBECONFIG = k3sKubeconfig({ ca: CA, cert: CERT, key: KEY });
 
 const REWRITTEN = `apiVersion: v1
 clusters:
