@@ -150,12 +150,10 @@ class Podman {
     try {
       return await this.jsonArray<PodmanContainer>(cmd.inspectArgs(ids), {}, options);
     } catch (err) {
-      if (!isK3tsError(err, "NODE_NOT_FOUND") || ids.length === 1) throw err;
-      // One of them went away between listing and inspecting: inspect one by one.
-      const each = await Promise.all(
-        ids.map((id) => this.inspectContainers([id], options).catch((e: unknown) => (isK3tsError(e, "NODE_NOT_FOUND") ? [] : Promise.reject(e)))),
-      );
-      return each.flat();
+      if (!isK3tsError(err, "NODE_NOT_FOUND")) throw err;
+      // Listed, then gone before the inspect (deleted meanwhile: a reaper, another process): not there.
+      if (ids.length === 1) return [];
+      return (await Promise.all(ids.map((id) => this.inspectContainers([id], options)))).flat();
     }
   }
 
