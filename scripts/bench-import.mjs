@@ -36,8 +36,8 @@ function run(cmd, argv, env) {
  */
 export async function benchImport(runs = 5, options = {}) {
   const bin = options.bin ?? process.env.K3TS_BENCH_BIN ?? defaultBin;
-  const k3sImage = process.env.K3TS_BENCH_K3S_IMAGE ?? "k3ts-test/k3s-standin:1";
-  const image = options.image ?? process.env.K3TS_BENCH_IMPORT_IMAGE ?? "k3ts-test/k3s-standin:1";
+  const k3sImage = process.env.K3TS_BENCH_K3S_IMAGE ?? "k3ts-test/k3s-standin:2";
+  const image = options.image ?? process.env.K3TS_BENCH_IMPORT_IMAGE ?? "k3ts-test/k3s-standin:2";
   const privilege = process.env.K3TS_BENCH_K3S_IMAGE ? [] : ["--no-privileged"];
   const dir = mkdtempSync(join(tmpdir(), "k3ts-bench-import-"));
   const env = { KUBECONFIG: join(dir, "config"), NO_COLOR: "1" };

@@ -57,7 +57,7 @@ function compare(name, subject, baseline) {
 
 const clusterRuns = Number(args.includes("--cluster-runs") ? args[args.indexOf("--cluster-runs") + 1] : 3);
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
-const k3sImage = process.env.K3TS_BENCH_K3S_IMAGE ?? "k3ts-test/k3s-standin:1";
+const k3sImage = process.env.K3TS_BENCH_K3S_IMAGE ?? "k3ts-test/k3s-standin:2";
 const lbImage = process.env.K3TS_BENCH_LB_IMAGE ?? (process.env.K3TS_BENCH_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
 const privilege = process.env.K3TS_BENCH_K3S_IMAGE ? [] : ["--no-privileged"];
 

@@ -63,7 +63,7 @@ for engine in docker podman; do
   fi
   "$engine" run -d --name "${id}-a" --network "${id}" -p 127.0.0.1::8080 k3ts-test/busybox:1 httpd -f -p 8080 -h /www >/dev/null 2>&1 \
     || fail "${engine} cannot run k3ts-test/busybox:1 (pnpm fixtures builds it): $("$engine" logs "${id}-a" 2>&1 | tail -1)"
-  said=$("$engine" run --rm --name "${id}-b" --network "${id}" --entrypoint /usr/local/bin/node k3ts-test/k3s-standin:1 -e "$probe" "${id}-a" 2>&1) \
+  said=$("$engine" run --rm --name "${id}-b" --network "${id}" --entrypoint /usr/local/bin/node k3ts-test/k3s-standin:2 -e "$probe" "${id}-a" 2>&1) \
     || fail "${engine}: a container cannot reach another by name on a user network: ${said##*$'\n'}"
   port=$("$engine" port "${id}-a" 8080/tcp 2>/dev/null | head -1)
   node -e 'const s = require("node:net").connect(+process.argv[2], process.argv[1], () => process.exit(0)); s.on("error", () => process.exit(1)); setTimeout(() => process.exit(1), 5000);' "${port%:*}" "${port##*:}" \

@@ -3,7 +3,7 @@
 // host (no registry is reachable here): `docker import` / `podman import` of a tar stream.
 //
 //   k3ts-test/busybox:1       busybox-static with its applets linked: what the conformance suite runs
-//   k3ts-test/k3s-standin:1   the k3s STAND-IN (test double, fixtures/k3s-standin): busybox + the host's
+//   k3ts-test/k3s-standin:2   the k3s STAND-IN (test double, fixtures/k3s-standin): busybox + the host's
 //                             node binary and its libraries + dist/k3s.js; ENTRYPOINT /bin/k3s, CMD agent
 //   k3ts-test/nginx:1         Debian's nginx (nginx-light + libnginx-mod-stream) + busybox, for k3ts'
 //                             load balancer; k3ts writes /etc/nginx/nginx.conf itself
@@ -11,7 +11,7 @@
 //                             registry:2 image runs) laid out as registry:2 is: /bin/registry, its
 //                             config.yml, /entrypoint.sh, data in /var/lib/registry, port 5000
 //
-// Usage: pnpm fixtures [--engine docker|podman] [--quiet]
+// Usage: pnpm fixtures [--engine docker|podman] [--image busybox|k3s-standin|nginx|registry] [--quiet]
 import { spawnSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, mkdirSync, symlinkSync, copyFileSync, writeFileSync, rmSync, chmodSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,9 +21,11 @@ import { fileURLToPath } from "node:url";
 const args = process.argv.slice(2);
 const only = args.includes("--engine") ? args[args.indexOf("--engine") + 1] : undefined;
 const quiet = args.includes("--quiet");
+/** Builds one image only (`--image k3s-standin`: its name without k3ts-test/ and tag). */
+const onlyImage = args.includes("--image") ? args[args.indexOf("--image") + 1] : undefined;
 const log = (m) => quiet || process.stderr.write(`${m}\n`);
 
-export const IMAGES = { busybox: "k3ts-test/busybox:1", k3sStandin: "k3ts-test/k3s-standin:1", nginx: "k3ts-test/nginx:1", registry: "k3ts-test/registry:2" };
+export const IMAGES = { busybox: "k3ts-test/busybox:1", k3sStandin: "k3ts-test/k3s-standin:2", nginx: "k3ts-test/nginx:1", registry: "k3ts-test/registry:2" };
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The version the stand-in reports (and the tag real k3s would have). */
@@ -80,8 +82,18 @@ function k3sStandinRoot() {
     "#!/bin/sh\n# k3s STAND-IN (test double) for k3ts tests: NOT k3s (see fixtures/k3s-standin/README.md).\nexec /usr/local/bin/node /usr/lib/k3s-standin/k3s.js \"$@\"\n",
     { mode: 0o755 },
   );
-  // k3s' /bin/ctr is its multicall binary under another name; the stand-in's answers as `k3s ctr`.
-  writeFileSync(join(root, "bin/ctr"), '#!/bin/sh\n# k3s STAND-IN (test double): `k3s ctr`.\nexec /bin/k3s ctr "$@"\n', { mode: 0o755 });
+  // The real containerd, its runc shim and runc (Debian's, as docker.io installs them), as k3s ships
+  // them beside itself; ctr is Debian's, run with k3s' defaults (k3s' /bin/ctr is its multicall
+  // binary: address /run/k3s/containerd/containerd.sock, namespace k8s.io, the environment winning).
+  for (const [from, to] of [["/usr/bin/containerd", "/bin/containerd"], ["/usr/bin/containerd-shim-runc-v2", "/bin/containerd-shim-runc-v2"], ["/usr/sbin/runc", "/bin/runc"], ["/usr/bin/ctr", "/usr/libexec/k3s-standin/ctr"]]) {
+    if (!existsSync(from)) throw new Error(`${from} is missing: apt-get install containerd runc`);
+    copyWithLibs(root, from, to);
+  }
+  writeFileSync(
+    join(root, "bin/ctr"),
+    '#!/bin/sh\n# k3s STAND-IN (test double): `k3s ctr`, the real ctr with k3s\' defaults.\nexport CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/k3s/containerd/containerd.sock}" CONTAINERD_NAMESPACE="${CONTAINERD_NAMESPACE:-k8s.io}"\nexec /usr/libexec/k3s-standin/ctr "$@"\n',
+    { mode: 0o755 },
+  );
   writeFileSync(join(root, "bin/crictl"), '#!/bin/sh\n# k3s STAND-IN (test double): `k3s crictl`.\nexec /bin/k3s crictl "$@"\n', { mode: 0o755 });
   writeFileSync(
     join(root, "etc/os-release"),
@@ -210,8 +222,11 @@ const builds = [
   },
 ];
 
+if (onlyImage && !builds.some((b) => b.image.startsWith(`k3ts-test/${onlyImage}:`))) {
+  throw new Error(`--image ${onlyImage}: not one of ${builds.map((b) => b.image.split("/")[1].split(":")[0]).join(", ")}`);
+}
 const found = engines();
-for (const { image, root: makeRoot, changes } of builds) {
+for (const { image, root: makeRoot, changes } of builds.filter((b) => !onlyImage || b.image.startsWith(`k3ts-test/${onlyImage}:`))) {
   const root = makeRoot();
   try {
     for (const engine of found) {

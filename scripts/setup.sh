@@ -16,7 +16,9 @@ export DEBIAN_FRONTEND=noninteractive
 # docker-registry: the distribution registry (the program of the registry:2 image) for k3ts-test/registry:2.
 # golang-github-containernetworking-plugin-dnsname: container DNS for Podman's CNI backend (a Recommends
 # of podman, so --no-install-recommends leaves it out, and containers then cannot resolve each other).
-pkgs=(docker.io podman catatonit golang-github-containernetworking-plugin-dnsname busybox-static nginx-light libnginx-mod-stream ca-certificates docker-registry)
+# containerd, runc: the real containerd of the k3s stand-in's image (docker.io depends on both; named
+# here because the stand-in copies their binaries).
+pkgs=(docker.io podman catatonit golang-github-containernetworking-plugin-dnsname busybox-static nginx-light libnginx-mod-stream ca-certificates docker-registry containerd runc)
 missing=()
 for p in "${pkgs[@]}"; do
   # "rc" (removed, config kept) also answers dpkg -s: only "install ok installed" counts.

@@ -3,7 +3,7 @@ import { LABELS, selectRuntime, type Runtime } from "@k3ts/core";
 import { quickstart } from "../main.ts";
 
 /** The stand-in k3s (a test double; see fixtures/k3s-standin) unless K3TS_E2E_K3S_IMAGE names a real k3s. */
-const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:1";
+const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:2";
 const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
 
 async function engine(name: "docker" | "podman"): Promise<Runtime | undefined> {

@@ -8,12 +8,15 @@ import { LABELS, deleteCluster, freePort, selectRuntime, type Runtime } from "@k
 export const bin = fileURLToPath(new URL("../../bin/k3ts.js", import.meta.url));
 
 /** The k3s image the e2e suite runs: the stand-in by default, a real k3s when K3TS_E2E_K3S_IMAGE names one. */
-export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:1";
+export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:2";
 export const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
 /** An image with `node` for pods that check what they resolve (the stand-in's pods run on its own filesystem). */
-export const NODE_POD_IMAGE = process.env.K3TS_E2E_NODE_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "node:22-alpine" : "k3ts-test/k3s-standin:1");
-/** Real k3s needs privileged nodes; the stand-in (and this sandbox) run without. */
-export const PRIVILEGE_FLAGS = process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged"];
+export const NODE_POD_IMAGE = process.env.K3TS_E2E_NODE_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "node:22-alpine" : "k3ts-test/k3s-standin:2");
+/**
+ * Real k3s needs privileged nodes; the stand-in (and this sandbox, which cannot run privileged
+ * containers) run without, with CAP_SYS_ADMIN: its real containerd mounts snapshots to unpack images.
+ */
+export const PRIVILEGE_FLAGS = process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged", "--runtime-cap-add", "SYS_ADMIN"];
 const ALL_ENGINES = ["docker", "podman"] as const;
 export type Engine = (typeof ALL_ENGINES)[number];
 /** The engines the suites run on: both, or those K3TS_E2E_ENGINES names (`pnpm test:repeat --engine` sets it). */

@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { K3tsError, TOKEN_FILE_IN_NODE, createCluster, isK3tsError, type Runtime } from "@k3ts/core";
 import { specFromFlags } from "../../src/commands/cluster/spec.js";
-import { ENGINES, K3S_IMAGE, LB_IMAGE, bin, cleanupDir, clearName, kubeconfigWithOtherContext, leftovers, read, runtimeFor } from "./helpers.js";
+import { ENGINES, K3S_IMAGE, LB_IMAGE, PRIVILEGE_FLAGS, bin, cleanupDir, clearName, kubeconfigWithOtherContext, leftovers, read, runtimeFor } from "./helpers.js";
 
 /** A runtime that fails the first call for which `when(method, args)` is true (everything else passes through). */
 function failing(runtime: Runtime, when: (method: string, args: unknown[]) => boolean): Runtime {
@@ -120,7 +120,7 @@ for (const engine of ENGINES) {
       const kc = kubeconfigWithOtherContext();
       try {
         // k3s refuses an unknown flag and exits; the engine restarts it (unless-stopped), again and again.
-        const r = await execa("node", [bin, "--runtime", engine, "cluster", "create", name, "--image", K3S_IMAGE, "--lb-image", LB_IMAGE, ...(process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged"]), "--agents", "1", "--k3s-arg=--no-such-flag@agent:0", "--timeout", "10m"], {
+        const r = await execa("node", [bin, "--runtime", engine, "cluster", "create", name, "--image", K3S_IMAGE, "--lb-image", LB_IMAGE, ...PRIVILEGE_FLAGS, "--agents", "1", "--k3s-arg=--no-such-flag@agent:0", "--timeout", "10m"], {
           reject: false,
           env: { NO_COLOR: "1", KUBECONFIG: kc.path },
         });
@@ -158,7 +158,7 @@ for (const engine of ENGINES) {
       const name = await clearName(runtime!, `e2e${short}-int`);
       const kc = kubeconfigWithOtherContext();
       try {
-        const child = execa("node", [bin, "--runtime", engine, "cluster", "create", name, "--image", K3S_IMAGE, "--lb-image", LB_IMAGE, ...(process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged"]), "--agents", "2"], {
+        const child = execa("node", [bin, "--runtime", engine, "cluster", "create", name, "--image", K3S_IMAGE, "--lb-image", LB_IMAGE, ...PRIVILEGE_FLAGS, "--agents", "2"], {
           reject: false,
           env: { KUBECONFIG: kc.path, NO_COLOR: "1" },
         });

@@ -4,7 +4,7 @@ import { LABELS, deleteCluster, names, selectRuntime, type Runtime } from "@k3ts
 import type { ClusterOptions } from "../../src/options.ts";
 
 /** The k3s image: the stand-in (a test double) unless K3TS_E2E_K3S_IMAGE names a real k3s. */
-export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:1";
+export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:2";
 export const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
 /** Real k3s needs privileged nodes; the stand-in (and this sandbox) run without. */
 export const PRIVILEGED = process.env.K3TS_E2E_K3S_IMAGE !== undefined;
