@@ -34,6 +34,23 @@ async function push(engine: Engine, hostPort: number, repo: string, source = SOU
   }
 }
 
+/**
+ * Overwrites bytes in the middle of an image's first layer in the registry's storage (same size), so
+ * the registry serves content that no longer matches its digest: containerd must refuse it.
+ */
+async function tamperFirstLayer(runtime: Runtime, registry: string, hostPort: number, repo: string, tag: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${hostPort}/v2/${repo}/manifests/${tag}`, {
+    headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" },
+  });
+  expect(res.status).toBe(200);
+  const digest = ((await res.json()) as { layers: Array<{ digest: string }> }).layers[0]!.digest;
+  const hex = digest.slice("sha256:".length);
+  const data = `/var/lib/registry/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
+  const r = await runtime.nodes.exec(registry, ["sh", "-c", `printf 'k3ts-tampered' | dd of=${data} bs=1 seek=1000 conv=notrunc 2>&1`]);
+  expect(r.exitCode, r.stdout.toString()).toBe(0);
+  return digest;
+}
+
 /** createArgs with its --image / --lb-image replaced. */
 function withImages(args: string[], image?: string, lbImage?: string): string[] {
   const out = [...args];
@@ -139,6 +156,13 @@ for (const engine of ENGINES) {
         expect(asPushed.exitCode, asPushed.out).toBe(0);
         const missing = await pullInNode(runtime!, `k3ts-${name}-server-0`, `${reg}:5000/e2e/nothing:1`);
         expect(missing.exitCode).toBe(1);
+        // containerd verifies every blob against its digest: a layer altered in the registry is refused.
+        await push(engine, r.hostPort, "e2e/tampered:1", LB_IMAGE);
+        const layer = await tamperFirstLayer(runtime!, reg, r.hostPort, "e2e/tampered", "1");
+        const tampered = await pullInNode(runtime!, `k3ts-${name}-agent-0`, `${reg}:5000/e2e/tampered:1`);
+        expect(tampered.exitCode, tampered.out).toBe(1);
+        expect(tampered.out).toContain(`expected ${layer}`);
+        expect(tampered.out).toMatch(/unexpected commit digest sha256:[0-9a-f]{64}/);
 
         // LocalRegistryHosting (KEP-1755), read back with kubectl.
         const cm = await kubectl(env.KUBECONFIG, ["get", "configmap", "local-registry-hosting", "-n", "kube-public", "-o", "jsonpath={.data.localRegistryHosting\\.v1}"]);

@@ -13,7 +13,7 @@ import type { Runtime } from "../runtime.js";
 import { getCluster, type NodeSummary } from "../cluster/query.js";
 import { parseNodeFilter, selectNodes } from "../cluster/filters.js";
 import { readImageArchive, type ArchiveImage } from "./archive.js";
-import { ctrImportCommand, ctrListCommand, parseCtrImageList, parseCtrImportOutput } from "./ctr.js";
+import { ctrImportCommand, ctrListCommand, importedImages, parseCtrImageList, parseCtrImportOutput } from "./ctr.js";
 import { fanOut, formatTransfer } from "./fanout.js";
 import { alreadyPresent, worthChecking, type NodeImages } from "./plan.js";
 
@@ -152,7 +152,7 @@ async function streamInto(
   label: string,
   archive: Readable,
   nodes: NodeState[],
-  opts: { progress: Progress; signal?: AbortSignal },
+  opts: { progress: Progress; signal?: AbortSignal; expected?: ArchiveImage[] },
 ): Promise<Map<NodeState, ImageImportOutcome>> {
   const branches = fanOut(archive, nodes.length);
   let archiveError: unknown;
@@ -169,7 +169,11 @@ async function streamInto(
         const ms = performance.now() - started;
         if (archiveError) throw archiveError;
         if (r.exitCode !== 0) throw new Error(`ctr images import exited ${r.exitCode}: ${r.stderr.toString("utf8").trim() || "no output"}`);
-        const images = parseCtrImportOutput(r.stdout.toString("utf8"));
+        const before = state.present ?? new Map<string, string>();
+        // What the node holds now (the import's references are read from it); without it, ctr's own lines.
+        const after = await listNodeImages(runtime, state.node.name, opts.signal).catch(() => undefined);
+        if (after) state.present = after;
+        const images = importedImages(parseCtrImportOutput(r.stdout.toString("utf8")), before, after ?? before, opts.expected);
         outcomes.set(state, { source: label, status: "imported", images, bytes: branch.bytes(), durationMs: Math.round(ms) });
         step.succeed(formatTransfer(branch.bytes(), ms));
       } catch (err) {
@@ -218,7 +222,7 @@ async function importOne(runtime: Runtime, source: ImageSource, states: NodeStat
   }
   throwIfAborted(signal, "image import");
   const archive = await openSource(runtime, source, signal);
-  const outcomes = await streamInto(runtime, label, archive, needing, { progress, ...(signal ? { signal } : {}) });
+  const outcomes = await streamInto(runtime, label, archive, needing, { progress, ...(signal ? { signal } : {}), ...(expected ? { expected } : {}) });
   for (const s of needing) s.outcomes.push(outcomes.get(s)!);
 }
 

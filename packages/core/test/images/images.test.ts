@@ -7,6 +7,8 @@ import {
   formatTransfer,
   nodesNeeding,
   normalizeImageRef,
+  ctrImportCommand,
+  importedImages,
   parseCtrImageList,
   parseCtrImportOutput,
   readImageArchive,
@@ -104,6 +106,35 @@ describe("ctr output", () => {
   it("images import → the unpacked references", () => {
     const out = "unpacking docker.io/k3ts-test/busybox:1 (sha256:2b93e2c902f35069977ffb8487370e4d72254cd289ac065b6e6d97c68a194a3a)...done\n";
     expect(parseCtrImportOutput(out)).toEqual([{ ref: "docker.io/k3ts-test/busybox:1", digest: "sha256:2b93e2c902f35069977ffb8487370e4d72254cd289ac065b6e6d97c68a194a3a" }]);
+  });
+});
+
+describe("what an import gave a node", () => {
+  const A = `sha256:${"a".repeat(64)}`;
+  const B = `sha256:${"b".repeat(64)}`;
+  const ID = `sha256:${"c".repeat(64)}`;
+
+  it("containerd 2.x prints no unpacking lines: new and re-pointed references come from the listings, the CRI's id references are left out", () => {
+    const before = new Map([["docker.io/me/old:1", A], ["docker.io/me/app:1", A]]);
+    const after = new Map([["docker.io/me/old:1", A], ["docker.io/me/app:1", B], ["docker.io/me/new:1", B], [ID, B]]);
+    expect(importedImages([], before, after)).toEqual([
+      { ref: "docker.io/me/app:1", digest: B },
+      { ref: "docker.io/me/new:1", digest: B },
+    ]);
+  });
+
+  it("a re-import of the same digest is named by the archive's references, or by ctr's 1.x lines", () => {
+    const held = new Map([["docker.io/me/app:1", A]]);
+    expect(importedImages([], held, held)).toEqual([]);
+    expect(importedImages([], held, held, [{ ref: "docker.io/me/app:1", digest: A }])).toEqual([{ ref: "docker.io/me/app:1", digest: A }]);
+    expect(importedImages([{ ref: "docker.io/me/app:1", digest: A }], held, held)).toEqual([{ ref: "docker.io/me/app:1", digest: A }]);
+    // An archive reference the node does not hold with the archive's digest is not claimed.
+    expect(importedImages([], held, held, [{ ref: "docker.io/me/app:1", digest: B }])).toEqual([]);
+  });
+
+  it("imports the node's platform only: --all-platforms fails on archives that name platforms they do not carry (k3d#1538)", () => {
+    expect(ctrImportCommand()).not.toContain("--all-platforms");
+    expect(ctrImportCommand().at(-1)).toBe("-");
   });
 });
 
