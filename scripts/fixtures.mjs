@@ -85,8 +85,16 @@ function k3sStandinRoot() {
   // The real containerd, its runc shim and runc (Debian's, as docker.io installs them), as k3s ships
   // them beside itself; ctr is Debian's, run with k3s' defaults (k3s' /bin/ctr is its multicall
   // binary: address /run/k3s/containerd/containerd.sock, namespace k8s.io, the environment winning).
-  for (const [from, to] of [["/usr/bin/containerd", "/bin/containerd"], ["/usr/bin/containerd-shim-runc-v2", "/bin/containerd-shim-runc-v2"], ["/usr/sbin/runc", "/bin/runc"], ["/usr/bin/ctr", "/usr/libexec/k3s-standin/ctr"]]) {
-    if (!existsSync(from)) throw new Error(`${from} is missing: apt-get install containerd runc`);
+  // etcd: the datastore of k3s' HA mode (Debian's 3.4; k3s embeds 3.5); etcdctl for tests to look at it.
+  for (const [from, to] of [
+    ["/usr/bin/containerd", "/bin/containerd"],
+    ["/usr/bin/containerd-shim-runc-v2", "/bin/containerd-shim-runc-v2"],
+    ["/usr/sbin/runc", "/bin/runc"],
+    ["/usr/bin/ctr", "/usr/libexec/k3s-standin/ctr"],
+    ["/usr/bin/etcd", "/bin/etcd"],
+    ["/usr/bin/etcdctl", "/usr/local/bin/etcdctl"],
+  ]) {
+    if (!existsSync(from)) throw new Error(`${from} is missing: apt-get install containerd runc etcd-server etcd-client`);
     copyWithLibs(root, from, to);
   }
   writeFileSync(

@@ -17,8 +17,8 @@ export DEBIAN_FRONTEND=noninteractive
 # golang-github-containernetworking-plugin-dnsname: container DNS for Podman's CNI backend (a Recommends
 # of podman, so --no-install-recommends leaves it out, and containers then cannot resolve each other).
 # containerd, runc: the real containerd of the k3s stand-in's image (docker.io depends on both; named
-# here because the stand-in copies their binaries).
-pkgs=(docker.io podman catatonit golang-github-containernetworking-plugin-dnsname busybox-static nginx-light libnginx-mod-stream ca-certificates docker-registry containerd runc)
+# here because the stand-in copies their binaries); etcd-server, etcd-client: its real etcd (HA).
+pkgs=(docker.io podman catatonit golang-github-containernetworking-plugin-dnsname busybox-static nginx-light libnginx-mod-stream ca-certificates docker-registry containerd runc etcd-server etcd-client)
 missing=()
 for p in "${pkgs[@]}"; do
   # "rc" (removed, config kept) also answers dpkg -s: only "install ok installed" counts.
@@ -30,6 +30,8 @@ if ((${#missing[@]})); then
 fi
 # Only its binary is wanted: a host registry daemon the package may have started is stopped.
 if pgrep -x docker-registry >/dev/null; then /etc/init.d/docker-registry stop >/dev/null 2>&1 || pkill -x docker-registry || true; fi
+# The same for a host etcd (its init script only: k3s stand-in nodes run etcd processes too).
+if [ -x /etc/init.d/etcd ] && /etc/init.d/etcd status >/dev/null 2>&1; then /etc/init.d/etcd stop >/dev/null 2>&1 || true; fi
 
 log "Node ${NODE_VERSION} and pnpm ${PNPM_VERSION} into ${NODE_PREFIX}"
 if ! "${NODE_PREFIX}/node_modules/.bin/node" -e 'process.exit(+process.versions.node.split(".")[0] === '"${NODE_VERSION}"' ? 0 : 1)' 2>/dev/null \

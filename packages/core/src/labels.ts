@@ -17,6 +17,8 @@ export const LABELS = {
   /** "true" when the cluster joined a network it did not create (not deleted with the cluster). */
   networkExternal: "k3ts.io/network-external",
   serverInit: "k3ts.io/server-init",
+  /** A server's fixed address on the cluster network (embedded etcd's peers are addressed by IP). */
+  staticIP: "k3ts.io/static-ip",
   apiHost: "k3ts.io/api-host",
   apiHostIP: "k3ts.io/api-host-ip",
   apiPort: "k3ts.io/api-port",

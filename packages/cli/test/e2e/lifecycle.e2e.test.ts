@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import type { Runtime } from "@k3ts/core";
 import {
   ENGINES,
   cleanupDir,
@@ -17,6 +18,27 @@ import {
 } from "./helpers.js";
 
 // End to end, per engine: the real CLI, the real engine, and the real kubectl as referee.
+/** The etcd members a server's etcd lists (etcdctl in the node), as node names (member name minus its `-<8 hex>`), sorted. */
+async function etcdMembers(runtime: Runtime, node: string): Promise<string[]> {
+  const r = await runtime.nodes.exec(node, ["etcdctl", "--endpoints", "http://127.0.0.1:2379", "member", "list", "-w", "json"]);
+  expect(r.exitCode, r.stderr.toString()).toBe(0);
+  const members = (JSON.parse(r.stdout.toString()) as { members: Array<{ name: string }> }).members;
+  return members.map((m) => m.name.replace(/-[0-9a-f]{8}$/, "")).sort();
+}
+
+/** Retries an assertion for up to 60 s (etcd and the API settle on their own clock). */
+async function eventually(check: () => Promise<void>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 for (const engine of ENGINES) {
   const runtime = await runtimeFor(engine);
   const suite = runtime ? describe : describe.skip;
@@ -192,6 +214,34 @@ for (const engine of ENGINES) {
         const lbConf = (await runtime!.nodes.readFile(`k3ts-${name}-serverlb`, "/etc/nginx/nginx.conf")).toString();
         expect(lbConf).toContain(`server k3ts-${name}-server-3:6443`);
         expect((await kubectl(kc.path, ["get", "--raw", "/readyz"])).stdout).toBe("ok");
+        expect(await etcdMembers(runtime!, `k3ts-${name}-server-0`)).toEqual([0, 1, 2, 3].map((i) => `k3ts-${name}-server-${i}`));
+        // Every server has a fixed address (etcd's peers are addressed by IP), the added one too.
+        const fixed = await Promise.all([0, 1, 2, 3].map(async (i) => (await runtime!.nodes.inspect(`k3ts-${name}-server-${i}`)).networks.find((n) => n.name === `k3ts-${name}`)?.ipv4));
+        expect(new Set(fixed).size, String(fixed)).toBe(4);
+        for (const [i, ip] of fixed.entries()) expect((await runtime!.nodes.inspect(`k3ts-${name}-server-${i}`)).labels["k3ts.io/static-ip"]).toBe(ip);
+
+        // Deleting a server deletes its Node, and k3s then removes its etcd member.
+        const removed = await k3ts(engine, ["node", "delete", `k3ts-${name}-server-3`], env);
+        expect(removed.exitCode, removed.stderr).toBe(0);
+        await eventually(async () => expect(await etcdMembers(runtime!, `k3ts-${name}-server-0`)).toEqual([0, 1, 2].map((i) => `k3ts-${name}-server-${i}`)));
+
+        // Two of three members stopped: no quorum, and the API of the one left says so.
+        for (const i of [1, 2]) {
+          const stopped = await k3ts(engine, ["node", "stop", `k3ts-${name}-server-${i}`], env);
+          expect(stopped.exitCode, stopped.stderr).toBe(0);
+        }
+        await eventually(async () => expect((await kubectl(kc.path, ["get", "nodes"])).stderr).toContain("etcdserver: request timed out"));
+        for (const i of [1, 2]) {
+          const restarted = await k3ts(engine, ["node", "start", `k3ts-${name}-server-${i}`], env);
+          expect(restarted.exitCode, restarted.stderr).toBe(0);
+        }
+
+        // The whole cluster stopped and started: the members find each other again (quorum, the API back).
+        expect((await k3ts(engine, ["cluster", "stop", name], env)).exitCode).toBe(0);
+        const started = await k3ts(engine, ["cluster", "start", name, "--timeout", "120s"], env);
+        expect(started.exitCode, started.stderr).toBe(0);
+        expect((await kubectl(kc.path, ["get", "--raw", "/readyz"])).stdout).toBe("ok");
+        expect(await etcdMembers(runtime!, `k3ts-${name}-server-1`)).toEqual([0, 1, 2].map((i) => `k3ts-${name}-server-${i}`));
       } finally {
         await k3ts(engine, ["cluster", "delete", name], env);
         expect(await leftovers(runtime!, name)).toEqual([]);

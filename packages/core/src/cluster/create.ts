@@ -27,7 +27,8 @@ import { deleteOwnedVolumes, waitForKubeconfig } from "./lifecycle.js";
 import { clusterNodes, freePort, generateToken, getCluster, kubeconfigFile, type CreateResult, type LifecycleOptions } from "./query.js";
 import { corednsDisabled, hostAliasesInNodes, publishHostNames } from "./nodehosts.js";
 import { validateClusterName } from "./parse.js";
-import { apiForEngine, hostAddressFor, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
+import { apiForEngine, hasEmbeddedEtcd, hostAddressFor, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
+import { serverAddresses as serverAddresses_ } from "./addresses.js";
 import { KUBELET_IN_USERNS_ARG, adaptToEngine, preflight } from "./preflight.js";
 import { ensureImages } from "./pull.js";
 import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
@@ -133,6 +134,26 @@ export async function createPreflight(specIn: ClusterSpec, opts: LifecycleOption
   return { run, info };
 }
 
+async function networkExists(runtime: Runtime, name: string, o: { signal?: AbortSignal }): Promise<boolean> {
+  try {
+    await runtime.networks.inspect(name, o);
+    return true;
+  } catch (err) {
+    if (isK3tsError(err, "NETWORK_NOT_FOUND")) return false;
+    throw err;
+  }
+}
+
+/** The subnet the engine gives a new network (k3d's `--subnet auto`): a probe network is made, read and removed. */
+async function freeSubnet(runtime: Runtime, probe: string, labels: Record<string, string>, o: { signal?: AbortSignal }): Promise<string | undefined> {
+  await runtime.networks.ensure({ name: probe, labels }, o);
+  try {
+    return (await runtime.networks.inspect(probe, o)).subnet;
+  } finally {
+    await runtime.networks.delete(probe, o);
+  }
+}
+
 /** Step 2: what the nodes need before any of them is made: registries, files, images, the network, the plan. */
 export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise<Prepared> {
   const { spec, runtime, progress, logger, signal, undo, opts } = run;
@@ -146,19 +167,27 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
   // The limit is for k3s coming up: pulling images takes as long as the network makes it.
   const deadline = spec.timeoutMs > 0 ? Date.now() + spec.timeoutMs : undefined;
   const networkName = spec.network ?? names.network(spec.name);
+  const etcd = hasEmbeddedEtcd(spec);
   const network = await withStep(progress, `Preparing network ${networkName}`, async () => {
     throwIfAborted(signal, "cluster create");
-    const { network, created } = await runtime.networks.ensure({
-      name: networkName,
-      labels: baseLabels(run.version, { [LABELS.cluster]: spec.name }),
-      ...(spec.subnet ? { subnet: spec.subnet } : {}),
-    });
+    const labels = baseLabels(run.version, { [LABELS.cluster]: spec.name });
+    // Servers with embedded etcd get fixed addresses, which the engine allows only on a network whose
+    // subnet was given: when k3ts makes the network, it gives the one the engine would have picked.
+    const subnet = spec.subnet ?? (etcd && !(await networkExists(runtime, networkName, o)) ? await freeSubnet(runtime, `${networkName}-subnet-probe`, labels, o) : undefined);
+    const { network, created } = await runtime.networks.ensure({ name: networkName, labels, ...(subnet ? { subnet } : {}) });
     // A network labelled as this cluster's (left by a crashed create) is owned, not external.
     const owned = created || (network.labels[LABELS.managed] === "true" && network.labels[LABELS.cluster] === spec.name);
     if (owned) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
     else logger.info(`using existing network ${networkName}; it stays when the cluster is deleted`);
-    return { info: network, external: !owned };
+    return { info: network, external: !owned, subnetGiven: !!subnet };
   });
+  let serverAddresses: Map<number, string> | undefined;
+  if (etcd && network.subnetGiven && network.info.subnet) {
+    const taken = [network.info.gateway, ...network.info.members.map((m) => m.ipv4)];
+    serverAddresses = new Map(serverAddresses_(network.info.subnet, spec.servers, taken).map((ip, i) => [i, ip]));
+  } else if (etcd) {
+    logger.warn(`network ${networkName} has no subnet k3ts may give addresses from: the servers keep no fixed addresses, and if the engine gives them others after a stop/start their etcd cannot reach quorum (pass --subnet)`);
+  }
   const apiHostPort = spec.api.hostPort ?? (await freePort(spec.api.hostIP));
   const hostAddress = hostAddressFor(info, network.info.gateway);
   const token = spec.token ?? generateToken();
@@ -170,6 +199,7 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
     ...(hostAddress ? { hostAddress } : {}),
     token,
     k3tsVersion: run.version,
+    ...(serverAddresses ? { serverAddresses } : {}),
   });
   const clusterRegistries: RegistrySummary[] = [];
   if (registries.create) {

@@ -19,6 +19,7 @@ import {
   nodeLabelArg,
   planAddedNodes,
   planLoadBalancer,
+  hasEmbeddedEtcd,
   readKeptSpec,
   k3sNodeFiles,
   TOKEN_FILE_IN_NODE,
@@ -27,6 +28,7 @@ import {
   type ProxiedPort,
 } from "./plan.js";
 import { selectNodes } from "./filters.js";
+import { serverAddresses } from "./addresses.js";
 import { validateDnsLabel } from "./parse.js";
 import { addressInNode } from "./nodehosts.js";
 import { HOST_ALIAS, K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec, type Filtered, type PortSpec } from "./spec.js";
@@ -112,6 +114,16 @@ async function planContextOf(runtime: Runtime, cluster: ClusterSummary, k3tsVers
   };
 }
 
+/** Fixed addresses for added servers when the cluster's servers have them (create gave them: see addresses.ts). */
+async function addedServerAddresses(runtime: Runtime, cluster: ClusterSummary, network: string, indices: number[], o: { signal?: AbortSignal }): Promise<Map<number, string> | undefined> {
+  const fixed = await Promise.all(cluster.servers.map(async (s) => (await runtime.nodes.inspect(s.name, o)).labels[LABELS.staticIP]));
+  if (!fixed.some(Boolean)) return undefined;
+  const net = await runtime.networks.inspect(network, o);
+  if (!net.subnet) return undefined;
+  const addresses = serverAddresses(net.subnet, indices.length, [net.gateway, ...net.members.map((m) => m.ipv4), ...fixed]);
+  return new Map(indices.map((index, i) => [index, addresses[i]!]));
+}
+
 /**
  * Adds servers or agents to a running cluster, built by create's own planner from the spec the
  * cluster keeps (an added server gets the first ones' k3s arguments, env, volumes and limits, minus
@@ -124,8 +136,7 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
   const cluster = await getCluster(runtime, clusterName, o);
   if (cluster.servers.length === 0) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${clusterName} has no server`, { meta: { cluster: clusterName } });
   const spec = await readClusterSpec(runtime, cluster, o);
-  const embeddedEtcd = spec.servers > 1 || spec.k3sArgs.some((a) => a.value === "--cluster-init");
-  if (opts.role === "server" && !embeddedEtcd) {
+  if (opts.role === "server" && !hasEmbeddedEtcd(spec)) {
     throw new K3tsError("INVALID_ARGUMENT", `cluster ${clusterName} runs a single server without embedded etcd; servers can only join clusters created with --servers 2 or more`, {
       meta: { cluster: clusterName, role: opts.role },
     });
@@ -134,6 +145,7 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
   const existing = { servers: cluster.servers.map((n) => n.index), agents: cluster.agents.map((n) => n.index) };
   const next = Math.max(-1, ...(opts.role === "server" ? existing.servers : existing.agents)) + 1;
   const indices = Array.from({ length: opts.count ?? 1 }, (_, i) => next + i);
+  if (opts.role === "server") ctx.serverAddresses = await addedServerAddresses(runtime, cluster, ctx.network, indices, o);
   let nodeNames: string[] | undefined;
   if (opts.name) {
     // It becomes the k3s node name too: a DNS label (the kubelet refuses others).

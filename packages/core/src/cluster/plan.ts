@@ -51,6 +51,8 @@ export interface PlanContext {
   k3tsVersion: string;
   /** The server that joining servers and agents reach (K3S_URL); default server-0. */
   joinServer?: string;
+  /** Fixed addresses of servers on the cluster network, by server index (see addresses.ts). */
+  serverAddresses?: ReadonlyMap<number, string>;
 }
 
 export interface ClusterPlan {
@@ -321,6 +323,7 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
     };
     const ports = [...(!spec.loadBalancer.enabled && isServer && slot.index === 0 ? [apiMapping] : []), ...(direct.get(slot.name) ?? [])];
     const memory = isServer ? spec.memory.servers : spec.memory.agents;
+    const fixed = isServer ? ctx.serverAddresses?.get(slot.index) : undefined;
     return {
       role: slot.role,
       index: slot.index,
@@ -338,8 +341,9 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
           [LABELS.role]: slot.role,
           [LABELS.nodeIndex]: String(slot.index),
           ...(isServer && slot.index === 0 && spec.servers > 1 ? { [LABELS.serverInit]: "true" } : {}),
+          ...(fixed ? { [LABELS.staticIP]: fixed } : {}),
         },
-        network: { name: ctx.network },
+        network: { name: ctx.network, ...(fixed ? { ipv4: fixed } : {}) },
         ports,
         volumes: volumesFor(slot.name),
         tmpfs: { "/run": "", "/var/run": "" },
@@ -390,6 +394,11 @@ const mappingOf = (p: ProxiedPort): PortMapping => ({
 /** k3s passes node labels to the kubelet's --node-labels, which refuses a KEY without `=` (k3d writes KEY=VALUE too). */
 export function nodeLabelArg(kv: { key: string; value: string }): string {
   return `${kv.key}=${kv.value}`;
+}
+
+/** Do the cluster's servers run embedded etcd (several servers, or --cluster-init asked for)? */
+export function hasEmbeddedEtcd(spec: Pick<ClusterSpec, "servers" | "k3sArgs">): boolean {
+  return spec.servers > 1 || spec.k3sArgs.some((a) => a.value === "--cluster-init");
 }
 
 /** Plans every node of a cluster. Throws INVALID_ARGUMENT (with where) for filters that do not fit. */

@@ -16,6 +16,7 @@ import { defaultClusterSpec } from "../../src/config/merge.js";
 import { isK3tsError } from "../../src/errors.js";
 import { LABELS, baseLabels } from "../../src/labels.js";
 import { createMemoryRuntime } from "../../src/testing/memory.js";
+import { hostRange, serverAddresses } from "../../src/cluster/addresses.js";
 
 const spec = (over: Partial<ReturnType<typeof defaultClusterSpec>> = {}) => ({
   ...defaultClusterSpec(),
@@ -73,6 +74,40 @@ describe("prepare", () => {
     expect(run.undo).toEqual([]);
     await rollbackCreate(run);
     await expect(runtime.networks.inspect("shared")).resolves.toMatchObject({ name: "shared" });
+  });
+
+  it("servers with embedded etcd get fixed addresses from the top of a subnet k3ts gives the network; a single server does not", async () => {
+    const runtime = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec({ servers: 3 }), { runtime });
+    const prep = await prepareCluster(run, info);
+    const net = await runtime.networks.inspect("k3ts-dev");
+    expect(net.subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    const { last } = hostRange(net.subnet!);
+    const fixed = prep.plan.servers.map((n) => n.spec.network?.ipv4);
+    expect(fixed[0]).toBe(last);
+    expect(new Set(fixed).size).toBe(3);
+    for (const [i, n] of prep.plan.servers.entries()) expect(n.spec.labels?.[LABELS.staticIP]).toBe(fixed[i]);
+    expect(prep.plan.agents[0]!.spec.network?.ipv4).toBeUndefined();
+    // The probe network that found the subnet is gone; only the cluster's is left (and undone).
+    await expect(runtime.networks.inspect("k3ts-dev-subnet-probe")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+    expect(run.undo.map((u) => u.what)).toEqual(["network k3ts-dev"]);
+
+    const single = createMemoryRuntime();
+    const one = await createPreflight(spec(), { runtime: single });
+    const plain = await prepareCluster(one.run, one.info);
+    expect(plain.plan.servers[0]!.spec.network?.ipv4).toBeUndefined();
+    expect(plain.plan.servers[0]!.spec.labels?.[LABELS.staticIP]).toBeUndefined();
+  });
+
+  it("an existing network without a given subnet: servers keep dynamic addresses, and the user is told why that is fragile", async () => {
+    const runtime = createMemoryRuntime();
+    await runtime.networks.ensure({ name: "shared" });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const { run, info } = await createPreflight(spec({ servers: 2, network: "shared" }), { runtime, logger });
+    const prep = await prepareCluster(run, info);
+    expect(prep.plan.servers.map((n) => n.spec.network?.ipv4)).toEqual([undefined, undefined]);
+    expect(warnings.join("\n")).toMatch(/no fixed addresses.*quorum.*--subnet/);
   });
 
   it("fails on a files[] source that cannot be read before it makes anything", async () => {
@@ -239,5 +274,15 @@ describe("ready", () => {
     const prep = await prepareCluster(run, info);
     expect(await awaitReady(run, prep, KUBECONFIG)).toEqual([]);
     await rollbackCreate(run);
+  });
+});
+
+describe("server addresses", () => {
+  it("come from the top of the subnet down, skipping the taken ones, and run out loudly", () => {
+    expect(hostRange("172.28.0.0/16")).toEqual({ first: "172.28.0.1", last: "172.28.255.254" });
+    expect(hostRange("10.89.3.17/24")).toEqual({ first: "10.89.3.1", last: "10.89.3.254" });
+    expect(serverAddresses("10.89.3.0/24", 3, ["10.89.3.253", undefined])).toEqual(["10.89.3.254", "10.89.3.252", "10.89.3.251"]);
+    expect(() => serverAddresses("10.0.0.0/30", 2, ["10.0.0.1"])).toThrow(/no room for 2 more server address/);
+    expect(() => hostRange("10.0.0.0/31")).toThrow(/not an IPv4 CIDR from \/8 to \/30/);
   });
 });
