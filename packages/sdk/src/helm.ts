@@ -26,7 +26,7 @@ import { K3tsError } from "@k3ts/core";
 import { KubeApi, pause, toMs, type KubeObject } from "./manifests-api.js";
 import type { ApplyChange } from "./manifests.js";
 import { jobPodLog, rolloutState } from "./manifests-rollout.js";
-import { isChartDirectory, loadValues, packageChart, setValues, type HelmValues } from "./helm-chart.js";
+import { isChartDirectory, loadValues, packageChart, setValues, valuesContent, type HelmValues } from "./helm-chart.js";
 
 export { mergeValues, packageChart } from "./helm-chart.js";
 export type { HelmValues } from "./helm-chart.js";
@@ -85,12 +85,19 @@ function invalid(where: string, message: string): K3tsError<"INVALID_ARGUMENT"> 
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** 63 (a label value: the Job's job-name) minus "helm-install-". */
+const MAX_RELEASE_NAME = 63 - "helm-install-".length;
+/** core.MaxSecretSize: what the chart-content ConfigMap may hold. */
+const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
 /** The HelmChart object for the options (a local chart is packaged here). */
 export async function helmChartObject(options: HelmChartOptions): Promise<KubeObject> {
   if (typeof options !== "object" || options === null) throw invalid("options", "want { name, chart, … }");
   const { name, chart } = options;
-  if (typeof name !== "string" || !NAME.test(name) || name.length > 53) throw invalid("name", `${JSON.stringify(name)} is not a release name (lowercase letters, digits and -, at most 53)`);
+  // The helm-controller runs the release as Job helm-install-NAME, whose job-name label holds at most 63 characters.
+  if (typeof name !== "string" || !NAME.test(name) || name.length > MAX_RELEASE_NAME) {
+    throw invalid("name", `${JSON.stringify(name)} is not a release name (lowercase letters, digits and -, at most ${MAX_RELEASE_NAME}: the helm-controller's Job helm-install-NAME must fit 63 characters)`);
+  }
   if (typeof chart !== "string" || !chart) throw invalid("chart", "a chart name, an oci:// reference or a chart directory is required");
   const cwd = options.cwd ?? process.cwd();
   const spec: Record<string, unknown> = {};
@@ -100,6 +107,11 @@ export async function helmChartObject(options: HelmChartOptions): Promise<KubeOb
     if (!(await isChartDirectory(dir))) throw new K3tsError("FILE_NOT_FOUND", `chart: ${chart} is not a chart directory (no Chart.yaml)`, { meta: { where: "chart", path: dir } });
     const packaged = await packageChart(dir);
     spec.chartContent = packaged.tgz.toString("base64");
+    // hc copies chartContent into ConfigMap chart-content-NAME (key NAME.tgz.base64), which holds at most 1 MiB.
+    const room = CONFIGMAP_MAX_BYTES - `${name}.tgz.base64`.length;
+    if ((spec.chartContent as string).length > room) {
+      throw invalid("chart", `${chart} packages to ${packaged.tgz.length} bytes (${(spec.chartContent as string).length} as base64), more than the ${room} the helm-controller's chart-content ConfigMap can hold (1 MiB); publish it to a chart repository or an OCI registry, or leave large files out with .helmignore`);
+    }
   } else {
     spec.chart = chart;
     if (options.repo) spec.repo = options.repo;
@@ -110,10 +122,7 @@ export async function helmChartObject(options: HelmChartOptions): Promise<KubeOb
     if (options.createNamespace !== false) spec.createNamespace = true;
   } else if (options.createNamespace) spec.createNamespace = true;
   const values = await loadValues(options.values ?? [], cwd);
-  if (Object.keys(values).length) {
-    const { stringify } = await import("yaml");
-    spec.valuesContent = stringify(values);
-  }
+  if (Object.keys(values).length) spec.valuesContent = await valuesContent(values);
   const set = setValues(options.set);
   if (set && Object.keys(set).length) spec.set = set;
   return { apiVersion: API_VERSION, kind: "HelmChart", metadata: { name, namespace: options.namespace ?? DEFAULT_NAMESPACE }, spec };

@@ -4,6 +4,10 @@
  * status.jobName's Job of the current spec (not the stale one of the previous generation), failures
  * with the helm pod's log, and uninstall waiting out the finalizer.
  */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -11,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { isK3tsError } from "@k3ts/core";
 import { helmChartObject, installHelmChart, uninstallHelmChart } from "../src/helm.ts";
-import { mergeValues, packageChart } from "../src/helm-chart.ts";
+import { helmIgnore, mergeValues, packageChart } from "../src/helm-chart.ts";
 import { FakeApiServer, HELMCHART_DISCOVERY, status } from "./manifests-fake-api.ts";
 
 const data = fileURLToPath(new URL("./manifests-data/", import.meta.url));
@@ -86,6 +90,25 @@ describe("the HelmChart object", () => {
     expect(mergeValues({ a: { b: 1, c: 2 } }, { a: { c: null } })).toEqual({ a: { b: 1, c: null } });
   });
 
+  it("valuesContent reads back, as Helm reads it (YAML 1.1), as exactly the values given: ambiguous strings and keys are quoted", async () => {
+    const tricky = { enabled: "yes", mode: "on", flag: "n", perm: "0755", big: "1_000", sci: "1e3", inf: ".inf", tilde: "~", on: "key named on", yes: { no: "nested" }, real: true, count: 7, none: null };
+    const o = await helmChartObject({ name: "web", chart: "nginx", repo: "https://charts.example.com", values: [tricky] });
+    const text = (o.spec as Record<string, string>).valuesContent!;
+    const { parse } = await import("yaml");
+    expect(parse(text, { version: "1.1" })).toEqual(tricky);
+    // Plain YAML 1.2 output would not survive Helm's reading: the keys on and yes both became true.
+    expect(() => parse("on: a\nyes: b\n", { version: "1.1" })).toThrow(/unique/);
+  });
+
+  it("values files are read as Helm reads -f files: YAML 1.1 (a plain yes is true, 010 is 8)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3ts-values-"));
+    writeFileSync(join(dir, "v.yaml"), "enabled: yes\nmode: 010\nname: plain\n");
+    const o = await helmChartObject({ name: "web", chart: "nginx", repo: "https://charts.example.com", values: ["v.yaml"], cwd: dir });
+    const { parse } = await import("yaml");
+    expect(parse((o.spec as Record<string, string>).valuesContent!, { version: "1.1" })).toEqual({ enabled: true, mode: 8, name: "plain" });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it("packages a local chart directory into chartContent (entries under the chart's name, .helmignore honoured, the same bytes every time)", async () => {
     const o = await helmChartObject({ name: "web", chart: "./chart", cwd: data });
     const spec = o.spec as Record<string, string>;
@@ -105,6 +128,60 @@ describe("the HelmChart object", () => {
     expect(isK3tsError(values, "FILE_NOT_FOUND") && values.message).toMatch(/^values\[0\]: cannot read values file nope\.yaml/);
     const name = await helmChartObject({ name: "Web", chart: "x" }).catch((e: unknown) => e);
     expect(isK3tsError(name, "INVALID_ARGUMENT")).toBe(true);
+  });
+
+  it("packages a chart with a 600 KB CRD (templates past the archive stream's buffer) whole", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3ts-crdchart-"));
+    writeFileSync(join(dir, "Chart.yaml"), "apiVersion: v2\nname: crds\nversion: 0.1.0\n");
+    mkdirSync(join(dir, "templates"));
+    const crd = `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n${Array.from({ length: 12000 }, (_, i) => `# field ${i}: ${"x".repeat(40)}`).join("\n")}\n`;
+    expect(crd.length).toBeGreaterThan(600 * 1024);
+    writeFileSync(join(dir, "templates", "crd.yaml"), crd);
+    const o = await helmChartObject({ name: "crds", chart: dir });
+    const files = await untar(Buffer.from((o.spec as Record<string, string>).chartContent!, "base64"));
+    expect(files["crds/templates/crd.yaml"]).toBe(crd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(".helmignore as Helm applies it: its default templates/.?*, first match wins, ! ignores what it does not match, dir/ and anchored rules", () => {
+    const none = helmIgnore("");
+    expect(none("templates/.hidden.yaml", false)).toBe(true);
+    expect(none("templates/a.yaml", false)).toBe(false);
+    expect(none(".hidden", false)).toBe(false);
+    const rules = helmIgnore("# comment\n*.tgz\nci/\n/top.txt\ndocs/*.md\n");
+    expect(rules("charts/dep.tgz", false)).toBe(true);
+    expect(rules("ci", true)).toBe(true);
+    expect(rules("ci", false)).toBe(false);
+    expect(rules("top.txt", false)).toBe(true);
+    expect(rules("sub/top.txt", false)).toBe(false);
+    expect(rules("docs/a.md", false)).toBe(true);
+    expect(rules("docs/x/a.md", false)).toBe(false);
+    // Helm's negation: a path the ! rule does not match is ignored; a matching one goes on to the next rules.
+    const keep = helmIgnore("!values.yaml\n");
+    expect(keep("values.yaml", false)).toBe(false);
+    expect(keep("Chart.yaml", false)).toBe(true);
+    expect(() => helmIgnore("templates/**/x\n")).toThrow(/double-star \(\*\*\) syntax is not supported/);
+  });
+
+  it("refuses up front what the helm-controller cannot run: a name past 50, a set number past int32, a chart past its 1 MiB ConfigMap", async () => {
+    expect((await helmChartObject({ name: "a".repeat(50), chart: "nginx", repo: "https://charts.example.com" })).metadata.name).toHaveLength(50);
+    const long = await helmChartObject({ name: "a".repeat(51), chart: "nginx", repo: "https://charts.example.com" }).catch((e: unknown) => e);
+    expect(isK3tsError(long, "INVALID_ARGUMENT") && long.message).toMatch(/at most 50: the helm-controller's Job helm-install-NAME must fit 63 characters/);
+
+    expect((await helmChartObject({ name: "web", chart: "nginx", repo: "https://charts.example.com", set: { n: 2 ** 31 - 1 } })).spec).toMatchObject({ set: { n: 2 ** 31 - 1 } });
+    const big = await helmChartObject({ name: "web", chart: "nginx", repo: "https://charts.example.com", set: { "limits.bytes": 2 ** 31 } }).catch((e: unknown) => e);
+    expect(isK3tsError(big, "INVALID_ARGUMENT") && big.message).toBe(
+      'set.limits.bytes: 2147483648 does not fit the int32 the helm-controller decodes set numbers into; give it as a string ("2147483648", passed to helm as --set-string) or in values',
+    );
+
+    // A chart whose packaged size is past the ConfigMap's 1 MiB (random bytes do not compress).
+    const dir = mkdtempSync(join(tmpdir(), "k3ts-bigchart-"));
+    writeFileSync(join(dir, "Chart.yaml"), "apiVersion: v2\nname: big\nversion: 0.1.0\n");
+    mkdirSync(join(dir, "files"));
+    writeFileSync(join(dir, "files", "blob.bin"), randomBytes(900 * 1024));
+    const huge = await helmChartObject({ name: "big", chart: dir }).catch((e: unknown) => e);
+    expect(isK3tsError(huge, "INVALID_ARGUMENT") && huge.message).toMatch(/^chart: .* packages to \d+ bytes \(\d+ as base64\), more than the 1048562 the helm-controller's chart-content ConfigMap can hold \(1 MiB\)/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -123,15 +123,16 @@ for (const engine of ENGINES) {
         expect(r.exitCode, r.stderr).toBe(0);
         return JSON.parse(r.stdout) as Record<string, string>;
       };
-      const first = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "blue", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
+      // "yes" stays a string although Helm reads values as YAML 1.1, where a plain yes is a boolean.
+      const first = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "yes", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
       expect(first).toEqual({ name: "greeter", namespace: "kube-system", jobName: "helm-install-greeter", change: "created" });
       // chart defaults < the values object < the values file.
-      expect(await data()).toEqual({ greeting: "hi", color: "blue", size: "large", namespace: "e2e-helm" });
+      expect(await data()).toEqual({ greeting: "hi", color: "yes", size: "large", namespace: "e2e-helm" });
       const objects = await kubectl(kubeconfig, ["get", "deployment,service", "-n", "e2e-helm", "-l", "app.kubernetes.io/managed-by=Helm", "-o", "name"]);
       expect(objects.stdout.trim().split("\n").sort()).toEqual(["deployment.apps/greeter", "service/greeter"]);
       await waitForRollout(kc, [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "greeter", namespace: "e2e-helm" } }], { timeout: "2m" });
 
-      const again = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "blue", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
+      const again = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "yes", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
       expect(again.change).toBe("unchanged");
 
       // Only the ConfigMap changes (a new pod template would need the port its old pod holds on the stand-in's shared network).
