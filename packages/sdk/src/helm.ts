@@ -145,48 +145,77 @@ async function chartPath(api: KubeApi, namespace: string, name: string, signal?:
 
 interface ContainerState {
   running?: object;
-  waiting?: { reason?: string };
+  waiting?: { reason?: string; message?: string };
   terminated?: { exitCode?: number; reason?: string };
 }
 
 interface PodShape {
   metadata: KubeObject["metadata"] & { ownerReferences?: Array<{ uid?: string }>; deletionTimestamp?: string };
-  status?: { phase?: string; containerStatuses?: Array<{ name: string; state?: ContainerState; lastState?: ContainerState }> };
+  status?: { phase?: string; containerStatuses?: Array<{ name: string; restartCount?: number; state?: ContainerState; lastState?: ContainerState }> };
 }
 
 /**
- * Why the Job's last helm run failed ("pod P: helm exited with code 1 (CrashLoopBackOff)"), when one of
- * the Job's own pods (by ownerReference uid) shows it; undefined while it runs, waits to start or succeeded.
+ * How often the same helm failure (the same error line) may come back before install gives up. The
+ * helm-controller retries for ever (backoffLimit 1000, restartPolicy OnFailure, uninstall and reinstall
+ * on the next run), so a chart that failed because the cluster was not ready yet (CoreDNS, a CRD
+ * applied beside it, a repository hiccup) finishes on a later run; one that fails the same way three
+ * times will not.
  */
-async function failedHelmRun(api: KubeApi, job: KubeObject, signal?: AbortSignal): Promise<string | undefined> {
+export const SAME_HELM_FAILURE_LIMIT = 3;
+
+/** Waiting reasons of a container that cannot start at all (reported at once: nothing will change by itself). */
+const STUCK = new Set(["ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
+
+interface HelmRuns {
+  /** One failed helm run, keyed so that each run counts once (pod and its restart count). */
+  failure?: { key: string; pod: string; description: string };
+  /** A helm container that cannot start (ImagePullBackOff …): pod, reason, message. */
+  stuck?: string;
+}
+
+/** What the Job's own pods (by ownerReference uid) show of its helm runs. */
+async function helmRuns(api: KubeApi, job: KubeObject, signal?: AbortSignal): Promise<HelmRuns> {
   const namespace = job.metadata.namespace!;
   const selector = encodeURIComponent(`job-name=${job.metadata.name!}`);
   const res = await api.request(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${selector}`, signal ? { signal } : {});
-  if (res.status !== 200) return undefined;
+  if (res.status !== 200) return {};
   const pods = (JSON.parse(res.body) as { items?: PodShape[] }).items ?? [];
+  const out: HelmRuns = {};
   for (const pod of pods) {
     if (pod.metadata.deletionTimestamp || !(pod.metadata.ownerReferences ?? []).some((o) => o.uid === job.metadata.uid)) continue;
     const statuses = pod.status?.containerStatuses ?? [];
     const cs = statuses.find((c) => c.name === "helm") ?? statuses[0];
     const name = pod.metadata.name!;
-    if (pod.status?.phase === "Failed") return `pod ${name} failed${cs?.state?.terminated?.exitCode !== undefined ? ` (helm exited with code ${cs.state.terminated.exitCode})` : ""}`;
+    if (pod.status?.phase === "Failed") {
+      out.failure = { key: name, pod: name, description: `pod ${name} failed${cs?.state?.terminated?.exitCode !== undefined ? ` (helm exited with code ${cs.state.terminated.exitCode})` : ""}` };
+      continue;
+    }
     if (!cs || cs.state?.running) continue;
-    const waiting = cs.state?.waiting?.reason;
-    const last = cs.state?.terminated ?? (cs.state?.waiting ? cs.lastState?.terminated : undefined);
-    if (waiting === "CrashLoopBackOff" || (last && last.exitCode !== undefined && last.exitCode !== 0)) {
-      return `pod ${name}: ${cs.name} exited with code ${last?.exitCode ?? "?"}${waiting ? ` (${waiting})` : last?.reason ? ` (${last.reason})` : ""}`;
+    const waiting = cs.state?.waiting;
+    if (waiting?.reason && STUCK.has(waiting.reason)) out.stuck = `pod ${name}: ${cs.name} ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`;
+    const last = cs.state?.terminated ?? (waiting ? cs.lastState?.terminated : undefined);
+    if (waiting?.reason === "CrashLoopBackOff" || (last && last.exitCode !== undefined && last.exitCode !== 0)) {
+      const runs = (cs.restartCount ?? 0) + (cs.state?.terminated ? 1 : 0);
+      out.failure = { key: `${name}/${runs}`, pod: name, description: `pod ${name}: ${cs.name} exited with code ${last?.exitCode ?? "?"}${waiting?.reason ? ` (${waiting.reason})` : last?.reason ? ` (${last.reason})` : ""}` };
     }
   }
-  return undefined;
+  return out;
+}
+
+/** What identifies a helm failure across runs: its last `Error:` line (helm's own), else its last line. */
+function failureSignature(log: string | undefined, description: string): string {
+  const lines = (log ?? "").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("--- pod "));
+  return [...lines].reverse().find((l) => l.startsWith("Error")) ?? lines.at(-1) ?? description.replace(/^pod \S+: /, "");
 }
 
 const jobPath = (namespace: string, job: string) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${encodeURIComponent(job)}`;
 
 /**
  * Installs or upgrades a release: applies the HelmChart (server-side apply, field manager `k3ts`) and
- * waits until the helm Job for this spec succeeds. A failed Job, a failed helm run of it (the Job itself
- * would retry for hours) or the chart's Failed condition is COMMAND_FAILED, and TIMEOUT when the Job
- * never succeeds; both carry the helm pod's log.
+ * waits until the helm Job for this spec succeeds, through the helm-controller's retries. A failed Job,
+ * the chart's Failed condition, or the same helm failure {@link SAME_HELM_FAILURE_LIMIT} times is
+ * COMMAND_FAILED, and TIMEOUT when the Job never succeeds; both carry the log of every distinct failure.
+ * A helm pod that cannot start (ImagePullBackOff …) is reported in the status at once and in the error.
  */
 export async function installHelmChart(kubeConfig: KubeConfig, options: HelmChartOptions): Promise<HelmChartResult> {
   const object = await helmChartObject(options);
@@ -218,6 +247,19 @@ export async function installHelmChart(kubeConfig: KubeConfig, options: HelmChar
     if (s !== last) options.onStatus?.(s);
     last = s;
   };
+  // Every failed helm run seen (by run), its log and signature; the distinct ones go into the error.
+  const failures = new Map<string, { description: string; log?: string; signature: string }>();
+  const distinctLogs = () => {
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const f of failures.values()) {
+      if (seen.has(f.signature)) continue;
+      seen.add(f.signature);
+      out.push(f.log ?? f.description);
+    }
+    return out.join("\n");
+  };
+  let stuck: string | undefined;
   for (;;) {
     const { body: chart } = await api.json<KubeObject>(path, { signal, what: `reading ${label}`, meta: { object: label } });
     const status = (chart!.status ?? {}) as HelmChartStatus;
@@ -237,19 +279,29 @@ export async function installHelmChart(kubeConfig: KubeConfig, options: HelmChar
         const log = await jobPodLog(api, namespace, jobName, signal, "helm").catch(() => undefined);
         throw new K3tsError("COMMAND_FAILED", `${label}: job ${jobName} failed: ${state.failed}${log ? `\n${log}` : ""}`, { meta: { object: label, job: jobName, reason: state.failed, ...(log ? { log } : {}) } });
       }
-      say(`job ${jobName}: ${state.waiting}`);
-      const run = await failedHelmRun(api, job.body!, signal);
-      if (run) {
+      const runs = await helmRuns(api, job.body!, signal);
+      stuck = runs.stuck;
+      if (runs.failure && !failures.has(runs.failure.key)) {
         const log = await jobPodLog(api, namespace, jobName, signal, "helm").catch(() => undefined);
-        throw new K3tsError("COMMAND_FAILED", `${label}: job ${jobName} failed: ${run}; the helm-controller keeps retrying it${log ? `\n${log}` : ""}`, {
-          meta: { object: label, job: jobName, reason: run, ...(log ? { log } : {}) },
-          hint: "fix the chart or its values and install again (a new spec replaces the job)",
-        });
+        const signature = failureSignature(log, runs.failure.description);
+        failures.set(runs.failure.key, { description: runs.failure.description, ...(log ? { log } : {}), signature });
+        const same = [...failures.values()].filter((f) => f.signature === signature).length;
+        if (same >= SAME_HELM_FAILURE_LIMIT) {
+          const logs = distinctLogs();
+          throw new K3tsError("COMMAND_FAILED", `${label}: job ${jobName}: helm failed ${same} times the same way (${runs.failure.description}): ${signature}; the helm-controller keeps retrying it${logs ? `\n${logs}` : ""}`, {
+            meta: { object: label, job: jobName, reason: signature, failures: failures.size, ...(logs ? { log: logs } : {}) },
+            hint: "fix the chart or its values and install again (a new spec replaces the job)",
+          });
+        }
       }
+      const failedRuns = failures.size ? `; helm failed ${failures.size} time(s), last: ${[...failures.values()].at(-1)!.signature}` : "";
+      say(stuck ? `job ${jobName}: ${stuck}` : `job ${jobName}: ${state.waiting}${failedRuns}`);
     }
     if (Date.now() >= deadline) {
-      const log = await jobPodLog(api, namespace, jobName, signal, "helm").catch(() => undefined);
-      throw new K3tsError("TIMEOUT", `${label} was not installed within ${timeoutMs} ms (${last})${log ? `\n${log}` : ""}`, { meta: { object: label, job: jobName, timeoutMs, waiting: last, ...(log ? { log } : {}) } });
+      const log = failures.size ? distinctLogs() : await jobPodLog(api, namespace, jobName, signal, "helm").catch(() => undefined);
+      throw new K3tsError("TIMEOUT", `${label} was not installed within ${timeoutMs} ms (${last})${log ? `\n${log}` : ""}`, {
+        meta: { object: label, job: jobName, timeoutMs, waiting: last, ...(stuck ? { stuck } : {}), ...(log ? { log } : {}) },
+      });
     }
     await pause(Math.min(options.intervalMs ?? 1000, Math.max(0, deadline - Date.now())), signal);
   }

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { isK3tsError } from "@k3ts/core";
-import { helmChartObject, installHelmChart, uninstallHelmChart } from "../src/helm.ts";
+import { SAME_HELM_FAILURE_LIMIT, helmChartObject, installHelmChart, uninstallHelmChart } from "../src/helm.ts";
 import { helmIgnore, mergeValues, packageChart } from "../src/helm-chart.ts";
 import { FakeApiServer, HELMCHART_DISCOVERY, status } from "./manifests-fake-api.ts";
 
@@ -252,28 +252,58 @@ describe("installHelmChart", () => {
   });
   const podList = (...items: unknown[]) => ({ status: 200, body: { kind: "PodList", apiVersion: "v1", metadata: {}, items } });
 
-  it("a helm run that failed (the Job retries it with backoffLimit 1000 and stays active) is COMMAND_FAILED at once, with the pod's log", async () => {
-    controllerSetsJobName();
-    server.script(JOB, [job("job-1", { active: 1, failed: 0 })]);
-    const crashing = helmPod("helm-install-web-abcde", "job-1", {
-      restartCount: 1,
+  const NO_HOST = 'Error: looks like "https://charts.example.com" is not a valid chart repository or cannot be reached: dial tcp: lookup charts.example.com on 10.43.0.10:53: no such host';
+  const crashing = (restartCount: number) =>
+    helmPod("helm-install-web-abcde", "job-1", {
+      restartCount,
       state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 10s restarting failed container=helm" } },
       lastState: { terminated: { exitCode: 1, reason: "Error" } },
     });
-    // A stale Job's pod (another owner uid) that failed does not count; this one does.
-    server.script(PODS, [podList(helmPod("helm-install-web-old00", "job-0", { state: { terminated: { exitCode: 1, reason: "Error" } } })), podList(crashing)]);
-    server.answer("GET", "/api/v1/namespaces/kube-system/pods/helm-install-web-abcde/log?tailLines=40&container=helm&previous=true", {
-      status: 200,
-      body: 'Error: looks like "https://charts.example.com" is not a valid chart repository or cannot be reached: dial tcp: lookup charts.example.com on 10.43.0.10:53: no such host\n',
-    });
-    const err = await installHelmChart(kc, { name: "web", chart: "nginx", repo: "https://charts.example.com", intervalMs: 1 }).catch((e: unknown) => e);
+
+  it(`the same helm failure ${SAME_HELM_FAILURE_LIMIT} times (the Job retries for ever) is COMMAND_FAILED with its log; other Jobs' pods do not count`, async () => {
+    controllerSetsJobName();
+    server.script(JOB, [job("job-1", { active: 1, failed: 0 })]);
+    // A stale Job's pod (another owner uid) that failed does not count; these runs do (each listed twice:
+    // once when the run is seen, once when its log is read).
+    server.script(PODS, [podList(helmPod("helm-install-web-old00", "job-0", { state: { terminated: { exitCode: 1, reason: "Error" } } })), ...[1, 2, 3].flatMap((n) => [podList(crashing(n)), podList(crashing(n))])]);
+    server.answer("GET", "/api/v1/namespaces/kube-system/pods/helm-install-web-abcde/log?tailLines=40&container=helm&previous=true", { status: 200, body: `+ helm_v3 install web nginx\n${NO_HOST}\n` });
+    const seen: string[] = [];
+    const err = await installHelmChart(kc, { name: "web", chart: "nginx", repo: "https://charts.example.com", intervalMs: 1, onStatus: (s) => seen.push(s) }).catch((e: unknown) => e);
     expect(isK3tsError(err, "COMMAND_FAILED")).toBe(true);
     expect((err as Error).message.split("\n")).toEqual([
-      "HelmChart/kube-system/web: job helm-install-web failed: pod helm-install-web-abcde: helm exited with code 1 (CrashLoopBackOff); the helm-controller keeps retrying it",
+      `HelmChart/kube-system/web: job helm-install-web: helm failed 3 times the same way (pod helm-install-web-abcde: helm exited with code 1 (CrashLoopBackOff)): ${NO_HOST}; the helm-controller keeps retrying it`,
       "--- pod helm-install-web-abcde (previous run) ---",
-      'Error: looks like "https://charts.example.com" is not a valid chart repository or cannot be reached: dial tcp: lookup charts.example.com on 10.43.0.10:53: no such host',
+      "+ helm_v3 install web nginx",
+      NO_HOST,
     ]);
-    expect((err as { meta: Record<string, unknown> }).meta).toMatchObject({ job: "helm-install-web", log: expect.stringContaining("no such host") });
+    expect((err as { meta: Record<string, unknown> }).meta).toMatchObject({ job: "helm-install-web", failures: 3, log: expect.stringContaining("no such host") });
+    expect(seen).toContain(`job helm-install-web: 1 active, 0 succeeded, 0 failed pods; helm failed 2 time(s), last: ${NO_HOST}`);
+  });
+
+  it("a chart that fails once (a CRD not there yet) and installs on the helm-controller's next run succeeds", async () => {
+    controllerSetsJobName();
+    server.script(JOB, [job("job-1", { active: 1 }), job("job-1", { active: 1 }), job("job-1", { active: 1 }), job("job-1", complete)]);
+    server.script(PODS, [podList(crashing(1)), podList(helmPod("helm-install-web-abcde", "job-1", { restartCount: 1, state: { running: { startedAt: "2026-01-01T00:00:20Z" } }, lastState: { terminated: { exitCode: 1, reason: "Error" } } }))]);
+    server.answer("GET", "/api/v1/namespaces/kube-system/pods/helm-install-web-abcde/log?tailLines=40&container=helm&previous=true", {
+      status: 200,
+      body: 'Error: INSTALLATION FAILED: unable to build kubernetes objects from release manifest: resource mapping not found for name: "w" namespace: "" from "": no matches for kind "Widget" in version "example.com/v1"\n',
+    });
+    const seen: string[] = [];
+    const result = await installHelmChart(kc, { name: "web", chart: "nginx", intervalMs: 1, onStatus: (s) => seen.push(s) });
+    expect(result).toMatchObject({ jobName: "helm-install-web", change: "created" });
+    expect(seen.some((s) => s.includes('helm failed 1 time(s), last: Error: INSTALLATION FAILED: unable to build kubernetes objects'))).toBe(true);
+  });
+
+  it("a helm pod that cannot start (ImagePullBackOff) is reported at once, and the timeout says so", async () => {
+    controllerSetsJobName();
+    server.script(JOB, [job("job-1", { active: 1 })]);
+    server.script(PODS, [podList(helmPod("helm-install-web-abcde", "job-1", { restartCount: 0, state: { waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "rancher/klipper-helm:v0.9.8-build20250709"' } } }))]);
+    const seen: string[] = [];
+    const err = await installHelmChart(kc, { name: "web", chart: "nginx", timeout: 0, onStatus: (s) => seen.push(s) }).catch((e: unknown) => e);
+    const stuck = 'job helm-install-web: pod helm-install-web-abcde: helm ImagePullBackOff: Back-off pulling image "rancher/klipper-helm:v0.9.8-build20250709"';
+    expect(seen).toContain(stuck);
+    expect(isK3tsError(err, "TIMEOUT") && err.message.split("\n")[0]).toBe(`HelmChart/kube-system/web was not installed within 0 ms (${stuck})`);
+    expect((err as { meta: Record<string, unknown> }).meta).toMatchObject({ stuck: expect.stringContaining("ImagePullBackOff") });
   });
 
   it("a helm container that failed once and runs again (a retry in progress) is still waited for", async () => {

@@ -158,9 +158,34 @@ for (const engine of ENGINES) {
       const err = await installHelmChart(kc, { name: "unreachable", chart: "nginx", repo: "https://charts.example.invalid", timeout: "10m" }).catch((e: unknown) => e);
       expect(isK3tsError(err, "COMMAND_FAILED")).toBe(true);
       const message = (err as Error).message;
-      expect(message).toMatch(/^HelmChart\/kube-system\/unreachable: job helm-install-unreachable failed: pod helm-install-unreachable-[a-z0-9]{5}: helm exited with code 1/);
+      // The same failure three runs in a row (the kubelet's back-off: 10 s, then 20 s) is final.
+      expect(message).toMatch(/^HelmChart\/kube-system\/unreachable: job helm-install-unreachable: helm failed 3 times the same way \(pod helm-install-unreachable-[a-z0-9]{5}: helm exited with code 1/);
       expect(message).toContain("charts.example.invalid");
       expect((err as { meta: { log?: string } }).meta.log).toContain("no such host");
+    }, 180_000);
+
+    it("a chart that fails once (its CRD applied beside it, a moment later) installs on the helm-controller's next run", async () => {
+      const kc = await cluster.kubeClient();
+      const crd = {
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name: "widgets.example.k3ts.io" },
+        spec: {
+          group: "example.k3ts.io",
+          scope: "Namespaced",
+          names: { plural: "widgets", singular: "widget", kind: "Widget", listKind: "WidgetList" },
+          versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } } } }],
+        },
+      };
+      const seen: string[] = [];
+      const install = installHelmChart(kc, { name: "widget", chart: join(fixtures, "widget-chart"), targetNamespace: "e2e-widget", timeout: "2m", onStatus: (s) => seen.push(s) });
+      // The first helm run fails (no Widget kind yet); the CRD arrives while the kubelet backs off.
+      for (let i = 0; i < 60 && !seen.some((s) => s.includes("helm failed 1 time(s)")); i++) await new Promise((r) => setTimeout(r, 500));
+      expect(seen.some((s) => s.includes('no matches for kind "Widget"')), seen.join("\n")).toBe(true);
+      await applyManifests(kc, [crd]);
+      expect(await install).toMatchObject({ name: "widget", jobName: "helm-install-widget" });
+      const w = await kubectl(kubeconfig, ["get", "widget", "widget", "-n", "e2e-widget", "-o", "jsonpath={.spec.size}"]);
+      expect(w.stdout, w.stderr).toBe("small");
     }, 180_000);
 
     it("up makes the environment's cluster, installs a chart, applies manifests and opens an endpoint that answers; a second up changes nothing; down deletes it all", async () => {
