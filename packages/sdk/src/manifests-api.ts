@@ -34,6 +34,8 @@ export interface RequestOptions {
 export interface ApiResponse {
   status: number;
   body: string;
+  /** The Retry-After header, when the answer had one. */
+  retryAfter?: string;
 }
 
 interface StatusBody {
@@ -60,15 +62,38 @@ export function statusMessage(body: string): { message: string; reason?: string 
 }
 
 /** One client over a KubeConfig's current context. */
+/** How long one API request may take before it is given up (and, for a read, tried again). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Attempts of one request that the apiserver answered 429 or 5xx (or not at all, for reads). */
+export const REQUEST_ATTEMPTS = 5;
+/** Longest wait between attempts, whatever Retry-After asks. */
+const MAX_RETRY_DELAY_MS = 10_000;
+
+/** Retry-After (seconds, or an HTTP date) in ms, if the answer has one. */
+function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+export interface KubeApiOptions {
+  /** How the retry policy waits (tests record it). Default: a timer. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
 export class KubeApi {
   readonly #kc: KubeConfig;
   readonly #resources = new Map<string, Map<string, ApiResource>>();
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, options: KubeApiOptions = {}) {
     if (typeof kc !== "object" || kc === null || typeof (kc as KubeConfig).getCurrentCluster !== "function") {
       throw new K3tsError("INVALID_ARGUMENT", "kubeConfig: not a @kubernetes/client-node KubeConfig (cluster.kubeClient() returns one)", { meta: { where: "kubeConfig" } });
     }
     this.#kc = kc;
+    this.#sleep = options.sleep ?? pause;
   }
 
   /** The current context's namespace, else `default`. */
@@ -83,8 +108,37 @@ export class KubeApi {
     return cluster.server;
   }
 
-  /** One request. Network failures throw KUBE_API_ERROR; HTTP statuses resolve. */
+  /**
+   * One request, bounded and retried: each attempt may take {@link REQUEST_TIMEOUT_MS}; a 429 (any
+   * method: the apiserver did not act on it) or a 5xx / no answer to a read (GET) is tried again, up to
+   * {@link REQUEST_ATTEMPTS} times, after Retry-After when the answer gives one (else 0.5 s, doubling),
+   * at most 10 s. Network failures throw KUBE_API_ERROR; HTTP statuses resolve (the last one).
+   */
   async request(path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+    const method = options.method ?? "GET";
+    const read = method === "GET";
+    for (let attempt = 1; ; attempt++) {
+      const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+      let res: ApiResponse | undefined;
+      try {
+        res = await this.#once(path, { ...options, signal });
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        const timedOut = timeout.aborted;
+        if (attempt >= REQUEST_ATTEMPTS || !read) {
+          if (timedOut) throw new K3tsError("KUBE_API_ERROR", `${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS} ms`, { meta: { path, method }, cause: err, hint: "is the cluster running, and is the kubeconfig's server reachable?" });
+          throw err;
+        }
+      }
+      const retry = res ? res.status === 429 || (read && res.status >= 500) : true;
+      if (res && (!retry || attempt >= REQUEST_ATTEMPTS)) return res;
+      const delay = Math.min(MAX_RETRY_DELAY_MS, retryAfterMs(res?.retryAfter) ?? 500 * 2 ** (attempt - 1));
+      await this.#sleep(delay, options.signal);
+    }
+  }
+
+  async #once(path: string, options: RequestOptions): Promise<ApiResponse> {
     const signal = options.signal;
     if (signal?.aborted) throw abortedError(signal, "API request");
     const url = new URL(this.server + path);
@@ -113,7 +167,8 @@ export class KubeApi {
           let body = "";
           res.setEncoding("utf8");
           res.on("data", (d: string) => (body += d));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          const retryAfter = res.headers["retry-after"];
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body, ...(typeof retryAfter === "string" ? { retryAfter } : {}) }));
           res.on("error", reject);
         },
       );

@@ -46,7 +46,9 @@ export interface DialOptions {
 /** True when the failure says the pod is gone or cannot be reached (worth looking for another one). */
 export function isPodGone(err: unknown): boolean {
   const status = (err as K3tsError | undefined)?.meta?.status;
-  return status === 404 || status === 400 || status === 410 || (err as K3tsError | undefined)?.meta?.errorChannel === true;
+  // 5xx: the kubelet writes the CRI's error for a pod that no longer runs (completed, evicted, its node
+  // gone) as 500 (k8s.io/kubelet/pkg/cri/streaming/errors.go WriteError); looking again finds out.
+  return status === 404 || status === 400 || status === 410 || (typeof status === "number" && status >= 500) || (err as K3tsError | undefined)?.meta?.errorChannel === true;
 }
 
 function describe(t: PodPort): string {

@@ -314,6 +314,14 @@ describe("installHelmChart", () => {
     expect(result).toMatchObject({ jobName: "helm-install-web", change: "created" });
   });
 
+  it("a 429 from the apiserver in the middle of the wait is waited out (Retry-After), not a failure", async () => {
+    controllerSetsJobName();
+    server.script(JOB, [job("job-1", { active: 1 }), { ...status(429, "TooManyRequests", "Too many requests, please try again later."), headers: { "retry-after": "0" } }, job("job-1", complete)]);
+    const result = await installHelmChart(kc, { name: "web", chart: "nginx", intervalMs: 1 });
+    expect(result).toMatchObject({ jobName: "helm-install-web", change: "created" });
+    expect(server.requests.filter((r) => r.path === JOB).length).toBeGreaterThanOrEqual(3);
+  });
+
   it("a Job that never completes is TIMEOUT naming the chart and what it waited for", async () => {
     controllerSetsJobName();
     server.script(JOB, [job("job-1", { active: 1, failed: 0 })]);

@@ -17,7 +17,7 @@ export interface Recorded {
 }
 
 type Obj = { apiVersion: string; kind: string; metadata: Record<string, unknown>; [k: string]: unknown };
-export type Answer = { status: number; body: unknown; contentType?: string } | ((req: Recorded) => { status: number; body: unknown; contentType?: string });
+export type Answer = { status: number; body: unknown; contentType?: string; headers?: Record<string, string> } | ((req: Recorded) => { status: number; body: unknown; contentType?: string; headers?: Record<string, string> });
 
 interface Resource {
   name: string;
@@ -122,8 +122,8 @@ export class FakeApiServer {
     const contentType = req.headers["content-type"];
     const rec: Recorded = { method: req.method!, path: req.url!, ...(contentType ? { contentType } : {}), ...(text ? { body: JSON.parse(text) } : {}) };
     this.requests.push(rec);
-    const send = (a: { status: number; body: unknown; contentType?: string }) => {
-      res.writeHead(a.status, { "content-type": a.contentType ?? "application/json" });
+    const send = (a: { status: number; body: unknown; contentType?: string; headers?: Record<string, string> }) => {
+      res.writeHead(a.status, { "content-type": a.contentType ?? "application/json", ...a.headers });
       res.end(typeof a.body === "string" ? a.body : JSON.stringify(a.body));
     };
     const resolveAnswer = (a: Answer) => (typeof a === "function" ? a(rec) : a);

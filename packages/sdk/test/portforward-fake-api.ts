@@ -12,7 +12,8 @@
  * - then the pod-side TCP connection: data both ways on channel 0; on a failed dial the error channel
  *   carries `error forwarding port P to pod ID, uid : …` and the streams close;
  * - when either direction ends, the other gets up to 1 s (containerd's grace), then the websocket closes;
- * - an unknown pod is a 404 `Status` before the upgrade, as the apiserver answers.
+ * - an unknown pod is a 404 `Status` before the upgrade, as the apiserver answers; a pod that is not
+ *   Running is a 500, as the kubelet answers.
  *
  * Pods are backed by local TCP servers: `pod.backend[containerPort] = localPort`.
  * Written in erasable TypeScript so that `node` runs it directly (scripts/bench-portforward.mjs).
@@ -231,6 +232,9 @@ export async function startPortForwardFakeApi(): Promise<PortForwardFakeApi> {
     if (!m) return reject(404, "NotFound", "the server could not find the requested resource");
     const pod = pods.get(key(m[1], decodeURIComponent(m[2]!)));
     if (!pod) return reject(404, "NotFound", `pods "${m[2]}" not found`, { name: m[2], kind: "pods" });
+    // A pod whose object stays but that no longer runs (completed, evicted, its node gone): the kubelet
+    // writes the CRI's error as 500 (k8s.io/kubelet/pkg/cri/streaming/errors.go WriteError).
+    if ((pod.phase ?? "Running") !== "Running") return reject(500, "InternalError", `error: unable to upgrade connection: pod ${pod.name} is ${pod.phase}: sandbox container is not running`);
     const ports = url.searchParams.getAll("ports").flatMap((s) => s.split(",")).map(Number);
     if (ports.length === 0 || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) return reject(400, "BadRequest", 'query parameter "ports" is required');
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -220,6 +220,21 @@ describe("forwardService", () => {
     expect(upgrades.slice(-2)).toEqual(["/api/v1/namespaces/default/pods/web-a/portforward?ports=8080", "/api/v1/namespaces/default/pods/web-b/portforward?ports=8080"]);
   });
 
+  it("re-resolves when the pod stopped running but its object stays (the kubelet answers 500)", async () => {
+    webService();
+    api.addPod({ name: "web-a", labels: { app: "web" }, backend: { 8080: await echo("A:") } });
+    const ep = await track(forwardService(kc, { service: "web", port: 80, pollIntervalMs: 50 }));
+    await ep.ready;
+    expect((await roundTrip(ep.port, "1", 3)).toString()).toBe("A:1");
+    // Evicted: the object stays with phase Failed; a replacement runs.
+    const a = api.pods.get("default/web-a")!;
+    a.phase = "Failed";
+    a.ready = false;
+    api.addPod({ name: "web-b", labels: { app: "web" }, backend: { 8080: await echo("B:") } });
+    expect((await roundTrip(ep.port, "2", 3)).toString()).toBe("B:2");
+    expect(ep.target?.pod).toBe("web-b");
+  });
+
   it("skips pods that are terminating or not Ready", async () => {
     webService();
     api.addPod({ name: "web-0", labels: { app: "web" }, deleting: true, backend: { 8080: await echo("0:") } });
