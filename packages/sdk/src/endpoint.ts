@@ -314,9 +314,14 @@ function isReady(pod: V1Pod): boolean {
   return isRunning(pod) && (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
-/** A container port of the pod by name (TCP only), as the Endpoints controller finds a named targetPort. */
+/**
+ * A container port of the pod by name (TCP only), as the EndpointSlice controller finds a named
+ * targetPort (kubernetes `pkg/api/v1/pod` `FindPort`): the containers first, then sidecars (init
+ * containers with restartPolicy Always); plain init containers never serve.
+ */
 function namedPort(pod: V1Pod, name: string): number | undefined {
-  for (const c of pod.spec?.containers ?? []) {
+  const sidecars = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always");
+  for (const c of [...(pod.spec?.containers ?? []), ...sidecars]) {
     for (const p of c.ports ?? []) if (p.name === name && (p.protocol ?? "TCP") === "TCP") return p.containerPort;
   }
   return undefined;

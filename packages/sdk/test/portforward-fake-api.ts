@@ -40,6 +40,8 @@ export interface FakePod {
   ready?: boolean;
   deleting?: boolean;
   ports?: FakeContainerPort[];
+  /** Init containers: `sidecar` ones have restartPolicy Always (Kubernetes sidecars), the others run to completion first. */
+  initContainers?: Array<{ name: string; sidecar?: boolean; ports: FakeContainerPort[] }>;
   /** containerPort → local TCP port the fake "pod network namespace" dials. */
   backend: Record<number, number>;
 }
@@ -115,6 +117,16 @@ export function podObject(p: FakePod): Record<string, unknown> {
           imagePullPolicy: "IfNotPresent",
         },
       ],
+      ...(p.initContainers
+        ? {
+            initContainers: p.initContainers.map((c) => ({
+              name: c.name,
+              image: "docker.io/library/envoy:1.33",
+              ...(c.sidecar ? { restartPolicy: "Always" } : {}),
+              ports: c.ports.map((cp) => ({ ...cp, protocol: cp.protocol ?? "TCP" })),
+            })),
+          }
+        : {}),
       restartPolicy: "Always",
       terminationGracePeriodSeconds: 30,
       dnsPolicy: "ClusterFirst",

@@ -245,6 +245,22 @@ describe("forwardService", () => {
     expect((await ep.ready).pod).toBe("web-2");
   });
 
+  it("maps a named targetPort to a sidecar's port (an init container with restartPolicy Always), as the EndpointSlice controller does; not to a plain init container's", async () => {
+    webService("web", "http");
+    api.addPod({
+      name: "web-1",
+      labels: { app: "web" },
+      ports: [{ name: "metrics", containerPort: 9090 }],
+      initContainers: [
+        { name: "setup", ports: [{ name: "web", containerPort: 7070 }] },
+        { name: "proxy", sidecar: true, ports: [{ name: "web", containerPort: 8080 }] },
+      ],
+      backend: { 8080: await echo() },
+    });
+    const ep = await track(forwardService(kc, { service: "web", port: "http" }));
+    await expect(ep.ready).resolves.toMatchObject({ pod: "web-1", port: 8080 });
+  });
+
   it("maps a named targetPort to the pod's container port", async () => {
     webService("web", "http");
     api.addPod({ name: "web-1", labels: { app: "web" }, ports: [{ name: "metrics", containerPort: 9090 }, { name: "web", containerPort: 8080 }], backend: { 8080: await echo() } });
