@@ -12,6 +12,7 @@ import { dirname, resolve } from "node:path";
 import { K3tsError, K3TS_API_VERSION, K3TS_ENVIRONMENT_KIND, loadEnvironmentConfig } from "@k3ts/core";
 import type { ClusterSpecOptions } from "./options.js";
 import type { HelmValues } from "./helm-chart.js";
+import { HELMCHART_FIELDS, type HelmChartOptions } from "./helm.js";
 
 export const ENVIRONMENT_API_VERSION = K3TS_API_VERSION;
 export const ENVIRONMENT_KIND = K3TS_ENVIRONMENT_KIND;
@@ -27,6 +28,8 @@ export interface EnvironmentHelm {
   set?: Record<string, string | number | boolean>;
   timeout?: string;
   dependsOn: string[];
+  /** The other HelmChart fields (HELMCHART_FIELDS), as the file gives them. */
+  chartFields: Partial<Pick<HelmChartOptions, keyof typeof HELMCHART_FIELDS>>;
 }
 
 export interface EnvironmentManifests {
@@ -87,6 +90,7 @@ export async function parseEnvironment(text: string, file: string): Promise<Envi
         chart: h.chart.startsWith(".") ? resolve(dir, h.chart) : h.chart,
         values: ((h.values ?? []) as Array<HelmValues | string>).map((v) => (typeof v === "string" ? resolve(dir, v) : v)),
         dependsOn: h.dependsOn ?? [],
+        chartFields: Object.fromEntries(Object.keys(HELMCHART_FIELDS).flatMap((k) => (h[k] === undefined ? [] : [[k, h[k]]]))),
       };
       for (const k of ["namespace", "targetNamespace", "repo", "version", "timeout"] as const) if (typeof h[k] === "string") out[k] = h[k];
       if (h.set !== undefined) out.set = h.set as EnvironmentHelm["set"];

@@ -48,6 +48,28 @@ export interface HelmChartOptions {
   values?: ReadonlyArray<HelmValues | string>;
   /** `--set` values (`spec.set`). */
   set?: Record<string, string | number | boolean>;
+  /** The repository's CA certificate (PEM) for an https repository with a private CA (`spec.repoCA`). */
+  repoCA?: string;
+  /** A ConfigMap (in the HelmChart's namespace) holding the repository's CA (`spec.repoCAConfigMap`). */
+  repoCAConfigMap?: string;
+  /** A Secret with `username`/`password` for the repository (`spec.authSecret`). */
+  authSecret?: string;
+  /** Send those credentials to other hosts the repository points at too (`spec.authPassCredentials`). */
+  authPassCredentials?: boolean;
+  /** A `kubernetes.io/dockerconfigjson` Secret for an `oci://` chart's registry (`spec.dockerRegistrySecret`). */
+  dockerRegistrySecret?: string;
+  /** Skip TLS verification of the repository or registry (`spec.insecureSkipTLSVerify`). */
+  insecureSkipTLSVerify?: boolean;
+  /** Plain HTTP to the chart's registry, e.g. a k3ts registry for `oci://` charts (`spec.plainHTTP`). */
+  plainHTTP?: boolean;
+  /** The klipper-helm image the Job runs (`spec.jobImage`), e.g. for an air-gapped mirror. */
+  jobImage?: string;
+  /** helm's own `--timeout` for the install or upgrade (`spec.timeout`, a Go duration such as 10m); `timeout` is how long this call waits. */
+  helmTimeout?: string;
+  /** The helm Job's backoffLimit (`spec.backOffLimit`; the controller's default is 1000). */
+  backOffLimit?: number;
+  /** After a failed install: `reinstall` (the controller's default: uninstall, then install again) or `abort` (`spec.failurePolicy`). */
+  failurePolicy?: "reinstall" | "abort";
   /** How long to wait for the helm Job (a duration such as `5m`, or milliseconds). Default 5m. */
   timeout?: string | number;
   /** Wait for the Job to succeed (default true). */
@@ -90,6 +112,60 @@ const MAX_RELEASE_NAME = 63 - "helm-install-".length;
 /** core.MaxSecretSize: what the chart-content ConfigMap may hold. */
 const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
+/** The HelmChart fields of options beyond chart, values and set, by option name: its spec key and type. */
+export const HELMCHART_FIELDS = {
+  repoCA: { key: "repoCA", type: "string" },
+  repoCAConfigMap: { key: "repoCAConfigMap", type: "reference" },
+  authSecret: { key: "authSecret", type: "reference" },
+  authPassCredentials: { key: "authPassCredentials", type: "boolean" },
+  dockerRegistrySecret: { key: "dockerRegistrySecret", type: "reference" },
+  insecureSkipTLSVerify: { key: "insecureSkipTLSVerify", type: "boolean" },
+  plainHTTP: { key: "plainHTTP", type: "boolean" },
+  jobImage: { key: "jobImage", type: "string" },
+  helmTimeout: { key: "timeout", type: "duration" },
+  backOffLimit: { key: "backOffLimit", type: "integer" },
+  failurePolicy: { key: "failurePolicy", type: "policy" },
+} as const;
+
+/** Go's time.ParseDuration forms (metav1.Duration in the CRD): 90s, 10m, 1h30m, 500ms. */
+const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+
+/** The spec fields of HELMCHART_FIELDS that options set, checked (INVALID_ARGUMENT naming the option). */
+function helmChartFields(options: HelmChartOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [option, { key, type }] of Object.entries(HELMCHART_FIELDS)) {
+    const v = (options as unknown as Record<string, unknown>)[option];
+    if (v === undefined) continue;
+    const bad = (want: string) => invalid(option, `${JSON.stringify(v)} is not ${want}`);
+    switch (type) {
+      case "boolean":
+        if (typeof v !== "boolean") throw bad("true or false");
+        out[key] = v;
+        break;
+      case "integer":
+        if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= 2 ** 31) throw bad("a whole number from 0");
+        out[key] = v;
+        break;
+      case "duration":
+        if (typeof v !== "string" || !GO_DURATION.test(v)) throw bad("a duration such as 90s, 10m or 1h30m");
+        out[key] = v;
+        break;
+      case "policy":
+        if (v !== "reinstall" && v !== "abort") throw bad("reinstall or abort");
+        out[key] = v;
+        break;
+      case "reference":
+        if (typeof v !== "string" || v.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v)) throw bad("the name of an object in the HelmChart's namespace");
+        out[key] = { name: v };
+        break;
+      default:
+        if (typeof v !== "string" || !v) throw bad("a non-empty string");
+        out[key] = v;
+    }
+  }
+  return out;
+}
+
 /** The HelmChart object for the options (a local chart is packaged here). */
 export async function helmChartObject(options: HelmChartOptions): Promise<KubeObject> {
   if (typeof options !== "object" || options === null) throw invalid("options", "want { name, chart, … }");
@@ -125,6 +201,7 @@ export async function helmChartObject(options: HelmChartOptions): Promise<KubeOb
   if (Object.keys(values).length) spec.valuesContent = await valuesContent(values);
   const set = setValues(options.set);
   if (set && Object.keys(set).length) spec.set = set;
+  Object.assign(spec, helmChartFields(options));
   return { apiVersion: API_VERSION, kind: "HelmChart", metadata: { name, namespace: options.namespace ?? DEFAULT_NAMESPACE }, spec };
 }
 

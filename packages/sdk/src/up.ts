@@ -131,6 +131,7 @@ export async function up(envFile: string | Environment, options: UpOptions = {})
           ...(step.values?.length ? { values: step.values } : {}),
           ...(step.set ? { set: step.set } : {}),
           ...(step.timeout ? { timeout: step.timeout } : {}),
+          ...step.chartFields,
           cwd: env.dir,
           onStatus: (status) => say({ type: "step", step: step.name, kind: "helm", status }),
           ...signal,

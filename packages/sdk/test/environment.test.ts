@@ -52,6 +52,14 @@ describe("parseEnvironment", () => {
     expect(env.helm[0]!.values).toEqual([join(envDir, "redis-values.yaml"), { auth: { enabled: false } }]);
   });
 
+  it("carries a chart's other HelmChart fields (plainHTTP for an oci:// chart in a k3ts registry, jobImage …), checked by the schema", async () => {
+    const text = ENV("kc.yaml").replace("      dependsOn: [namespace]\n", "      dependsOn: [namespace]\n      plainHTTP: true\n      jobImage: mirror.example.com/rancher/klipper-helm:v0.9.8\n      helmTimeout: 10m\n      failurePolicy: abort\n");
+    const env = await parseEnvironment(text, join(envDir, "k3ts.yaml"));
+    expect(env.helm[0]!.chartFields).toEqual({ plainHTTP: true, jobImage: "mirror.example.com/rancher/klipper-helm:v0.9.8", helmTimeout: "10m", failurePolicy: "abort" });
+    const bad = await parseError(ENV("kc.yaml").replace("      dependsOn: [namespace]\n", "      dependsOn: [namespace]\n      failurePolicy: retry\n"));
+    expect(bad).toMatch(/k3ts\.yaml:\d+:\d+.*\/spec\/helm\/0\/failurePolicy/);
+  });
+
   it("names the file, line, column and JSON pointer of what is wrong (core's schema and rules)", async () => {
     const head = "apiVersion: k3ts.io/v1alpha1\nkind: Environment\nmetadata:\n  name: x\nspec:\n";
     const one = (line: string) => `k3ts.yaml is not a valid environment (1 problem):\n  ${line}`;

@@ -163,6 +163,48 @@ describe("the HelmChart object", () => {
     expect(() => helmIgnore("templates/**/x\n")).toThrow(/double-star \(\*\*\) syntax is not supported/);
   });
 
+  it("every other HelmChart field the controller reads is reachable, checked before anything is sent", async () => {
+    const o = await helmChartObject({
+      name: "web",
+      chart: "oci://k3ts-registry:5000/charts/web",
+      repoCA: "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n",
+      repoCAConfigMap: "repo-ca",
+      authSecret: "repo-auth",
+      authPassCredentials: true,
+      dockerRegistrySecret: "regcred",
+      insecureSkipTLSVerify: false,
+      plainHTTP: true,
+      jobImage: "registry.example.com/rancher/klipper-helm:v0.9.8",
+      helmTimeout: "10m",
+      backOffLimit: 5,
+      failurePolicy: "abort",
+    });
+    expect(o.spec).toEqual({
+      chart: "oci://k3ts-registry:5000/charts/web",
+      repoCA: "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n",
+      repoCAConfigMap: { name: "repo-ca" },
+      authSecret: { name: "repo-auth" },
+      authPassCredentials: true,
+      dockerRegistrySecret: { name: "regcred" },
+      insecureSkipTLSVerify: false,
+      plainHTTP: true,
+      jobImage: "registry.example.com/rancher/klipper-helm:v0.9.8",
+      timeout: "10m",
+      backOffLimit: 5,
+      failurePolicy: "abort",
+    });
+    for (const [bad, message] of [
+      [{ helmTimeout: "ten minutes" }, 'helmTimeout: "ten minutes" is not a duration such as 90s, 10m or 1h30m'],
+      [{ plainHTTP: "yes" }, 'plainHTTP: "yes" is not true or false'],
+      [{ failurePolicy: "retry" }, 'failurePolicy: "retry" is not reinstall or abort'],
+      [{ authSecret: "Repo Auth" }, "authSecret: \"Repo Auth\" is not the name of an object in the HelmChart's namespace"],
+      [{ backOffLimit: -1 }, "backOffLimit: -1 is not a whole number from 0"],
+    ] as const) {
+      const err = await helmChartObject({ name: "web", chart: "nginx", repo: "https://charts.example.com", ...(bad as object) }).catch((e: unknown) => e);
+      expect(isK3tsError(err, "INVALID_ARGUMENT") && err.message).toBe(message);
+    }
+  });
+
   it("refuses up front what the helm-controller cannot run: a name past 50, a set number past int32, a chart past its 1 MiB ConfigMap", async () => {
     expect((await helmChartObject({ name: "a".repeat(50), chart: "nginx", repo: "https://charts.example.com" })).metadata.name).toHaveLength(50);
     const long = await helmChartObject({ name: "a".repeat(51), chart: "nginx", repo: "https://charts.example.com" }).catch((e: unknown) => e);
