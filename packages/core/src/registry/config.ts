@@ -58,12 +58,13 @@ export function defaultClusterRegistryName(cluster: string): string {
   return `k3ts-${cluster}-registry`;
 }
 
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** The domain of an image reference (distribution `reference` grammar: `domain-component`s joined by '.'; no '_'). */
+const NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
 
-/** A container name that is also a DNS name nodes can resolve. */
+/** A container name that is also a DNS name nodes can resolve and the domain of the image references that name it. */
 export function validateRegistryName(name: string, where: string): string {
-  if (!NAME.test(name) || !isHostname(name.replace(/_/g, "-"))) {
-    throw new K3tsError("INVALID_ARGUMENT", `${where}: ${JSON.stringify(name)} is not a valid registry name (letters, digits, '.', '-'; it becomes a host name)`, {
+  if (!NAME.test(name) || !isHostname(name)) {
+    throw new K3tsError("INVALID_ARGUMENT", `${where}: ${JSON.stringify(name)} is not a valid registry name (letters, digits, '-' and '.'; it becomes the host of image references, NAME:PORT/app:1, where '_' is not allowed)`, {
       meta: { where, value: name },
     });
   }

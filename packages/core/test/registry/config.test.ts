@@ -42,6 +42,9 @@ describe("--registry-create NAME[:HOST][:HOSTPORT]", () => {
     ["", /--registry-create: "" is not a valid registry name/],
     ["-reg", /not a valid registry name/],
     ["re g", /not a valid registry name/],
+    // '_' is a valid container name but not the domain of an image reference (my_reg:5000/app:1 does not parse).
+    ["my_reg", /"my_reg" is not a valid registry name .*'_' is not allowed/],
+    ["reg.", /not a valid registry name/],
     ["reg:70000", /port "70000" must be a number from 1 to 65535/],
     ["reg:0.0.0.0:0", /port "0"/],
     ["reg:a:b:c", /expected NAME\[:HOST\]\[:HOSTPORT\]/],
