@@ -20,6 +20,11 @@ export function ctrImportCommand(): string[] {
   return ["ctr", "-n", K8S_NAMESPACE, "images", "import", "-"];
 }
 
+/** Gives an image another name in the node (`--force`: re-points the name if it exists). */
+export function ctrTagCommand(source: string, target: string): string[] {
+  return ["ctr", "-n", K8S_NAMESPACE, "images", "tag", "--force", source, target];
+}
+
 export function ctrListCommand(): string[] {
   return ["ctr", "-n", K8S_NAMESPACE, "images", "ls"];
 }

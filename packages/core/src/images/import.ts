@@ -13,9 +13,9 @@ import type { Runtime } from "../runtime.js";
 import { getCluster, type NodeSummary } from "../cluster/query.js";
 import { parseNodeFilter, selectNodes } from "../cluster/filters.js";
 import { readImageArchive, type ArchiveImage } from "./archive.js";
-import { ctrImportCommand, ctrListCommand, importedImages, parseCtrImageList, parseCtrImportOutput } from "./ctr.js";
+import { ctrImportCommand, ctrListCommand, ctrTagCommand, importedImages, parseCtrImageList, parseCtrImportOutput } from "./ctr.js";
 import { fanOut, formatTransfer } from "./fanout.js";
-import { alreadyPresent, worthChecking, type NodeImages } from "./plan.js";
+import { alreadyPresent, candidateRefs, worthChecking, type NodeImages } from "./plan.js";
 
 /** An image in the engine, an archive file on this machine, or a stream (stdin). */
 export type ImageSource = { kind: "image"; ref: string } | { kind: "file"; path: string } | { kind: "stream"; name: string; stream: Readable };
@@ -56,6 +56,8 @@ export interface NodeImportReport {
 export interface ImportImagesResult {
   cluster: string;
   nodes: NodeImportReport[];
+  /** What will keep an imported image from being used as named (a `:latest` reference …), and what to change. */
+  warnings: string[];
 }
 
 export interface NodeFailure {
@@ -226,6 +228,33 @@ async function importOne(runtime: Runtime, source: ImageSource, states: NodeStat
   for (const s of needing) s.outcomes.push(outcomes.get(s)!);
 }
 
+/**
+ * Podman saves `app:1` as `localhost/app:1`, which containerd keeps under that name, while a manifest's
+ * `app:1` means `docker.io/library/app:1`: the node gets that name too (`ctr images tag`), so the
+ * reference the user imported is the one that finds the image.
+ */
+async function aliasLocalhost(runtime: Runtime, ref: string, states: NodeState[], signal?: AbortSignal): Promise<void> {
+  const [wanted, local] = candidateRefs(ref);
+  if (!local) return;
+  for (const state of states) {
+    const outcome = state.outcomes.find((o) => o.source === ref && o.status !== "failed");
+    const held = outcome?.images.find((i) => i.ref === local);
+    if (!outcome || !held || outcome.images.some((i) => i.ref === wanted)) continue;
+    const r = await runtime.nodes.exec(state.node.name, ctrTagCommand(local, wanted!), signal ? { signal } : {});
+    if (r.exitCode === 0) outcome.images.push({ ref: wanted!, digest: held.digest });
+    else Object.assign(outcome, { status: "failed", error: `imported as ${local}, but naming it ${wanted} failed: ${r.stderr.toString("utf8").trim()}` });
+  }
+}
+
+/** A `:latest` (or untagged) image is pulled by the kubelet (imagePullPolicy Always by default): the imported copy is not used. */
+export function referenceWarnings(ref: string): string[] {
+  const name = ref.split("@")[0]!;
+  if (ref.includes("@")) return [];
+  const tag = name.slice(name.lastIndexOf("/") + 1).split(":")[1];
+  if (tag !== undefined && tag !== "latest") return [];
+  return [`${ref}: pods that name it ${tag ? "" : "(no tag means :latest) "}get imagePullPolicy Always and pull it from its registry instead of using the imported copy; give it another tag (${name}:dev) or set imagePullPolicy: IfNotPresent`];
+}
+
 async function nodeState(runtime: Runtime, node: NodeSummary, signal?: AbortSignal): Promise<NodeState> {
   if (node.state !== "running") return { node, broken: `node ${node.name} is ${node.state}; start it first (k3ts node start ${node.name})`, outcomes: [] };
   try {
@@ -281,7 +310,8 @@ export async function importImages(clusterName: string, sources: ReadonlyArray<s
       }
     }
   }
-  const result: ImportImagesResult = { cluster: clusterName, nodes: states.map(summarize) };
+  for (const source of list) if (source.kind === "image") await aliasLocalhost(runtime, source.ref, states, signal);
+  const result: ImportImagesResult = { cluster: clusterName, nodes: states.map(summarize), warnings: list.flatMap((s) => (s.kind === "image" ? referenceWarnings(s.ref) : [])) };
   const failures = importFailures(result);
   if (failures.length > 0) {
     const lines = failures.map((f) => `  ${f.node}: ${f.source}: ${f.message}`).join("\n");

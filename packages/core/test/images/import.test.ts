@@ -5,6 +5,7 @@ import { LABELS } from "../../src/labels.js";
 import type { ExecOptions, ExecResult, Runtime } from "../../src/runtime.js";
 import type { Node } from "../../src/types.js";
 import { importImages, readImageArchive } from "../../src/images/index.js";
+import { referenceWarnings } from "../../src/images/import.js";
 import { dockerSave } from "./fixture.js";
 
 function node(name: string, role: string, index: number, state: Node["state"] = "running"): Node {
@@ -40,6 +41,12 @@ function fakeRuntime(opts: { nodes: Node[]; broken?: Set<string>; archive: Buffe
       exec: async (name: string, command: string[], o: ExecOptions = {}): Promise<ExecResult> => {
         execs.push(`${name} ${command.slice(3, 5).join(" ")}`);
         const store = stores.get(name)!;
+        if (command[4] === "tag") {
+          const [src, dst] = command.slice(-2) as [string, string];
+          if (!store.has(src)) return result("", 1, `ctr: image "${src}": not found`);
+          store.set(dst, store.get(src)!);
+          return result(`${dst}\n`);
+        }
         if (command[4] === "ls") {
           return result(["REF TYPE DIGEST SIZE PLATFORMS LABELS", ...[...store].map(([r, d]) => `${r} m ${d} 1.0 MiB linux/amd64 -`)].join("\n"));
         }
@@ -75,6 +82,25 @@ describe("importImages", () => {
     const second = await importImages("c", ["me/app:1"], { runtime });
     expect(second.nodes.map((n) => n.status)).toEqual(["skipped", "skipped", "skipped"]);
     expect(second.nodes[0]!.images[0]!.images[0]!.ref).toBe("docker.io/me/app:1");
+  });
+
+  it("Podman's localhost/ name also gets the name a manifest means (ctr images tag), so app:1 finds it", async () => {
+    const archive = await dockerSave(["localhost/me/app:1"]);
+    const { runtime, stores, execs } = fakeRuntime({ nodes: cluster(), archive });
+    const r = await importImages("c", ["me/app:1"], { runtime });
+    for (const n of r.nodes) expect(n.images[0]!.images.map((i) => i.ref).sort()).toEqual(["docker.io/me/app:1", "localhost/me/app:1"]);
+    expect(stores.get("k3ts-c-agent-0")!.get("docker.io/me/app:1")).toBe(stores.get("k3ts-c-agent-0")!.get("localhost/me/app:1"));
+    expect(execs.filter((e) => e.endsWith("images tag"))).toHaveLength(3);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it("warns that a :latest or untagged image will be pulled, not used, and says what to change", () => {
+    expect(referenceWarnings("me/app")).toEqual([
+      "me/app: pods that name it (no tag means :latest) get imagePullPolicy Always and pull it from its registry instead of using the imported copy; give it another tag (me/app:dev) or set imagePullPolicy: IfNotPresent",
+    ]);
+    expect(referenceWarnings("registry.local:5000/me/app:latest")[0]).toMatch(/^registry\.local:5000\/me\/app:latest: pods that name it get imagePullPolicy Always/);
+    expect(referenceWarnings("me/app:1")).toEqual([]);
+    expect(referenceWarnings(`me/app@sha256:${"a".repeat(64)}`)).toEqual([]);
   });
 
   it("a stale digest is re-imported; node filters pick nodes", async () => {

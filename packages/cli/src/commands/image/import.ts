@@ -34,6 +34,7 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
       ...(nodeFilters.length ? { nodeFilters } : {}),
       ...(sources.includes("-") ? { stdin: ctx.stdin } : {}),
     });
+    for (const w of result.warnings) ctx.out.warn(w);
     show(result);
     return 0;
   } catch (err) {
