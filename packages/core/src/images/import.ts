@@ -241,7 +241,10 @@ async function aliasLocalhost(runtime: Runtime, ref: string, states: NodeState[]
     const held = outcome?.images.find((i) => i.ref === local);
     if (!outcome || !held || outcome.images.some((i) => i.ref === wanted)) continue;
     const r = await runtime.nodes.exec(state.node.name, ctrTagCommand(local, wanted!), signal ? { signal } : {});
-    if (r.exitCode === 0) outcome.images.push({ ref: wanted!, digest: held.digest });
+    if (r.exitCode === 0) {
+      outcome.images.push({ ref: wanted!, digest: held.digest });
+      outcome.images.sort((a, b) => a.ref.localeCompare(b.ref));
+    }
     else Object.assign(outcome, { status: "failed", error: `imported as ${local}, but naming it ${wanted} failed: ${r.stderr.toString("utf8").trim()}` });
   }
 }
