@@ -107,6 +107,14 @@ describe("nodes added to a running cluster", () => {
     expect(s.ports).toEqual([]);
   });
 
+  it("an added server gets the fixed address it was given (etcd peers are addressed by IP); an agent never does", () => {
+    const [server] = planAddedNodes(kept, { ...running, serverAddresses: new Map([[3, "172.20.255.251"]]) }, "server", [3], { servers: [0, 1, 2], agents: [0] });
+    expect(server!.spec.network).toEqual({ name: ctx.network, ipv4: "172.20.255.251" });
+    expect(server!.spec.labels?.["k3ts.io/static-ip"]).toBe("172.20.255.251");
+    const [agent] = planAddedNodes(kept, { ...running, serverAddresses: new Map([[1, "172.20.255.250"]]) }, "agent", [1], { servers: [0, 1, 2], agents: [0] });
+    expect(agent!.spec.network).toEqual({ name: ctx.network });
+  });
+
   it("an added agent gets the agents' args, labels and limits, no direct port, and joins the first server left", () => {
     const [added] = planAddedNodes(kept, { ...ctx, joinServer: "k3ts-ha-server-1" }, "agent", [1], { servers: [1, 2], agents: [0] });
     const a = added!.spec;
