@@ -53,6 +53,19 @@ describe("k3ts config", () => {
     expect(missing.err).toContain("cannot read config file nope.yaml: ENOENT");
   });
 
+  it("validate: an alias bomb (300 bytes standing for billions of values) is refused at once, exit 2, naming the first alias", async () => {
+    const cwd = dir();
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+    const bomb = `apiVersion: k3ts.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: dev\nspec:\n  labels:\n${levels.map((l) => `    ${l}`).join("\n")}\n`;
+    expect(bomb.length).toBeLessThan(500);
+    writeFileSync(join(cwd, "bomb.yaml"), bomb);
+    // Before the bound this ran for minutes (past the test's own timeout); it is refused, not waited out.
+    const r = await k3ts(["config", "validate", "bomb.yaml"], cwd);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bomb\.yaml:8:12: \/: the document expands to more than 100000 values through its aliases/);
+  });
+
   it("validate: an Environment (kind: Environment) is checked by its schema, every problem with FILE:LINE:COL", async () => {
     const cwd = dir();
     const head = "apiVersion: k3ts.io/v1alpha1\nkind: Environment\nmetadata:\n  name: shop\nspec:\n";

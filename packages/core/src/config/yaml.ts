@@ -39,7 +39,20 @@ function parentPointer(pointer: string): string | undefined {
   return pointer.slice(0, pointer.lastIndexOf("/"));
 }
 
+/**
+ * How many values a document may expand to. Aliases repeat what they name, so a few hundred bytes of
+ * nested aliases (an "alias bomb") can stand for billions of values; a k3ts config has a few hundred.
+ */
+export const MAX_YAML_VALUES = 100_000;
+
+/** Thrown (and turned into one problem) when a document expands past MAX_YAML_VALUES. */
+class TooLarge extends Error {}
+
 class Reader {
+  /** Values produced so far (aliases count each time they are expanded). */
+  private produced = 0;
+  /** Where the first alias was, for the message. */
+  firstAlias: Position | undefined;
   readonly values = new Map<string, Position>();
   readonly keys = new Map<string, Position>();
   readonly types = new Map<string, string>();
@@ -60,7 +73,11 @@ class Reader {
 
   node(node: unknown, pointer: string, depth = 0): unknown {
     if (node === null || node === undefined) return null;
-    if (yaml().isAlias(node)) return depth > 50 ? null : this.node(node.resolve(this.doc), pointer, depth + 1);
+    if (++this.produced > MAX_YAML_VALUES) throw new TooLarge();
+    if (yaml().isAlias(node)) {
+      this.firstAlias ??= this.pos(node.range?.[0]);
+      return depth > 50 ? null : this.node(node.resolve(this.doc), pointer, depth + 1);
+    }
     const n = node as Node;
     if (!this.values.has(pointer)) this.values.set(pointer, this.pos(n.range?.[0]));
     if (yaml().isMap(n)) return this.map(n.items, pointer, depth);
@@ -166,6 +183,14 @@ export function readYaml(text: string, options: { expansion?: Expansion; env?: R
     return { line: 1, column: 1 };
   };
   if (syntax.length) return { value: undefined, problems: syntax, locate, scalarType: () => undefined };
-  const value = reader.node(doc.contents, "");
+  let value: unknown;
+  try {
+    value = reader.node(doc.contents, "");
+  } catch (err) {
+    if (!(err instanceof TooLarge)) throw err;
+    const at = reader.firstAlias ?? { line: 1, column: 1 };
+    const problem = { path: "", ...at, message: `the document expands to more than ${MAX_YAML_VALUES} values through its aliases (*name); refused (an alias bomb, or a document far larger than a k3ts config)` };
+    return { value: undefined, problems: [problem], locate, scalarType: () => undefined };
+  }
   return { value, problems: reader.problems, locate, scalarType: (p) => reader.types.get(p) };
 }
