@@ -2,7 +2,7 @@ import { Readable, type Writable } from "node:stream";
 import { cac } from "cac";
 import { K3tsError, isK3tsError, selectRuntime, type Runtime } from "@k3ts/core";
 import pkg from "../package.json" with { type: "json" };
-import { OUTPUT_OPTION, commands, foldCommand, type CommandSpec } from "./commands/index.js";
+import { commands, foldCommand, type CommandSpec } from "./commands/index.js";
 import type { CommandContext } from "./context.js";
 import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
@@ -136,6 +136,6 @@ function register(cli: ReturnType<typeof cac>, spec: CommandSpec, invoke: (opts:
   command.action((...received: unknown[]) => {
     const opts = (received.at(-1) ?? {}) as Record<string, unknown>;
     const args = received.slice(0, -1).flat().filter((a) => a !== undefined && a !== null).map(String);
-    invoke(opts, async (ctx) => (await spec.load()).run(ctx, args, opts), spec.options?.includes(OUTPUT_OPTION) ?? false);
+    invoke(opts, async (ctx) => (await spec.load()).run(ctx, args, opts), spec.options?.some((o) => o.format) ?? false);
   });
 }

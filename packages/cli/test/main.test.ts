@@ -102,3 +102,22 @@ describe("node edit (k3d's spelling of cluster edit, on the load balancer)", () 
     expect(r.out).toBe("");
   });
 });
+
+describe("-o json|yaml on every read command (one --output declaration, the YAML printer loaded for each)", () => {
+  const env = { K3TS_RUNTIME: fixture("memory-cluster-runtime.mjs"), KUBECONFIG: "/nonexistent/k3ts-test-kubeconfig" };
+  const reads = commands.filter((c) => (c.options ?? []).some((o) => o.format) && /(^| )(list|info)$|^version$/.test(c.name)).map((c) => c.name);
+
+  it("covers the read commands", () => {
+    expect(reads.sort()).toEqual(["cluster list", "node list", "registry list", "runtime info", "runtime list", "version"]);
+  });
+
+  it.each(reads.flatMap((name) => [[name, "json"], [name, "yaml"]] as const))("%s -o %s prints one parseable document on stdout", async (name, format) => {
+    const { parse } = await import("yaml");
+    const r = await k3ts([...name.split(" "), "-o", format], env);
+    expect(r.code, r.err).toBe(0);
+    const value: unknown = format === "json" ? JSON.parse(r.out) : parse(r.out);
+    expect(value).not.toBeUndefined();
+    const other = await k3ts([...name.split(" "), "-o", format === "json" ? "yaml" : "json"], env);
+    expect(format === "json" ? parse(other.out) : JSON.parse(other.out)).toEqual(value);
+  });
+});

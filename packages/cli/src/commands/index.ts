@@ -5,7 +5,9 @@ import { registryCommands } from "./registry/index.js";
 export type { CommandHandler, CommandSpec, OptionSpec } from "./spec.js";
 import type { CommandSpec, OptionSpec } from "./spec.js";
 
-export const OUTPUT_OPTION: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table" };
+import { OUTPUT_OPTION } from "./spec.js";
+
+export { OUTPUT_OPTION };
 
 const ALL: OptionSpec = { flags: "-a, --all", description: "Every cluster" };
 const KUBECONFIG_FILE: OptionSpec = { flags: "--kubeconfig <file>", description: "Kubeconfig file to update (default: $KUBECONFIG's first file, else ~/.kube/config)" };

@@ -6,7 +6,12 @@ export interface OptionSpec {
   flags: string;
   description: string;
   default?: unknown;
+  /** The value is an output format (table/json/yaml): the YAML printer is loaded before the command runs. */
+  format?: boolean;
 }
+
+/** `-o, --output table|json|yaml`, the one declaration every command that prints a result shares. */
+export const OUTPUT_OPTION: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table", format: true };
 
 export interface CommandHandler {
   run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<CommandResult>;

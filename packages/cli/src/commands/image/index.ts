@@ -1,7 +1,4 @@
-import type { CommandSpec, OptionSpec } from "../spec.js";
-
-/** The same flag as the registry's OUTPUT_OPTION (not imported: index.ts imports this module). */
-const OUTPUT: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table" };
+import { OUTPUT_OPTION as OUTPUT, type CommandSpec, type OptionSpec } from "../spec.js";
 
 export { STDIN_ARG } from "./stdin.js";
 

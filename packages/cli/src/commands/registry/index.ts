@@ -1,7 +1,4 @@
-import type { CommandSpec, OptionSpec } from "../spec.js";
-
-/** The same flag as the registry's OUTPUT_OPTION (not imported: index.ts imports this module). */
-const OUTPUT: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table" };
+import { OUTPUT_OPTION as OUTPUT, type CommandSpec, type OptionSpec } from "../spec.js";
 const NO_RESTART: OptionSpec = { flags: "--no-restart", description: "Do not restart the nodes (k3s reads registries.yaml only when it starts)" };
 const TIMEOUT: OptionSpec = { flags: "--timeout <duration>", description: "How long to wait for the nodes after the restart (default 2m)" };
 
