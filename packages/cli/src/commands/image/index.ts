@@ -1,4 +1,4 @@
-import { OUTPUT_OPTION as OUTPUT, type CommandSpec, type OptionSpec } from "../spec.js";
+import { OUTPUT_OPTION as OUTPUT, type CommandSpec } from "../spec.js";
 
 export { STDIN_ARG } from "./stdin.js";
 
