@@ -2,7 +2,7 @@ import { Readable, type Writable } from "node:stream";
 import { cac } from "cac";
 import { K3tsError, isK3tsError, selectRuntime, type Runtime } from "@k3ts/core";
 import pkg from "../package.json" with { type: "json" };
-import { commands, foldCommand, type CommandSpec } from "./commands/index.js";
+import { attachDashValues, commands, foldCommand, type CommandSpec } from "./commands/index.js";
 import type { CommandContext } from "./context.js";
 import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
@@ -85,7 +85,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
     return 0;
   }
   try {
-    cli.parse(["node", "k3ts", ...foldCommand(argv)], { run: false });
+    cli.parse(["node", "k3ts", ...attachDashValues(foldCommand(argv))], { run: false });
     if (cli.options.help) {
       cli.outputHelp();
       return 0;

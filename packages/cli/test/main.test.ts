@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runMain } from "./harness.js";
-import { commands, foldCommand } from "../src/commands/index.js";
+import { attachDashValues, commands, foldCommand } from "../src/commands/index.js";
 import { formatTable } from "../src/output.js";
 
 const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
@@ -119,5 +119,30 @@ describe("-o json|yaml on every read command (one --output declaration, the YAML
     expect(value).not.toBeUndefined();
     const other = await k3ts([...name.split(" "), "-o", format === "json" ? "yaml" : "json"], env);
     expect(format === "json" ? parse(other.out) : JSON.parse(other.out)).toEqual(value);
+  });
+});
+
+describe("a flag that takes a value takes the next word, even one that starts with - (k3d's spelling)", () => {
+  it.each([
+    [["cluster", "create", "dev", "--k3s-arg", "--disable=traefik@server:*"], ["cluster create", "dev", "--k3s-arg=--disable=traefik@server:*"]],
+    [["cluster", "create", "--servers", "-1"], ["cluster create", "--servers=-1"]],
+    [["cluster", "create", "--token", "-dash", "--agents", "2"], ["cluster create", "--token=-dash", "--agents", "2"]],
+    [["--runtime", "-x", "cluster", "list"], ["--runtime=-x", "cluster list"]],
+    [["cluster", "create", "--", "--k3s-arg", "-x"], ["cluster create", "--", "--k3s-arg", "-x"]],
+    [["image", "import", "-", "-c", "dev"], ["image import", "\0stdin", "-c", "dev"]],
+  ])("%j → %j", (input, expected) => {
+    const got = attachDashValues(foldCommand(input));
+    expect(got.map((a) => (a.startsWith("\0") || a.includes("stdin") ? "\0stdin" : a))).toEqual(expected);
+  });
+
+  it("reaches the command: --k3s-arg \"--disable=…@FILTER\" is read as the k3s argument, --servers -1 is refused naming --servers", async () => {
+    const env = { K3TS_RUNTIME: fixture("memory-cluster-runtime.mjs") };
+    const arg = await k3ts(["cluster", "create", "x", "--k3s-arg", "--disable=traefik@nogroup:0"], env);
+    expect(arg.code).toBe(2);
+    expect(arg.err).toMatch(/--k3s-arg.*nogroup/);
+    const servers = await k3ts(["cluster", "create", "x", "--servers", "-1"], env);
+    expect(servers.code).toBe(2);
+    expect(servers.err).toMatch(/servers/);
+    expect(servers.err).not.toContain("Unknown option");
   });
 });

@@ -268,6 +268,36 @@ export function foldCommand(argv: string[]): string[] {
   return imageCommands.includes(spec) ? folded.map((a) => (a === "-" ? STDIN_ARG : a)) : folded;
 }
 
+/** `-o, --output <format>` → ["-o", "--output"] when the option takes a value, else []. */
+function valueFlagNames(o: OptionSpec): string[] {
+  if (!/[<[]/.test(o.flags)) return [];
+  return o.flags.split(/[ ,]+/).filter((w) => w.startsWith("-"));
+}
+
+/**
+ * k3d's (cobra/pflag's) rule for a flag that takes a value: the next word is its value even when it
+ * starts with `-`, so `--k3s-arg "--disable=traefik@server:*"` means what it says. The folded command's
+ * value flags (and the global ones) are rewritten as `--flag=VALUE` for the parser; after `--` nothing is.
+ */
+export function attachDashValues(argv: string[]): string[] {
+  const spec = commands.find((c) => argv.includes(c.name));
+  const flags = new Set([...VALUE_OPTIONS, ...(spec?.options ?? []).flatMap(valueFlagNames)]);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    if (flags.has(a) && next !== undefined && next.startsWith("-") && next !== "-") {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** Global options that take a value (so their value is not mistaken for a command word). */
 const VALUE_OPTIONS = new Set(["--runtime"]);
 
