@@ -16,7 +16,8 @@ export function one(value: unknown, flag: string): string | undefined {
 export function integer(value: unknown, flag: string, min = 0): number | undefined {
   const text = one(value, flag);
   if (text === undefined) return undefined;
-  const n = Number(text);
+  // Decimal digits only: Number() would also take 0x10, 1e3, " 7" and "".
+  const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < min) {
     throw new K3tsError("INVALID_ARGUMENT", `${flag} ${text}: expected a whole number ≥ ${min}`, { meta: { flag, value: text } });
   }

@@ -2,7 +2,7 @@ import { Readable, type Writable } from "node:stream";
 import { cac } from "cac";
 import { K3tsError, isK3tsError, selectRuntime, type Runtime } from "@k3ts/core";
 import pkg from "../package.json" with { type: "json" };
-import { attachDashValues, commands, foldCommand, type CommandSpec } from "./commands/index.js";
+import { attachDashValues, commands, foldCommand, typedValues, type CommandSpec } from "./commands/index.js";
 import type { CommandContext } from "./context.js";
 import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
@@ -46,7 +46,8 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
 
   let exitCode: number | undefined;
   let running: Promise<void> | undefined;
-  for (const spec of commands) register(cli, spec, (opts, run, formatted) => {
+  let parsedArgv: string[] = [];
+  for (const spec of commands) register(cli, spec, () => parsedArgv, (opts, run, formatted) => {
     running = (async () => {
       let runtime: Runtime | undefined;
       const ctx: CommandContext = {
@@ -85,7 +86,8 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
     return 0;
   }
   try {
-    cli.parse(["node", "k3ts", ...attachDashValues(foldCommand(argv))], { run: false });
+    parsedArgv = attachDashValues(foldCommand(argv));
+    cli.parse(["node", "k3ts", ...parsedArgv], { run: false });
     if (cli.options.help) {
       cli.outputHelp();
       return 0;
@@ -126,7 +128,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
 
 type Runner = (ctx: CommandContext) => Promise<number | void>;
 
-function register(cli: ReturnType<typeof cac>, spec: CommandSpec, invoke: (opts: Record<string, unknown>, run: Runner, formatted: boolean) => void): void {
+function register(cli: ReturnType<typeof cac>, spec: CommandSpec, argv: () => string[], invoke: (opts: Record<string, unknown>, run: Runner, formatted: boolean) => void): void {
   const command = cli.command(`${spec.name}${spec.args ? ` ${spec.args}` : ""}`, spec.description);
   for (const alias of spec.aliases ?? []) command.alias(alias);
   for (const option of spec.options ?? []) {
@@ -134,7 +136,16 @@ function register(cli: ReturnType<typeof cac>, spec: CommandSpec, invoke: (opts:
   }
   for (const example of spec.examples ?? []) command.example(example);
   command.action((...received: unknown[]) => {
-    const opts = (received.at(-1) ?? {}) as Record<string, unknown>;
+    const opts = { ...((received.at(-1) ?? {}) as Record<string, unknown>) };
+    // Values as typed (the parser coerces numbers); an empty value for a flag that takes one is refused.
+    for (const [key, values] of typedValues(argv(), spec)) {
+      const empty = values.findIndex((v) => v === "");
+      if (empty >= 0) {
+        const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        throw new K3tsError("INVALID_ARGUMENT", `${flag}: a value is required (it was given an empty one)`, { meta: { flag } });
+      }
+      opts[key] = values.length === 1 ? values[0] : values;
+    }
     const args = received.slice(0, -1).flat().filter((a) => a !== undefined && a !== null).map(String);
     invoke(opts, async (ctx) => (await spec.load()).run(ctx, args, opts), spec.options?.some((o) => o.format) ?? false);
   });

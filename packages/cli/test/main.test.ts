@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runMain } from "./harness.js";
-import { attachDashValues, commands, foldCommand } from "../src/commands/index.js";
+import { attachDashValues, commands, foldCommand, typedValues } from "../src/commands/index.js";
 import { formatTable } from "../src/output.js";
 
 const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
@@ -144,5 +144,24 @@ describe("a flag that takes a value takes the next word, even one that starts wi
     expect(servers.code).toBe(2);
     expect(servers.err).toMatch(/servers/);
     expect(servers.err).not.toContain("Unknown option");
+  });
+});
+
+describe("values reach the command as typed", () => {
+  it("typedValues: --flag=V, --flag V, -f V, repeated flags, nothing after --", () => {
+    const spec = commands.find((c) => c.name === "cluster create")!;
+    const got = typedValues(["cluster create", "dev", "--token", "0123", "--image=0x10", "-p", "8080:80@loadbalancer", "-p=9090:90", "--agents", "007", "--", "--token", "x"], spec);
+    expect(Object.fromEntries(got)).toEqual({ token: ["0123"], image: ["0x10"], port: ["8080:80@loadbalancer", "9090:90"], agents: ["007"] });
+  });
+
+  it.each([
+    [["cluster", "create", "x", "--token", ""], "--token: a value is required"],
+    [["cluster", "create", "x", "--image", ""], "--image: a value is required"],
+    [["cluster", "create", "x", "--servers", "0x2"], "--servers 0x2: expected a whole number ≥ 1"],
+    [["cluster", "create", "x", "--agents", "1e1"], "--agents 1e1: expected a whole number ≥ 0"],
+  ])("%j is refused (exit 2) naming the flag", async (argv, message) => {
+    const r = await k3ts(argv, { K3TS_RUNTIME: fixture("memory-cluster-runtime.mjs") });
+    expect(r.err).toContain(message);
+    expect(r.code).toBe(2);
   });
 });

@@ -298,6 +298,35 @@ export function attachDashValues(argv: string[]): string[] {
   return out;
 }
 
+const camel = (flag: string) => flag.replace(/^-+/, "").replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * The values of the command's value-taking flags exactly as typed, by cac's option key (`--k3s-arg` →
+ * `k3sArg`): the parser underneath (mri) turns `0123` into 123, `0x10` into 16 and `""` into 0, which a
+ * token, an image or a network name must never be. `--flag=V`, `--flag V`, `-f V`, `-f=V`; none after `--`.
+ */
+export function typedValues(argv: string[], spec: CommandSpec): Map<string, string[]> {
+  const byName = new Map<string, string>();
+  for (const o of spec.options ?? []) {
+    const names = valueFlagNames(o);
+    const long = names.find((n) => n.startsWith("--"));
+    if (long) for (const n of names) byName.set(n, camel(long));
+  }
+  const out = new Map<string, string[]>();
+  const add = (key: string, v: string) => out.set(key, [...(out.get(key) ?? []), v]);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") break;
+    const eq = a.indexOf("=");
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    const key = byName.get(name);
+    if (!key) continue;
+    if (eq > 0) add(key, a.slice(eq + 1));
+    else if (i + 1 < argv.length) add(key, argv[++i]!);
+  }
+  return out;
+}
+
 /** Global options that take a value (so their value is not mistaken for a command word). */
 const VALUE_OPTIONS = new Set(["--runtime"]);
 
