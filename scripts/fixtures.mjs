@@ -4,7 +4,8 @@
 //
 //   k3ts-test/busybox:1       busybox-static with its applets linked: what the conformance suite runs
 //   k3ts-test/k3s-standin:2   the k3s STAND-IN (test double, fixtures/k3s-standin): busybox + the host's
-//                             node binary and its libraries + dist/k3s.js; ENTRYPOINT /bin/k3s, CMD agent
+//                             node binary and its libraries + dist/k3s.js + Debian's containerd, runc, ctr,
+//                             etcd and etcdctl (the real parts); ENTRYPOINT /bin/k3s, CMD agent
 //   k3ts-test/nginx:1         Debian's nginx (nginx-light + libnginx-mod-stream) + busybox, for k3ts'
 //                             load balancer; k3ts writes /etc/nginx/nginx.conf itself
 //   k3ts-test/registry:2      Debian's docker-registry (the CNCF distribution registry 2.8, the program the
