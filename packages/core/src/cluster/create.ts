@@ -146,9 +146,9 @@ async function networkExists(runtime: Runtime, name: string, o: { signal?: Abort
 
 /** The subnet the engine gives a new network (k3d's `--subnet auto`): a probe network is made, read and removed. */
 async function freeSubnet(runtime: Runtime, probe: string, labels: Record<string, string>, o: { signal?: AbortSignal }): Promise<string | undefined> {
-  await runtime.networks.ensure({ name: probe, labels }, o);
+  const { network } = await runtime.networks.ensure({ name: probe, labels }, o);
   try {
-    return (await runtime.networks.inspect(probe, o)).subnet;
+    return network.subnet;
   } finally {
     await runtime.networks.delete(probe, o);
   }

@@ -16,7 +16,7 @@ import { K3tsError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import type { HostAlias, NetworkInfo } from "../types.js";
 import { kubeRequest, listNodeReadiness, type KubeAccess } from "./kubeapi.js";
-import { readKeptSpec } from "./plan.js";
+import { readKeptSpec } from "./query.js";
 import { HOST_ALIAS } from "./spec.js";
 
 export const NODE_HOSTS_ANNOTATION = "k3ts.io/node-hosts";

@@ -10,7 +10,7 @@ import type { Runtime } from "../runtime.js";
 import type { Node, NodeSpec, PortMapping } from "../types.js";
 import { crashCheck } from "./crash.js";
 import { accessFromKubeconfig, kubeRequest, waitForReady } from "./kubeapi.js";
-import { getCluster, getKubeconfig, type ClusterSummary, type LifecycleOptions } from "./query.js";
+import { getCluster, getKubeconfig, readKeptSpec, type ClusterSummary, type LifecycleOptions } from "./query.js";
 import {
   CLUSTER_SPEC_IN_NODE,
   joinsProxiedPort,
@@ -20,7 +20,6 @@ import {
   planAddedNodes,
   planLoadBalancer,
   hasEmbeddedEtcd,
-  readKeptSpec,
   k3sNodeFiles,
   TOKEN_FILE_IN_NODE,
   type LoadBalancerState,

@@ -3,9 +3,9 @@
  * is wired (roles, join URL, TLS SANs, node filters, load-balancer ports) is here and table-tested.
  */
 import { createHash } from "node:crypto";
-import { K3tsError, isK3tsError } from "../errors.js";
+import { K3tsError } from "../errors.js";
 import { LABELS, baseLabels } from "../labels.js";
-import type { Runtime, RuntimeInfo } from "../runtime.js";
+import type { RuntimeInfo } from "../runtime.js";
 import type { HostAlias, NodeSpec, PortMapping, VolumeMount } from "../types.js";
 import { filterSelects, selectNodes } from "./filters.js";
 import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT, NODE_MEMINFO, fakeMeminfo } from "./entrypoint.js";
@@ -469,18 +469,6 @@ export function k3sNodeFiles(spec: ClusterSpec, node?: Pick<NodeSpec, "memoryByt
     { path: CLUSTER_SPEC_IN_NODE, content: recordClusterSpec(spec), mode: 0o600 },
     ...(node?.memoryBytes ? [{ path: NODE_MEMINFO, content: fakeMeminfo(node.memoryBytes), mode: 0o444 }] : []),
   ];
-}
-
-/** The spec a cluster's servers keep (the first that has it answers), or undefined for a cluster made before k3ts kept one. */
-export async function readKeptSpec(runtime: Runtime, servers: ReadonlyArray<{ name: string }>, options: { signal?: AbortSignal } = {}): Promise<ClusterSpec | undefined> {
-  for (const server of servers) {
-    try {
-      return readClusterSpecRecord((await runtime.nodes.readFile(server.name, CLUSTER_SPEC_IN_NODE, options)).toString("utf8"));
-    } catch (err) {
-      if (!isK3tsError(err, "FILE_NOT_FOUND")) throw err;
-    }
-  }
-  return undefined;
 }
 
 /** A kept spec as a ClusterSpec again (the create-only fields as a create that waits would have them). */

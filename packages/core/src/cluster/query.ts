@@ -7,13 +7,14 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
-import { K3tsError } from "../errors.js";
+import { K3tsError, isK3tsError } from "../errors.js";
 import { LABELS } from "../labels.js";
 import type { Logger, Progress } from "../logger.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, PublishedPort } from "../types.js";
 import { kubeconfigPath as defaultKubeconfigPath, rewriteKubeconfig } from "./kubeconfig.js";
-import { KUBECONFIG_IN_NODE, names } from "./spec.js";
+import { KUBECONFIG_IN_NODE, names, type ClusterSpec } from "./spec.js";
+import { CLUSTER_SPEC_IN_NODE, readClusterSpecRecord } from "./plan.js";
 import type { NodeReadiness } from "./kubeapi.js";
 
 export interface LifecycleOptions {
@@ -135,3 +136,14 @@ export async function getKubeconfig(name: string, opts: { runtime: Runtime; sign
   return rewriteKubeconfig(raw, { cluster: name, server: cluster.apiServerUrl });
 }
 
+/** The spec a cluster's servers keep (the first that has it answers), or undefined for a cluster made before k3ts kept one. */
+export async function readKeptSpec(runtime: Runtime, servers: ReadonlyArray<{ name: string }>, options: { signal?: AbortSignal } = {}): Promise<ClusterSpec | undefined> {
+  for (const server of servers) {
+    try {
+      return readClusterSpecRecord((await runtime.nodes.readFile(server.name, CLUSTER_SPEC_IN_NODE, options)).toString("utf8"));
+    } catch (err) {
+      if (!isK3tsError(err, "FILE_NOT_FOUND")) throw err;
+    }
+  }
+  return undefined;
+}

@@ -137,7 +137,7 @@ function readImage(c: Collector, image: string | undefined): string | undefined 
 export function readSubnet(c: Collector, subnet: string | undefined, pointer = "/subnet", allowAuto = true): string | undefined {
   if (subnet === undefined || subnet === "") return undefined;
   if (subnet === "auto" && allowAuto) {
-    c.notice(pointer, "\"auto\": k3ts lets the engine pick the subnet and gives nodes no static addresses");
+    c.notice(pointer, "\"auto\" is what k3ts does without a subnet: the engine picks it (servers with embedded etcd still get fixed addresses in it)");
     return undefined;
   }
   const m = IPV4_CIDR.exec(subnet);

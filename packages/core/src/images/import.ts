@@ -12,7 +12,7 @@ import { silentProgress, type Progress } from "../logger.js";
 import type { Runtime } from "../runtime.js";
 import { getCluster, type NodeSummary } from "../cluster/query.js";
 import { parseNodeFilter, selectNodes } from "../cluster/filters.js";
-import { readImageArchive, type ArchiveImage } from "./archive.js";
+import { normalizeImageRef, readImageArchive, type ArchiveImage } from "./archive.js";
 import { ctrImportCommand, ctrListCommand, ctrTagCommand, importedImages, parseCtrImageList, parseCtrImportOutput } from "./ctr.js";
 import { fanOut, formatTransfer } from "./fanout.js";
 import { alreadyPresent, candidateRefs, worthChecking, type NodeImages } from "./plan.js";
@@ -251,11 +251,9 @@ async function aliasLocalhost(runtime: Runtime, ref: string, states: NodeState[]
 
 /** A `:latest` (or untagged) image is pulled by the kubelet (imagePullPolicy Always by default): the imported copy is not used. */
 export function referenceWarnings(ref: string): string[] {
-  const name = ref.split("@")[0]!;
-  if (ref.includes("@")) return [];
-  const tag = name.slice(name.lastIndexOf("/") + 1).split(":")[1];
-  if (tag !== undefined && tag !== "latest") return [];
-  return [`${ref}: pods that name it ${tag ? "" : "(no tag means :latest) "}get imagePullPolicy Always and pull it from its registry instead of using the imported copy; give it another tag (${name}:dev) or set imagePullPolicy: IfNotPresent`];
+  if (ref.includes("@") || !normalizeImageRef(ref).endsWith(":latest")) return [];
+  const name = ref.replace(/:latest$/, "");
+  return [`${ref}: pods that name it ${ref === name ? "(no tag means :latest) " : ""}get imagePullPolicy Always and pull it from its registry instead of using the imported copy; give it another tag (${name}:dev) or set imagePullPolicy: IfNotPresent`];
 }
 
 async function nodeState(runtime: Runtime, node: NodeSummary, signal?: AbortSignal): Promise<NodeState> {

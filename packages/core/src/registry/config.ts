@@ -58,12 +58,10 @@ export function defaultClusterRegistryName(cluster: string): string {
   return `k3ts-${cluster}-registry`;
 }
 
-/** The domain of an image reference (distribution `reference` grammar: `domain-component`s joined by '.'; no '_'). */
-const NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
-
 /** A container name that is also a DNS name nodes can resolve and the domain of the image references that name it. */
 export function validateRegistryName(name: string, where: string): string {
-  if (!NAME.test(name) || !isHostname(name)) {
+  // A hostname's labels are also the domain-components of an image reference (distribution's grammar: no '_').
+  if (!isHostname(name) || name.endsWith(".")) {
     throw new K3tsError("INVALID_ARGUMENT", `${where}: ${JSON.stringify(name)} is not a valid registry name (letters, digits, '-' and '.'; it becomes the host of image references, NAME:PORT/app:1, where '_' is not allowed)`, {
       meta: { where, value: name },
     });
