@@ -91,7 +91,7 @@ function globRegExp(pattern: string): RegExp {
       const close = pattern.indexOf("]", i + 2);
       if (close < 0) throw new Error(`syntax error in pattern ${JSON.stringify(pattern)}`);
       const body = pattern.slice(i + 1, close);
-      re += `[${body.startsWith("^") ? `^/${body.slice(1)}` : body.replace(/^\^/, "")}]`;
+      re += `[${body.startsWith("^") ? `^/${body.slice(1)}` : body}]`;
       i = close;
     } else re += c.replace(/[.+^${}()|\]\\]/g, "\\$&");
   }

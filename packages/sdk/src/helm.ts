@@ -245,7 +245,7 @@ const STUCK = new Set(["ImagePullBackOff", "ErrImagePull", "InvalidImageName", "
 
 interface HelmRuns {
   /** One failed helm run, keyed so that each run counts once (pod and its restart count). */
-  failure?: { key: string; pod: string; description: string };
+  failure?: { key: string; description: string };
   /** A helm container that cannot start (ImagePullBackOff …): pod, reason, message. */
   stuck?: string;
 }
@@ -264,7 +264,7 @@ async function helmRuns(api: KubeApi, job: KubeObject, signal?: AbortSignal): Pr
     const cs = statuses.find((c) => c.name === "helm") ?? statuses[0];
     const name = pod.metadata.name!;
     if (pod.status?.phase === "Failed") {
-      out.failure = { key: name, pod: name, description: `pod ${name} failed${cs?.state?.terminated?.exitCode !== undefined ? ` (helm exited with code ${cs.state.terminated.exitCode})` : ""}` };
+      out.failure = { key: name, description: `pod ${name} failed${cs?.state?.terminated?.exitCode !== undefined ? ` (helm exited with code ${cs.state.terminated.exitCode})` : ""}` };
       continue;
     }
     if (!cs || cs.state?.running) continue;
@@ -273,7 +273,7 @@ async function helmRuns(api: KubeApi, job: KubeObject, signal?: AbortSignal): Pr
     const last = cs.state?.terminated ?? (waiting ? cs.lastState?.terminated : undefined);
     if (waiting?.reason === "CrashLoopBackOff" || (last && last.exitCode !== undefined && last.exitCode !== 0)) {
       const runs = (cs.restartCount ?? 0) + (cs.state?.terminated ? 1 : 0);
-      out.failure = { key: `${name}/${runs}`, pod: name, description: `pod ${name}: ${cs.name} exited with code ${last?.exitCode ?? "?"}${waiting?.reason ? ` (${waiting.reason})` : last?.reason ? ` (${last.reason})` : ""}` };
+      out.failure = { key: `${name}/${runs}`, description: `pod ${name}: ${cs.name} exited with code ${last?.exitCode ?? "?"}${waiting?.reason ? ` (${waiting.reason})` : last?.reason ? ` (${last.reason})` : ""}` };
     }
   }
   return out;

@@ -61,7 +61,6 @@ export function statusMessage(body: string): { message: string; reason?: string 
   return { message: body.trim().slice(0, 500) || "(empty answer)" };
 }
 
-/** One client over a KubeConfig's current context. */
 /** How long one API request may take before it is given up (and, for a read, tried again). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** Attempts of one request that the apiserver answered 429 or 5xx (or not at all, for reads). */
@@ -83,6 +82,7 @@ export interface KubeApiOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** One client over a KubeConfig's current context. */
 export class KubeApi {
   readonly #kc: KubeConfig;
   readonly #resources = new Map<string, Map<string, ApiResource>>();
