@@ -2,7 +2,7 @@ import { Readable, type Writable } from "node:stream";
 import { cac } from "cac";
 import { K3tsError, isK3tsError, selectRuntime, type Runtime } from "@k3ts/core";
 import pkg from "../package.json" with { type: "json" };
-import { attachDashValues, commands, foldCommand, typedValues, type CommandSpec } from "./commands/index.js";
+import { attachDashValues, commandIn, commands, foldCommand, typedValues, type CommandSpec } from "./commands/index.js";
 import type { CommandContext } from "./context.js";
 import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
@@ -86,7 +86,8 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
     return 0;
   }
   try {
-    parsedArgv = attachDashValues(foldCommand(argv));
+    const folded = foldCommand(argv);
+    parsedArgv = attachDashValues(folded, commandIn(folded));
     cli.parse(["node", "k3ts", ...parsedArgv], { run: false });
     if (cli.options.help) {
       cli.outputHelp();
@@ -138,12 +139,8 @@ function register(cli: ReturnType<typeof cac>, spec: CommandSpec, argv: () => st
   command.action((...received: unknown[]) => {
     const opts = { ...((received.at(-1) ?? {}) as Record<string, unknown>) };
     // Values as typed (the parser coerces numbers); an empty value for a flag that takes one is refused.
-    for (const [key, values] of typedValues(argv(), spec)) {
-      const empty = values.findIndex((v) => v === "");
-      if (empty >= 0) {
-        const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-        throw new K3tsError("INVALID_ARGUMENT", `${flag}: a value is required (it was given an empty one)`, { meta: { flag } });
-      }
+    for (const [key, { flag, values }] of typedValues(argv(), spec)) {
+      if (values.includes("")) throw new K3tsError("INVALID_ARGUMENT", `${flag}: a value is required (it was given an empty one)`, { meta: { flag } });
       opts[key] = values.length === 1 ? values[0] : values;
     }
     const args = received.slice(0, -1).flat().filter((a) => a !== undefined && a !== null).map(String);

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runMain } from "./harness.js";
-import { attachDashValues, commands, foldCommand, typedValues } from "../src/commands/index.js";
+import { attachDashValues, commandIn, commands, foldCommand, typedValues } from "../src/commands/index.js";
 import { formatTable } from "../src/output.js";
 
 const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
@@ -131,7 +131,8 @@ describe("a flag that takes a value takes the next word, even one that starts wi
     [["cluster", "create", "--", "--k3s-arg", "-x"], ["cluster create", "--", "--k3s-arg", "-x"]],
     [["image", "import", "-", "-c", "dev"], ["image import", "\0stdin", "-c", "dev"]],
   ])("%j → %j", (input, expected) => {
-    const got = attachDashValues(foldCommand(input));
+    const folded = foldCommand(input);
+    const got = attachDashValues(folded, commandIn(folded));
     expect(got.map((a) => (a.startsWith("\0") || a.includes("stdin") ? "\0stdin" : a))).toEqual(expected);
   });
 
@@ -151,7 +152,8 @@ describe("values reach the command as typed", () => {
   it("typedValues: --flag=V, --flag V, -f V, repeated flags, nothing after --", () => {
     const spec = commands.find((c) => c.name === "cluster create")!;
     const got = typedValues(["cluster create", "dev", "--token", "0123", "--image=0x10", "-p", "8080:80@loadbalancer", "-p=9090:90", "--agents", "007", "--", "--token", "x"], spec);
-    expect(Object.fromEntries(got)).toEqual({ token: ["0123"], image: ["0x10"], port: ["8080:80@loadbalancer", "9090:90"], agents: ["007"] });
+    expect(Object.fromEntries([...got].map(([k, v]) => [k, v.values]))).toEqual({ token: ["0123"], image: ["0x10"], port: ["8080:80@loadbalancer", "9090:90"], agents: ["007"] });
+    expect(got.get("port")!.flag).toBe("--port");
   });
 
   it.each([

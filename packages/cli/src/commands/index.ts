@@ -7,8 +7,6 @@ import type { CommandSpec, OptionSpec } from "./spec.js";
 
 import { OUTPUT_OPTION } from "./spec.js";
 
-export { OUTPUT_OPTION };
-
 const ALL: OptionSpec = { flags: "-a, --all", description: "Every cluster" };
 const KUBECONFIG_FILE: OptionSpec = { flags: "--kubeconfig <file>", description: "Kubeconfig file to update (default: $KUBECONFIG's first file, else ~/.kube/config)" };
 const WAIT: OptionSpec = { flags: "--wait", description: "Wait for the API and every node to be Ready (--wait=false to return at once)", default: true };
@@ -268,20 +266,44 @@ export function foldCommand(argv: string[]): string[] {
   return imageCommands.includes(spec) ? folded.map((a) => (a === "-" ? STDIN_ARG : a)) : folded;
 }
 
-/** `-o, --output <format>` → ["-o", "--output"] when the option takes a value, else []. */
-function valueFlagNames(o: OptionSpec): string[] {
-  if (!/[<[]/.test(o.flags)) return [];
-  return o.flags.split(/[ ,]+/).filter((w) => w.startsWith("-"));
+/** A value-taking flag: cac's option key (`--k3s-arg` → `k3sArg`) and its long spelling. */
+interface ValueFlag {
+  key: string;
+  flag: string;
+}
+
+const valueFlagTables = new WeakMap<CommandSpec, Map<string, ValueFlag>>();
+
+/** Every spelling (`-o`, `--output`) of the command's value-taking flags; made once per command. */
+function valueFlags(spec: CommandSpec): Map<string, ValueFlag> {
+  let table = valueFlagTables.get(spec);
+  if (!table) {
+    table = new Map();
+    for (const o of spec.options ?? []) {
+      if (!/[<[]/.test(o.flags)) continue;
+      const names = o.flags.split(/[ ,]+/).filter((w) => w.startsWith("-"));
+      const flag = names.find((n) => n.startsWith("--"));
+      if (!flag) continue;
+      const key = flag.slice(2).replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+      for (const n of names) table.set(n, { key, flag });
+    }
+    valueFlagTables.set(spec, table);
+  }
+  return table;
+}
+
+/** The command a folded argv names (foldCommand put its name in one word). */
+export function commandIn(folded: string[]): CommandSpec | undefined {
+  return commands.find((c) => folded.includes(c.name));
 }
 
 /**
  * k3d's (cobra/pflag's) rule for a flag that takes a value: the next word is its value even when it
- * starts with `-`, so `--k3s-arg "--disable=traefik@server:*"` means what it says. The folded command's
- * value flags (and the global ones) are rewritten as `--flag=VALUE` for the parser; after `--` nothing is.
+ * starts with `-`, so `--k3s-arg "--disable=traefik@server:*"` means what it says. The command's value
+ * flags (and the global ones) are rewritten as `--flag=VALUE` for the parser; after `--` nothing is.
  */
-export function attachDashValues(argv: string[]): string[] {
-  const spec = commands.find((c) => argv.includes(c.name));
-  const flags = new Set([...VALUE_OPTIONS, ...(spec?.options ?? []).flatMap(valueFlagNames)]);
+export function attachDashValues(argv: string[], spec: CommandSpec | undefined): string[] {
+  const table = spec ? valueFlags(spec) : undefined;
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -290,7 +312,7 @@ export function attachDashValues(argv: string[]): string[] {
       break;
     }
     const next = argv[i + 1];
-    if (flags.has(a) && next !== undefined && next.startsWith("-") && next !== "-") {
+    if ((VALUE_OPTIONS.has(a) || table?.has(a)) && next !== undefined && next.startsWith("-") && next !== "-") {
       out.push(`${a}=${next}`);
       i++;
     } else out.push(a);
@@ -298,31 +320,25 @@ export function attachDashValues(argv: string[]): string[] {
   return out;
 }
 
-const camel = (flag: string) => flag.replace(/^-+/, "").replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-
 /**
- * The values of the command's value-taking flags exactly as typed, by cac's option key (`--k3s-arg` →
- * `k3sArg`): the parser underneath (mri) turns `0123` into 123, `0x10` into 16 and `""` into 0, which a
- * token, an image or a network name must never be. `--flag=V`, `--flag V`, `-f V`, `-f=V`; none after `--`.
+ * The values of the command's value-taking flags exactly as typed, by cac's option key: the parser
+ * underneath (mri) turns `0123` into 123, `0x10` into 16 and `""` into 0, which a token, an image or a
+ * network name must never be. `--flag=V`, `--flag V`, `-f V`, `-f=V`; none after `--`.
  */
-export function typedValues(argv: string[], spec: CommandSpec): Map<string, string[]> {
-  const byName = new Map<string, string>();
-  for (const o of spec.options ?? []) {
-    const names = valueFlagNames(o);
-    const long = names.find((n) => n.startsWith("--"));
-    if (long) for (const n of names) byName.set(n, camel(long));
-  }
-  const out = new Map<string, string[]>();
-  const add = (key: string, v: string) => out.set(key, [...(out.get(key) ?? []), v]);
+export function typedValues(argv: string[], spec: CommandSpec): Map<string, { flag: string; values: string[] }> {
+  const table = valueFlags(spec);
+  const out = new Map<string, { flag: string; values: string[] }>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") break;
     const eq = a.indexOf("=");
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    const key = byName.get(name);
-    if (!key) continue;
-    if (eq > 0) add(key, a.slice(eq + 1));
-    else if (i + 1 < argv.length) add(key, argv[++i]!);
+    const known = table.get(eq > 0 ? a.slice(0, eq) : a);
+    if (!known) continue;
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) continue;
+    const entry = out.get(known.key) ?? { flag: known.flag, values: [] };
+    entry.values.push(value);
+    out.set(known.key, entry);
   }
   return out;
 }
