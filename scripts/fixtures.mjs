@@ -14,7 +14,8 @@
 //
 // Usage: pnpm fixtures [--engine docker|podman] [--image busybox|k3s-standin|nginx|registry] [--quiet]
 import { spawnSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync, symlinkSync, copyFileSync, writeFileSync, rmSync, chmodSync, realpathSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, mkdirSync, symlinkSync, copyFileSync, readFileSync, writeFileSync, rmSync, chmodSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,8 +95,10 @@ function k3sStandinRoot() {
     ["/usr/bin/ctr", "/usr/libexec/k3s-standin/ctr"],
     ["/usr/bin/etcd", "/bin/etcd"],
     ["/usr/bin/etcdctl", "/usr/local/bin/etcdctl"],
+    // util-linux's unshare: the kubelet imitation's chroot + chdir into a container's image snapshot.
+    ["/usr/bin/unshare", "/usr/libexec/k3s-standin/unshare"],
   ]) {
-    if (!existsSync(from)) throw new Error(`${from} is missing: apt-get install containerd runc etcd-server etcd-client`);
+    if (!existsSync(from)) throw new Error(`${from} is missing: apt-get install containerd runc etcd-server etcd-client util-linux`);
     copyWithLibs(root, from, to);
   }
   writeFileSync(
@@ -108,8 +111,47 @@ function k3sStandinRoot() {
     join(root, "etc/os-release"),
     `NAME="K3s stand-in (test double)"\nID=k3s-standin\nVERSION_ID="${STANDIN_K3S_VERSION}"\nPRETTY_NAME="K3s stand-in (test double) ${STANDIN_K3S_VERSION}"\n`,
   );
+  systemImages(join(root, "usr/share/k3s-standin/images"));
   for (const d of ["var/lib/rancher/k3s", "var/lib/kubelet", "var/lib/cni", "var/log", "etc/rancher/k3s", "etc/rancher/node", "output", "run", "bin/aux"]) mkdirSync(join(root, d), { recursive: true });
   return root;
+}
+
+/**
+ * The stand-in's system images as an air-gapped k3s has them: a `docker save` archive of the klipper-helm
+ * image its helm-controller's Jobs name (helm.ts' KLIPPER_IMAGE; the stand-in runs that image's work in
+ * process, so the image holds only a marker file), for the node's platform.
+ */
+function systemImages(dir) {
+  const source = readFileSync(join(repo, "fixtures/k3s-standin/src/helm.ts"), "utf8");
+  const klipper = /export const KLIPPER_IMAGE = "([^"]+)"/.exec(source)?.[1];
+  if (!klipper) throw new Error("fixtures/k3s-standin/src/helm.ts: KLIPPER_IMAGE not found");
+  const work = mkdtempSync(join(tmpdir(), "k3ts-system-images-"));
+  try {
+    const layerRoot = join(work, "layer");
+    mkdirSync(join(layerRoot, "usr/share/klipper-helm"), { recursive: true });
+    writeFileSync(join(layerRoot, "usr/share/klipper-helm/STANDIN"), "The klipper-helm image of the k3s stand-in (test double): its work runs in the stand-in's process.\n");
+    const layerTar = join(work, "layer.tar");
+    tarInto(layerTar, layerRoot);
+    const layer = readFileSync(layerTar);
+    const diffId = createHash("sha256").update(layer).digest("hex");
+    const arch = { x64: "amd64", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x" }[process.arch] ?? process.arch;
+    const config = JSON.stringify({ architecture: arch, os: "linux", config: { Entrypoint: ["entry"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] }, rootfs: { type: "layers", diff_ids: [`sha256:${diffId}`] } });
+    const configId = createHash("sha256").update(config).digest("hex");
+    const archive = join(work, "archive");
+    mkdirSync(join(archive, diffId), { recursive: true });
+    writeFileSync(join(archive, diffId, "layer.tar"), layer);
+    writeFileSync(join(archive, `${configId}.json`), config);
+    writeFileSync(join(archive, "manifest.json"), JSON.stringify([{ Config: `${configId}.json`, RepoTags: [klipper], Layers: [`${diffId}/layer.tar`] }]));
+    mkdirSync(dir, { recursive: true });
+    tarInto(join(dir, "k3s-standin-system-images.tar"), archive);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function tarInto(file, dir) {
+  const r = spawnSync("tar", ["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "-C", dir, "-cf", file, "."], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`tar of ${dir} failed: ${r.stderr}`);
 }
 
 /** Debian's nginx with the stream module, its libraries, and busybox. */

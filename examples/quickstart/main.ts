@@ -4,6 +4,7 @@
  * in-process port-forward.
  *
  *   node main.ts                       # Docker (K3TS_RUNTIME=podman for Podman)
+ *   APP_IMAGE=my-httpd:dev node main.ts  # an image of your engine (with sh and httpd), imported into the nodes
  *
  * The cluster is deleted when the program ends (`await using`), also on Ctrl-C.
  */
@@ -22,10 +23,16 @@ export interface QuickstartResult {
   helmJob: string | undefined;
 }
 
-export async function quickstart(options: Partial<ClusterOptions> = {}, log: (line: string) => void = console.log): Promise<QuickstartResult> {
+export async function quickstart(options: Partial<ClusterOptions> = {}, log: (line: string) => void = console.log, appImage = process.env.APP_IMAGE): Promise<QuickstartResult> {
   await using cluster = await createCluster({ runtime: process.env.K3TS_RUNTIME ?? "docker", agents: 1, ...options });
   log(`cluster ${cluster.name} is ready`);
   const kc = await cluster.kubeClient();
+
+  // 0. An image built on this machine goes into the nodes' containerd (k3s would otherwise pull the chart's busybox:1.36).
+  if (appImage) {
+    const imported = await cluster.importImages([appImage]);
+    for (const warning of imported.warnings) log(`warning: ${warning}`);
+  }
 
   // 1. Manifests: the demo namespace and its settings, built with kustomize, applied server-side.
   const applied = await applyManifests(kc, [here("./manifests")]);
@@ -36,7 +43,7 @@ export async function quickstart(options: Partial<ClusterOptions> = {}, log: (li
     name: "hello",
     chart: here("./chart"),
     targetNamespace: "demo",
-    values: [here("./chart/values.yaml"), { greeting: "Hello from k3ts" }],
+    values: [here("./chart/values.yaml"), { greeting: "Hello from k3ts", ...(appImage ? { image: appImage } : {}) }],
   });
   log(`helm release ${release.name} installed by job ${release.jobName}`);
   await waitForRollout(kc, [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "hello", namespace: "demo" } }], { timeout: "2m" });

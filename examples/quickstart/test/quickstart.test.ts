@@ -6,6 +6,11 @@ import { quickstart } from "../main.ts";
 const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:2";
 const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
 
+/** Real k3s runs privileged; the stand-in unprivileged with SYS_ADMIN, for its real containerd to unpack images. */
+const NODE_PRIVILEGE = process.env.K3TS_E2E_K3S_IMAGE ? { privileged: true } : { privileged: false, capAdd: ["SYS_ADMIN"] };
+/** The app's image, imported from the engine (no registry here): the test machine's busybox, with sh and httpd. */
+const APP_IMAGE = process.env.K3TS_E2E_POD_IMAGE ?? "k3ts-test/busybox:1";
+
 async function engine(name: "docker" | "podman"): Promise<Runtime | undefined> {
   try {
     const { runtime } = await selectRuntime({ name, resolveFrom: [import.meta.url] });
@@ -27,13 +32,15 @@ for (const name of ENGINES) {
       const cluster = `quickstart-${name[0]}`;
       const lines: string[] = [];
       const result = await quickstart(
-        { runtime: runtime!, name: cluster, image: K3S_IMAGE, loadBalancer: { image: LB_IMAGE }, privileged: process.env.K3TS_E2E_K3S_IMAGE !== undefined, timeout: "150s", environment: {} },
+        { runtime: runtime!, name: cluster, image: K3S_IMAGE, loadBalancer: { image: LB_IMAGE }, ...NODE_PRIVILEGE, timeout: "150s", environment: {} },
         (l) => lines.push(l),
+        APP_IMAGE,
       );
       expect(result.greeting).toBe("Hello from k3ts");
       expect(result.applied).toEqual(expect.arrayContaining(["Namespace//demo", "ConfigMap/demo/settings"]));
       expect(result.helmJob).toBe("helm-install-hello");
       expect(lines[0]).toBe(`cluster ${cluster} is ready`);
+      expect(lines.filter((l) => l.startsWith("warning:"))).toEqual([]);
       expect(lines.at(-1)).toMatch(/^http:\/\/127\.0\.0\.1:\d+ answered: Hello from k3ts$/);
       // `await using` deleted it on the way out.
       expect(await runtime!.nodes.list({ labels: { [LABELS.cluster]: cluster } })).toEqual([]);

@@ -16,6 +16,7 @@ import {
   deleteCluster,
   getCluster as coreGetCluster,
   getKubeconfig,
+  importImages as coreImportImages,
   rewriteKubeconfig,
   selectRuntime,
   silentLogger,
@@ -25,6 +26,8 @@ import {
   type ClusterSpec,
   type ClusterSummary,
   type DeleteResult,
+  type ImageSource,
+  type ImportImagesResult,
   type Logger,
   type Node,
   type NodeSummary,
@@ -202,6 +205,22 @@ export class Cluster implements AsyncDisposable {
   }
 
   /** Stops every node (load balancer, agents, servers). */
+  /**
+   * Copies images into the nodes' containerd, as `k3ts image import` does: image references are read
+   * from the engine (`docker save` / `podman save`), `{ kind: "file", path }` are archives; every
+   * server and agent unless `nodeFilters` (k3d's, e.g. `["agent:*"]`) says otherwise. Images a node
+   * holds already are skipped. `warnings` says when an image will not be used as named (a `:latest`
+   * reference is pulled by the kubelet, not taken from the node). Throws COMMAND_FAILED, with every
+   * node's failure, when a node could not import.
+   *
+   * @example
+   * await cluster.importImages(["my-app:dev"]);
+   */
+  importImages(images: ReadonlyArray<string | ImageSource>, options: { nodeFilters?: string[]; signal?: AbortSignal } = {}): Promise<ImportImagesResult> {
+    const { runtime, progress } = this.#lifecycle();
+    return coreImportImages(this.#s.name, images, { runtime, ...(progress ? { progress } : {}), ...options });
+  }
+
   async stop(): Promise<ClusterSummary> {
     return stopCluster(this.#s.name, this.#lifecycle());
   }

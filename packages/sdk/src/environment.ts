@@ -51,7 +51,13 @@ export interface EnvironmentEndpoint {
   dependsOn: string[];
 }
 
-export type EnvironmentCluster = { create: ClusterSpecOptions & { name: string } } | { kubeconfig: string; context?: string };
+/** The cluster k3ts makes (with the engine's images to import into it first) or an existing one. */
+export type EnvironmentCluster = { create: ClusterSpecOptions & { name: string }; images: string[] } | { kubeconfig: string; context?: string };
+
+function createCluster(c: Record<string, unknown>): EnvironmentCluster {
+  const { images, ...options } = c;
+  return { create: options as unknown as ClusterSpecOptions & { name: string }, images: (images as string[] | undefined) ?? [] };
+}
 
 export interface Environment {
   name: string;
@@ -78,7 +84,7 @@ export async function parseEnvironment(text: string, file: string): Promise<Envi
   const cluster: EnvironmentCluster =
     c.kubeconfig !== undefined || c.context !== undefined
       ? { kubeconfig: c.kubeconfig ?? "", ...(c.context !== undefined ? { context: c.context } : {}) }
-      : { create: c as unknown as ClusterSpecOptions & { name: string } };
+      : createCluster(c);
   const env: Environment = {
     name: doc.metadata.name,
     file,

@@ -39,6 +39,8 @@ export type {
   ClusterSummary,
   DeleteResult,
   ErrorCode,
+  ImageSource,
+  ImportImagesResult,
   Logger,
   Node,
   NodeSpec,

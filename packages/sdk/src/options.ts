@@ -11,6 +11,7 @@ import {
   defaultClusterSpec,
   mergeSpec,
   parseApiPort,
+  parseCapability,
   parseDuration,
   parseHostAlias,
   parseKeyValue,
@@ -53,6 +54,8 @@ export interface ClusterSpecOptions {
   nodeLabels?: string[];
   /** Container labels, `KEY=VALUE[@NODEFILTER]`. */
   runtimeLabels?: string[];
+  /** Linux capabilities added to the nodes, `CAPABILITY[@NODEFILTER]` (e.g. `SYS_ADMIN` for unprivileged nodes whose containerd unpacks images). */
+  capAdd?: string[];
   /** `IP:HOST[,HOST…]` entries for every node's /etc/hosts. */
   hostAliases?: string[];
   /** Join this existing network instead of creating `k3ts-NAME`. */
@@ -111,7 +114,7 @@ export const DEFAULT_TIMEOUT_MS = DEFAULT_CREATE_TIMEOUT_MS;
 
 const KNOWN: ReadonlySet<string> = new Set<keyof ClusterOptions>([
   "name", "servers", "agents", "image", "api", "ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels",
-  "hostAliases", "network", "subnet", "token", "memory", "loadBalancer", "privileged", "wait", "timeout", "rollback",
+  "capAdd", "hostAliases", "network", "subnet", "token", "memory", "loadBalancer", "privileged", "wait", "timeout", "rollback",
   "runtime", "reuse", "keep", "reaper", "updateKubeconfig", "kubeconfigPath", "signal", "logger", "progress", "environment",
 ]);
 
@@ -160,13 +163,14 @@ function filtered<T>(value: unknown, field: string, parse: (text: string, where:
 const keyValue = (t: string, w: string) => parseKeyValue(t, w);
 
 /** The `VALUE@FILTER` options and how each value is parsed (with the filter suffixes it allows). */
-const FILTERED: Record<"ports" | "volumes" | "env" | "k3sArgs" | "nodeLabels" | "runtimeLabels", [(text: string, where: string) => unknown, string[]?]> = {
+const FILTERED: Record<"ports" | "volumes" | "env" | "k3sArgs" | "nodeLabels" | "runtimeLabels" | "capAdd", [(text: string, where: string) => unknown, string[]?]> = {
   ports: [parsePortSpec, ["proxy", "direct"]],
   volumes: [parseVolumeSpec],
   env: [keyValue],
   k3sArgs: [(t) => t],
   nodeLabels: [keyValue],
   runtimeLabels: [keyValue],
+  capAdd: [parseCapability],
 };
 
 function memory(value: unknown, where: string): number | undefined {

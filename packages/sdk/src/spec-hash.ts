@@ -21,6 +21,7 @@ export const SPEC_FIELDS = [
   "k3sArgs",
   "nodeLabels",
   "runtimeLabels",
+  "capAdd",
   "hostAliases",
   "network",
   "subnet",

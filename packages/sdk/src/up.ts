@@ -19,6 +19,8 @@ export const ENVIRONMENT_LABEL = "k3ts.io/environment";
 
 export type UpEvent =
   | { type: "cluster"; name: string; created: boolean }
+  /** The engine's images imported into the nodes (`spec.cluster.images`); warnings say what will keep one from being used as named. */
+  | { type: "images"; imported: string[]; skipped: string[]; warnings: string[] }
   | { type: "step"; step: string; kind: EnvironmentStep["type"]; status: string }
   | { type: "step-done"; step: string; kind: EnvironmentStep["type"]; changed: number; unchanged: number }
   | { type: "endpoint"; step: string; url: string };
@@ -103,6 +105,11 @@ async function connect(env: Environment, options: UpOptions, create: boolean): P
     throw err;
   }
   options.onEvent?.({ type: "cluster", name: cluster.name, created: cluster.created });
+  if (env.cluster.images.length) {
+    const r = await cluster.importImages(env.cluster.images, options.signal ? { signal: options.signal } : {});
+    const sources = (status: string) => [...new Set(r.nodes.flatMap((n) => n.images.filter((i) => i.status === status).map((i) => i.source)))];
+    options.onEvent?.({ type: "images", imported: sources("imported"), skipped: sources("skipped"), warnings: r.warnings });
+  }
   return { kc: await cluster.kubeClient(), cluster };
 }
 

@@ -10,13 +10,17 @@ export const bin = fileURLToPath(new URL("../../bin/k3ts.js", import.meta.url));
 /** The k3s image the e2e suite runs: the stand-in by default, a real k3s when K3TS_E2E_K3S_IMAGE names one. */
 export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:2";
 export const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
-/** An image with `node` for pods that check what they resolve (the stand-in's pods run on its own filesystem). */
+/** An image with `node`, for pods that check what they resolve (imported from the engine: the stand-in image has node). */
 export const NODE_POD_IMAGE = process.env.K3TS_E2E_NODE_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "node:22-alpine" : "k3ts-test/k3s-standin:2");
 /**
  * Real k3s needs privileged nodes; the stand-in (and this sandbox, which cannot run privileged
  * containers) run without, with CAP_SYS_ADMIN: its real containerd mounts snapshots to unpack images.
  */
 export const PRIVILEGE_FLAGS = process.env.K3TS_E2E_K3S_IMAGE ? [] : ["--no-privileged", "--runtime-cap-add", "SYS_ADMIN"];
+/** The same for a k3ts.yaml Environment's cluster (YAML lines under `cluster:`). */
+export const PRIVILEGE_YAML = process.env.K3TS_E2E_K3S_IMAGE ? ["    privileged: true"] : ["    privileged: false", "    capAdd: [SYS_ADMIN]"];
+/** The image the test pods run (busybox: sh, httpd), imported from the engine into the nodes (no registry here). */
+export const POD_IMAGE = process.env.K3TS_E2E_POD_IMAGE ?? "k3ts-test/busybox:1";
 const ALL_ENGINES = ["docker", "podman"] as const;
 export type Engine = (typeof ALL_ENGINES)[number];
 /** The engines the suites run on: both, or those K3TS_E2E_ENGINES names (`pnpm test:repeat --engine` sets it). */
@@ -109,17 +113,25 @@ export async function clearName(runtime: Runtime, cluster: string): Promise<stri
 
 /**
  * What a pod resolves each name to (or the error code), through the cluster's DNS: a pod runs
- * `node` to look them up, and its log is read back. The pod is deleted afterwards.
+ * `node` to look them up, and its log is read back. The node image is imported into server-0 first
+ * (no registry here; the kubelet pulls what a node lacks) and the pod is placed there. The pod is
+ * deleted afterwards.
  */
-export async function resolveInPod(kubeconfig: string, names: string[], pod = "k3ts-e2e-dns"): Promise<Record<string, string>> {
+export async function resolveInPod(engine: Engine, cluster: string, kubeconfig: string, names: string[], env: Record<string, string> = {}, pod = "k3ts-e2e-dns"): Promise<Record<string, string>> {
   const script = `const dns=require("dns");Promise.all(${JSON.stringify(names)}.map(n=>dns.promises.lookup(n,{family:4}).then(r=>[n,r.address],e=>[n,e.code]))).then(r=>console.log(JSON.stringify(Object.fromEntries(r))))`;
+  const imported = await k3ts(engine, ["image", "import", NODE_POD_IMAGE, "-c", cluster, "--nodes", "server:0"], env);
+  if (imported.exitCode !== 0) throw new Error(`image import ${NODE_POD_IMAGE}: ${String(imported.stderr)}`);
+  const placed = JSON.stringify({ apiVersion: "v1", spec: { nodeSelector: { "kubernetes.io/hostname": `k3ts-${cluster}-server-0` } } });
   await kubectl(kubeconfig, ["delete", "pod", pod, "--ignore-not-found", "--wait=true"]);
-  const run = await kubectl(kubeconfig, ["run", pod, `--image=${NODE_POD_IMAGE}`, "--restart=Never", "--command", "--", "node", "-e", script]);
+  const run = await kubectl(kubeconfig, ["run", pod, `--image=${NODE_POD_IMAGE}`, "--restart=Never", `--overrides=${placed}`, "--command", "--", "node", "-e", script]);
   if (run.exitCode !== 0) throw new Error(`kubectl run: ${run.stderr}`);
   try {
     const done = await kubectl(kubeconfig, ["wait", `pod/${pod}`, "--for=jsonpath={.status.phase}=Succeeded", "--timeout=90s"]);
     const logs = await kubectl(kubeconfig, ["logs", pod]);
-    if (done.exitCode !== 0) throw new Error(`pod ${pod} did not succeed: ${done.stderr}\n${logs.stdout}${logs.stderr}`);
+    if (done.exitCode !== 0) {
+      const state = await kubectl(kubeconfig, ["get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].state}"]);
+      throw new Error(`pod ${pod} did not succeed: ${done.stderr}\n${state.stdout}\n${logs.stdout}${logs.stderr}`);
+    }
     return JSON.parse(logs.stdout.trim().split("\n").pop() ?? "{}") as Record<string, string>;
   } finally {
     await kubectl(kubeconfig, ["delete", "pod", pod, "--ignore-not-found", "--wait=false"]);

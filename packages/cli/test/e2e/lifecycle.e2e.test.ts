@@ -165,7 +165,7 @@ for (const engine of ENGINES) {
         // Pods resolve the load balancer at its address after the restart (Podman may hand out new ones).
         const net = await runtime!.networks.inspect(`k3ts-${name}`);
         const lb = `k3ts-${name}-serverlb`;
-        expect(await resolveInPod(kc.path, [lb, "host.k3ts.internal"])).toEqual({ [lb]: net.members.find((m) => m.name === lb)?.ipv4, "host.k3ts.internal": await hostsEntry(runtime!, `k3ts-${name}-server-0`, "host.k3ts.internal") });
+        expect(await resolveInPod(engine, name, kc.path, [lb, "host.k3ts.internal"], env)).toEqual({ [lb]: net.members.find((m) => m.name === lb)?.ipv4, "host.k3ts.internal": await hostsEntry(runtime!, `k3ts-${name}-server-0`, "host.k3ts.internal") });
       } finally {
         const deleted = await k3ts(engine, ["cluster", "delete", name], { ...env, XDG_CONFIG_HOME: kc.dir });
         expect(deleted.exitCode, deleted.stderr).toBe(0);

@@ -122,7 +122,7 @@ for (const engine of ENGINES) {
         // aliases, the registry and the load balancer by name come from NodeHosts, the nodes from k3s.
         const net = await runtime!.networks.inspect(`k3ts-${name}`);
         const ipOf = (member: string) => net.members.find((m) => m.name === member)?.ipv4;
-        const seen = await resolveInPod(env.KUBECONFIG, ["host.k3ts.internal", "db.example.test", "cache.example.test", reg, `k3ts-${name}-serverlb`, `k3ts-${name}-agent-0`]);
+        const seen = await resolveInPod(engine, name, env.KUBECONFIG, ["host.k3ts.internal", "db.example.test", "cache.example.test", reg, `k3ts-${name}-serverlb`, `k3ts-${name}-agent-0`], env);
         expect(seen).toEqual({
           // The gateway on rootful Linux; the engine's host-gateway address in a VM or rootless.
           "host.k3ts.internal": await hostsEntry(runtime!, `k3ts-${name}-server-0`, "host.k3ts.internal"),
@@ -225,7 +225,7 @@ for (const engine of ENGINES) {
         expect((await registryJson(engine, reg)).clusters).toEqual([name]);
         // Pods resolve it by name too (connect added it to CoreDNS's NodeHosts).
         const clusterNet = await runtime!.networks.inspect(`k3ts-${name}`);
-        expect(await resolveInPod(env.KUBECONFIG, [reg])).toEqual({ [reg]: clusterNet.members.find((m) => m.name === reg)?.ipv4 });
+        expect(await resolveInPod(engine, name, env.KUBECONFIG, [reg], env)).toEqual({ [reg]: clusterNet.members.find((m) => m.name === reg)?.ipv4 });
         // connect waited for every node to be Ready again (the product's own readiness): no polling here.
         const nodes = await kubectl(env.KUBECONFIG, ["get", "nodes", "--no-headers"]);
         expect((nodes.stdout.match(/ Ready /g) ?? []).length, nodes.stdout + nodes.stderr).toBe(2);

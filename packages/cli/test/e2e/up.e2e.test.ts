@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { ENGINES, K3S_IMAGE, bin, cleanupDir, clearName, kubeconfigWithOtherContext, leftovers, read, runtimeFor } from "./helpers.js";
+import { ENGINES, K3S_IMAGE, POD_IMAGE, PRIVILEGE_YAML, bin, cleanupDir, clearName, kubeconfigWithOtherContext, leftovers, read, runtimeFor } from "./helpers.js";
 
 const app = `
 apiVersion: apps/v1
@@ -24,7 +24,7 @@ spec:
     spec:
       containers:
       - name: web
-        image: busybox:1.36
+        image: ${POD_IMAGE}
         command: ["sh", "-c", "mkdir -p /tmp/www-web && echo served-by-up > /tmp/www-web/index.html && exec httpd -f -p 8081 -h /tmp/www-web"]
         ports: [{ name: web, containerPort: 8081 }]
         readinessProbe: { tcpSocket: { port: 8081 }, periodSeconds: 1 }
@@ -57,7 +57,8 @@ for (const engine of ENGINES) {
           `    name: ${name}`,
           `    image: ${K3S_IMAGE}`,
           "    loadBalancer: false",
-          `    privileged: ${process.env.K3TS_E2E_K3S_IMAGE !== undefined}`,
+          ...PRIVILEGE_YAML,
+          `    images: [${POD_IMAGE}]`,
           "    timeout: 150s",
           "  manifests:",
           "    - name: app",
@@ -86,6 +87,7 @@ for (const engine of ENGINES) {
         const url = /^web: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)?.[1];
         expect(url, stdout).toBeDefined();
         expect(stdout).toContain(`cluster ${name}: created`);
+        expect(stdout).toContain(`images: 1 imported (${POD_IMAGE}), 0 already there`);
         expect(stdout).toContain("app: 2 changed, 0 unchanged");
         const res = await fetch(`${url}/`, { headers: { connection: "close" } });
         expect(res.status).toBe(200);

@@ -3,18 +3,18 @@
  * `cluster.endpoint()` (the SDK's websocket port-forward, v4.channel.k8s.io), 20 requests at once,
  * then the pod deleted and the next request served by its replacement.
  *
- * The pod serves with busybox httpd from a shell command, so it runs the same against the k3s
- * stand-in (a test double that runs a container's command as a process of the node, with the node's
- * busybox; no image is pulled, probes are ignored) and against a real k3s (K3TS_E2E_K3S_IMAGE, which
- * pulls busybox:1.36 and honours the readinessProbe). Port 8081: the stand-in's pods share the node's
- * network, where 80 (its default ingress) and 6443 are taken.
+ * The pod serves with busybox httpd from a shell command, in the test machine's busybox image imported
+ * into the nodes first, so it runs the same against the k3s stand-in (a test double that runs a
+ * container's command as a process of the node inside the image's filesystem; probes are ignored) and
+ * against a real k3s (K3TS_E2E_K3S_IMAGE, which honours the readinessProbe). Port 8081: the
+ * stand-in's pods share the node's network, where 80 (its default ingress) and 6443 are taken.
  */
 import { writeFile } from "node:fs/promises";
 import type { Runtime } from "@k3ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCluster, type Cluster } from "../../src/cluster.ts";
 import type { Endpoint } from "../../src/endpoint.ts";
-import { ENGINES, runtimeFor, fresh, kubectl, testOptions } from "./helpers.ts";
+import { ENGINES, POD_IMAGE, runtimeFor, fresh, kubectl, testOptions } from "./helpers.ts";
 
 
 const manifest = `
@@ -29,7 +29,7 @@ spec:
     spec:
       containers:
       - name: web
-        image: busybox:1.36
+        image: ${POD_IMAGE}
         command: ["sh", "-c", "mkdir -p /tmp/www-web && echo hello from $HOSTNAME > /tmp/www-web/index.html && exec httpd -f -p 8081 -h /tmp/www-web"]
         ports: [{ name: web, containerPort: 8081 }]
         readinessProbe: { tcpSocket: { port: 8081 }, periodSeconds: 1 }
@@ -54,6 +54,7 @@ for (const engine of ENGINES) {
       const name = await fresh(rt, `sdk-e2e-endpoint-${engine[0]}`);
       cluster = await createCluster({ ...testOptions(name, rt) });
       kubeconfig = await cluster.writeKubeconfig();
+      await cluster.importImages([POD_IMAGE]);
       const file = `${kubeconfig}.web.yaml`;
       await writeFile(file, manifest);
       const r = await kubectl(kubeconfig, ["apply", "-f", file]);

@@ -8,6 +8,14 @@ export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standi
 export const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
 /** Real k3s needs privileged nodes; the stand-in (and this sandbox) run without. */
 export const PRIVILEGED = process.env.K3TS_E2E_K3S_IMAGE !== undefined;
+/** Unprivileged stand-in nodes get SYS_ADMIN: their real containerd mounts snapshots to unpack images. */
+export const CAP_ADD = PRIVILEGED ? [] : ["SYS_ADMIN"];
+/**
+ * The image the test pods run (busybox: sh, httpd), imported from the engine into the nodes before
+ * anything runs it: no registry is reachable here, and the kubelet (the stand-in's too) pulls what a
+ * node lacks.
+ */
+export const POD_IMAGE = process.env.K3TS_E2E_POD_IMAGE ?? "k3ts-test/busybox:1";
 
 export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
@@ -38,7 +46,7 @@ export async function runtimeFor(engine: Engine): Promise<Runtime | undefined> {
 
 /** What every e2e cluster is made with: the test images, no privilege (unless real k3s), a generous limit, no K3TS_* from outside. */
 export function testOptions(name: string, runtime: Runtime | string): ClusterOptions {
-  return { name, runtime, image: K3S_IMAGE, loadBalancer: { image: LB_IMAGE }, privileged: PRIVILEGED, timeout: "150s", environment: {} };
+  return { name, runtime, image: K3S_IMAGE, loadBalancer: { image: LB_IMAGE }, privileged: PRIVILEGED, ...(CAP_ADD.length ? { capAdd: CAP_ADD } : {}), timeout: "150s", environment: {} };
 }
 
 /** The same, as environment variables for the child processes and nested runs. */
@@ -48,6 +56,7 @@ export const childEnv = (name: string, engine: Engine): Record<string, string> =
   K3S_IMAGE,
   LB_IMAGE,
   PRIVILEGED: String(PRIVILEGED),
+  CAP_ADD: CAP_ADD.join(","),
 });
 
 /** Everything of the cluster still on the engine: nodes, volumes, its network. */

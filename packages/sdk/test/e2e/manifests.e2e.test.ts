@@ -18,14 +18,14 @@ import { createCluster, getCluster, type Cluster } from "../../src/cluster.ts";
 import { installHelmChart, uninstallHelmChart } from "../../src/helm.ts";
 import { applyManifests, deleteManifests, type KubeObject } from "../../src/manifests.ts";
 import { waitForRollout } from "../../src/manifests-rollout.ts";
-import { down, up } from "../../src/up.ts";
-import { K3S_IMAGE, LB_IMAGE, PRIVILEGED, ENGINES, runtimeFor, fixtures, fresh, kubectl, leftovers, testOptions } from "./helpers.ts";
+import { down, up, type UpEvent } from "../../src/up.ts";
+import { CAP_ADD, K3S_IMAGE, LB_IMAGE, POD_IMAGE, PRIVILEGED, ENGINES, runtimeFor, fixtures, fresh, kubectl, leftovers, testOptions } from "./helpers.ts";
 
 const dir = join(fixtures, "manifests", "base");
 const chart = join(fixtures, "chart");
 
-/** A busybox container: a shell command, as the stand-in runs it and as busybox:1.36 runs it in k3s. */
-const sh = (script: string, extra: Record<string, unknown> = {}) => ({ name: "main", image: "busybox:1.36", command: ["sh", "-c", script], ...extra });
+/** A busybox container: a shell command, in the test machine's busybox image (imported into the nodes first). */
+const sh = (script: string, extra: Record<string, unknown> = {}) => ({ name: "main", image: POD_IMAGE, command: ["sh", "-c", script], ...extra });
 const httpd = (name: string, port: number) =>
   sh(`mkdir -p /tmp/www-${name} && echo ${name} > /tmp/www-${name}/index.html && exec httpd -f -p ${port} -h /tmp/www-${name}`, { ports: [{ name: "http", containerPort: port }] });
 const podTemplate = (app: string, container: object, restartPolicy?: string) => ({ metadata: { labels: { app } }, spec: { ...(restartPolicy ? { restartPolicy } : {}), containers: [container] } });
@@ -50,6 +50,8 @@ for (const engine of ENGINES) {
       name = await fresh(rt, `sdk-e2e-manifests-${engine[0]}`);
       cluster = await createCluster({ ...testOptions(name, rt), loadBalancer: false });
       kubeconfig = await cluster.writeKubeconfig();
+      const imported = await cluster.importImages([POD_IMAGE]);
+      expect(imported.warnings).toEqual([]);
     }, 180_000);
 
     afterAll(async () => {
@@ -124,7 +126,7 @@ for (const engine of ENGINES) {
         return JSON.parse(r.stdout) as Record<string, string>;
       };
       // "yes" stays a string although Helm reads values as YAML 1.1, where a plain yes is a boolean.
-      const first = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "yes", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
+      const first = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ image: POD_IMAGE, config: { color: "yes", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
       expect(first).toEqual({ name: "greeter", namespace: "kube-system", jobName: "helm-install-greeter", change: "created" });
       // chart defaults < the values object < the values file.
       expect(await data()).toEqual({ greeting: "hi", color: "yes", size: "large", namespace: "e2e-helm" });
@@ -132,11 +134,11 @@ for (const engine of ENGINES) {
       expect(objects.stdout.trim().split("\n").sort()).toEqual(["deployment.apps/greeter", "service/greeter"]);
       await waitForRollout(kc, [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "greeter", namespace: "e2e-helm" } }], { timeout: "2m" });
 
-      const again = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "yes", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
+      const again = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ image: POD_IMAGE, config: { color: "yes", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
       expect(again.change).toBe("unchanged");
 
       // Only the ConfigMap changes (a new pod template would need the port its old pod holds on the stand-in's shared network).
-      const upgraded = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ config: { color: "green", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
+      const upgraded = await installHelmChart(kc, { name: "greeter", chart, targetNamespace: "e2e-helm", values: [{ image: POD_IMAGE, config: { color: "green", size: "medium" } }, join(fixtures, "chart-values.yaml")], timeout: "3m" });
       expect(upgraded.change).toBe("configured");
       expect(await data()).toEqual({ greeting: "hi", color: "green", size: "large", namespace: "e2e-helm" });
       const releases = await kubectl(kubeconfig, ["get", "secret", "-n", "e2e-helm", "-l", "owner=helm,name=greeter", "-o", "jsonpath={range .items[*]}{.metadata.labels.version}={.metadata.labels.status} {end}"]);
@@ -205,6 +207,8 @@ for (const engine of ENGINES) {
           `    image: ${K3S_IMAGE}`,
           "    loadBalancer: false",
           `    privileged: ${PRIVILEGED}`,
+          ...(CAP_ADD.length ? ["    capAdd:", ...CAP_ADD.map((c) => `      - ${c}`)] : []),
+          `    images: [${POD_IMAGE}]`,
           "    timeout: 150s",
           "  helm:",
           "    - name: greeter",
@@ -212,6 +216,7 @@ for (const engine of ENGINES) {
           "      targetNamespace: e2e-up",
           "      values:",
           "        - greeting: hello-from-up",
+          `          image: ${POD_IMAGE}`,
           "      timeout: 3m",
           "  manifests:",
           "    - name: app",
@@ -229,7 +234,8 @@ for (const engine of ENGINES) {
       const opened: Array<{ close(): Promise<void> }> = [];
       try {
         const events: string[] = [];
-        const first = await up(file, { runtime: rt, environment: {}, onEvent: (e) => events.push(e.type === "endpoint" ? `endpoint ${e.step} ${e.url}` : e.type) });
+        const describe = (e: UpEvent) => (e.type === "endpoint" ? `endpoint ${e.step} ${e.url}` : e.type === "images" ? `images +${e.imported.join(",")} =${e.skipped.join(",")} ${e.warnings.length} warnings` : e.type);
+        const first = await up(file, { runtime: rt, environment: {}, onEvent: (e) => events.push(describe(e)) });
         opened.push(first);
         expect(first.cluster?.created).toBe(true);
         expect(first.steps).toEqual([
@@ -239,6 +245,8 @@ for (const engine of ENGINES) {
         ]);
         const web = first.endpoints.get("web")!;
         expect(events).toContain(`endpoint web ${web.url}`);
+        // The image went into the node before the chart that runs it.
+        expect(events.indexOf(`images +${POD_IMAGE} = 0 warnings`)).toBeGreaterThan(events.indexOf("cluster"));
         await web.ready;
         const res = await fetch(`${web.url}/`, { headers: { connection: "close" } });
         expect(res.status).toBe(200);
@@ -251,7 +259,9 @@ for (const engine of ENGINES) {
         await first.close();
         expect(web.closed).toBe(true);
 
-        const second = await up(file, { runtime: rt, environment: {} });
+        const secondEvents: string[] = [];
+        const second = await up(file, { runtime: rt, environment: {}, onEvent: (e) => secondEvents.push(describe(e)) });
+        expect(secondEvents).toContain(`images + =${POD_IMAGE} 0 warnings`);
         opened.push(second);
         expect(second.cluster?.created).toBe(false);
         expect(second.changed).toBe(0);

@@ -12,6 +12,8 @@ export function describeEvent(e: UpEvent): string {
   switch (e.type) {
     case "cluster":
       return `cluster ${e.name}: ${e.created ? "created" : "already there"}`;
+    case "images":
+      return `images: ${e.imported.length} imported${e.imported.length ? ` (${e.imported.join(", ")})` : ""}, ${e.skipped.length} already there`;
     case "step":
       return `${e.step}: ${e.status}`;
     case "step-done":
@@ -31,7 +33,11 @@ export async function run(ctx: CommandContext, _args: string[], options: Record<
     endpoints: openEndpoints,
     signal: ctx.signal,
     environment: ctx.env,
-    onEvent: (e) => (e.type === "endpoint" || e.type === "step-done" || e.type === "cluster" ? ctx.out.print(describeEvent(e)) : ctx.out.info(describeEvent(e))),
+    onEvent: (e) => {
+      if (e.type === "images") for (const w of e.warnings) ctx.out.warn(w);
+      if (e.type === "step") ctx.out.info(describeEvent(e));
+      else ctx.out.print(describeEvent(e));
+    },
   });
   ctx.out.print(`environment ${env.name} is up: ${result.changed} changed`);
   if (result.endpoints.size && !ctx.signal.aborted) {
