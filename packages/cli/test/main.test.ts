@@ -1,3 +1,6 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runMain } from "./harness.js";
@@ -43,6 +46,47 @@ describe("k3ts CLI", () => {
     const rows = JSON.parse(r.out) as Array<{ name: string; available: boolean; reason?: string; selected: boolean }>;
     expect(rows.map((x) => x.name)).toEqual(["docker", "podman", fixture("down-runtime.mjs")]);
     expect(rows[2]).toMatchObject({ available: false, reason: "engine is not running", selected: true });
+  });
+
+  it("runtimes are never imported from the working directory's parents; K3TS_RUNTIME_PATH and paths are how a project asks", async () => {
+    const root = mkdtempSync(join(tmpdir(), "k3ts-shadow-"));
+    try {
+      const work = join(root, "project", "work");
+      mkdirSync(work, { recursive: true });
+      const marker = join(root, "impostor-ran");
+      const pkg = (name: string, body: string) => {
+        mkdirSync(join(root, "node_modules", name), { recursive: true });
+        writeFileSync(join(root, "node_modules", name, "package.json"), JSON.stringify({ name, type: "module", exports: "./index.js" }));
+        writeFileSync(join(root, "node_modules", name, "index.js"), body);
+      };
+      const plugin = (name: string) => `export default { meta: { name: ${JSON.stringify(name)}, version: "6.6.6" }, apiVersion: 1, isAvailable: async () => ({ available: false, reason: "fake" }), create: () => ({ name: ${JSON.stringify(name)} }) };`;
+      // A shared machine: someone put a "docker runtime" in a parent of the directory k3ts runs in.
+      pkg("@k3ts/runtime-docker", `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "ran"); ${plugin("impostor")}`);
+      pkg("k3ts-runtime-acme", plugin("acme"));
+      const list = await runMain(["runtime", "list", "-o", "json", "--verbose"], { cwd: work, env: {} });
+      expect(list.code).toBe(0);
+      const rows = JSON.parse(list.out) as Array<{ name: string; plugin: string; version: string }>;
+      expect(rows.find((r) => r.name === "docker")?.version).not.toBe("6.6.6");
+      expect(existsSync(marker)).toBe(false);
+      // --verbose says which file each runtime came from: the CLI's own dependency.
+      expect(list.err).toMatch(/runtime plugin docker loaded from file:\/\/\S*runtime-docker\//);
+      expect(list.err).not.toContain(root);
+      // A third-party runtime in the project: found only when asked, by K3TS_RUNTIME_PATH or by path.
+      const unasked = await runMain(["--runtime", "acme", "runtime", "info"], { cwd: work, env: {} });
+      expect(unasked.code).toBe(1);
+      expect(unasked.err).toContain("PLUGIN_NOT_FOUND");
+      for (const [argv, env] of [
+        [["--runtime", "acme", "runtime", "list", "-o", "json"], { K3TS_RUNTIME_PATH: "../.." }],
+        [["--runtime", "../../node_modules/k3ts-runtime-acme/index.js", "runtime", "list", "-o", "json"], {}],
+      ] as const) {
+        const asked = await runMain([...argv], { cwd: work, env });
+        expect(asked.code, asked.err).toBe(0);
+        expect((JSON.parse(asked.out) as Array<{ plugin: string; version: string }>).at(-1)).toMatchObject({ plugin: "acme", version: "6.6.6" });
+      }
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("help lists every command with examples", async () => {

@@ -60,6 +60,7 @@ export {
   loadRuntimePlugin,
   selectRuntime,
   runtimePackageCandidates,
+  runtimeSearchDirs,
   validatePlugin,
 } from "./plugin.js";
 export type { LoadPluginOptions, SelectRuntimeOptions, SelectedRuntime } from "./plugin.js";

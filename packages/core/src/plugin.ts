@@ -1,4 +1,4 @@
-import { isAbsolute, resolve as resolvePath } from "node:path";
+import { delimiter, isAbsolute, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { K3tsError, isK3tsError } from "./errors.js";
 import { silentLogger } from "./logger.js";
@@ -31,11 +31,31 @@ export function runtimePackageCandidates(name: string): string[] {
   return [`@k3ts/runtime-${name}`, `k3ts-runtime-${name}`];
 }
 
+/**
+ * Where runtime packages are looked up. Package names resolve from the k3ts installation that asks
+ * (`resolveFrom`: the CLI and the SDK pass their own module URL, so the CLI's first-party runtimes, the
+ * packages installed beside a global k3ts, and a program's own dependencies are found), then from the
+ * directories `searchDirs` names (K3TS_RUNTIME_PATH), and never from the working directory and its
+ * parents unless asked: a `node_modules` there (a shared /tmp, a checked-out repository) must not get to
+ * run code as whoever runs k3ts. Paths (`./my-runtime.js`) are the explicit way to load one from the project.
+ */
 export interface LoadPluginOptions {
-  /** Directory to resolve packages and relative paths from first (default: process.cwd()). */
+  /** Directory relative plugin paths (`./my-runtime.js`) resolve against (default: process.cwd()); package names are not looked up here. */
   cwd?: string;
-  /** Further module URLs to resolve packages from, in order (the CLI passes its own import.meta.url). */
+  /** Module URLs to resolve packages from, in order: the caller's installation (its import.meta.url). */
   resolveFrom?: string[];
+  /** Directories to resolve packages from after `resolveFrom`, only when asked (selectRuntime: K3TS_RUNTIME_PATH). */
+  searchDirs?: string[];
+  /** Told which file each plugin was loaded from (the CLI prints it with --verbose). */
+  onLoaded?: (name: string, url: string) => void;
+}
+
+/** The directories K3TS_RUNTIME_PATH names (separated as PATH is), made absolute against `cwd`. */
+export function runtimeSearchDirs(env: Record<string, string | undefined>, cwd = process.cwd()): string[] {
+  return (env.K3TS_RUNTIME_PATH ?? "")
+    .split(delimiter)
+    .filter(Boolean)
+    .map((d) => resolvePath(cwd, d));
 }
 
 /** Checks that a module's export is a runtime plugin for this core. */
@@ -101,9 +121,10 @@ export async function loadRuntimePlugin(name: string, options: LoadPluginOptions
         cause: err,
       });
     }
+    options.onLoaded?.(name, url);
     return validatePlugin(mod, name);
   }
-  const parents = [pathToFileURL(`${cwd}/`).href, ...(options.resolveFrom ?? [])];
+  const parents = [...(options.resolveFrom ?? []), ...(options.searchDirs ?? []).map((d) => pathToFileURL(`${resolvePath(cwd, d)}/`).href)];
   const candidates = runtimePackageCandidates(name);
   for (const pkg of candidates) {
     const url = await resolveSpecifier(pkg, parents);
@@ -118,11 +139,13 @@ export async function loadRuntimePlugin(name: string, options: LoadPluginOptions
         hint: `reinstall ${pkg}, or check that it is built`,
       });
     }
+    options.onLoaded?.(name, url);
     return validatePlugin(mod, pkg);
   }
-  throw new K3tsError("PLUGIN_NOT_FOUND", `no runtime plugin named ${JSON.stringify(name)}: looked for ${candidates.join(", ")}`, {
-    meta: { name, candidates },
-    hint: `install it (e.g. pnpm add ${candidates.at(-1)}) or pass a path to the plugin's entry file`,
+  const dirs = options.searchDirs ?? [];
+  throw new K3tsError("PLUGIN_NOT_FOUND", `no runtime plugin named ${JSON.stringify(name)}: looked for ${candidates.join(", ")} beside k3ts${dirs.length ? ` and in ${dirs.join(", ")}` : ""}`, {
+    meta: { name, candidates, searchDirs: dirs },
+    hint: `install it where k3ts is (npm install -g ${candidates.at(-1)} for a global k3ts, a dependency of your program for the SDK), name a directory whose node_modules has it in K3TS_RUNTIME_PATH, or pass a path to the plugin's entry file`,
   });
 }
 
@@ -155,6 +178,11 @@ export async function selectRuntime(options: SelectRuntimeOptions = {}): Promise
     k3tsVersion: options.context?.k3tsVersion ?? "0.0.0",
     env,
     ...(options.context?.signal ? { signal: options.context.signal } : {}),
+  };
+  options = {
+    ...options,
+    searchDirs: options.searchDirs ?? runtimeSearchDirs(env, options.cwd),
+    onLoaded: options.onLoaded ?? ((name, url) => ctx.logger.debug(`runtime plugin ${name} loaded from ${url}`)),
   };
   const named = options.name ?? env.K3TS_RUNTIME;
   if (named) {

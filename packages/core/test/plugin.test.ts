@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { RUNTIME_API_VERSION } from "../src/runtime.js";
-import { loadRuntimePlugin, runtimePackageCandidates, selectRuntime, validatePlugin } from "../src/plugin.js";
+import { loadRuntimePlugin, runtimePackageCandidates, runtimeSearchDirs, selectRuntime, validatePlugin } from "../src/plugin.js";
 import { isK3tsError } from "../src/errors.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/plugins/", import.meta.url));
@@ -92,26 +92,38 @@ describe("loadRuntimePlugin", () => {
     pkg("k3ts-runtime-crashy", "throw new Error('boom at import');");
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it("resolves short names the ESLint way, from cwd", async () => {
-      expect((await loadRuntimePlugin("nerdctl", { cwd: dir })).meta.name).toBe("nerdctl");
-      expect((await loadRuntimePlugin("@acme/lima", { cwd: dir })).meta.name).toBe("lima");
-      expect((await loadRuntimePlugin("@acme", { cwd: dir })).meta.name).toBe("acme");
+    const work = join(dir, "project", "work");
+    mkdirSync(work, { recursive: true });
+    const searchDirs = [dir];
+
+    it("resolves short names the ESLint way, from the directories asked for", async () => {
+      expect((await loadRuntimePlugin("nerdctl", { cwd: work, searchDirs })).meta.name).toBe("nerdctl");
+      expect((await loadRuntimePlugin("@acme/lima", { cwd: work, searchDirs })).meta.name).toBe("lima");
+      expect((await loadRuntimePlugin("@acme", { cwd: work, searchDirs })).meta.name).toBe("acme");
     });
 
-    it("resolves from a further location when cwd does not have it", async () => {
-      const elsewhere = mkdtempSync(join(tmpdir(), "k3ts-cwd-"));
-      try {
-        const from = new URL(`file://${dir}/node_modules/`).href;
-        expect((await loadRuntimePlugin("nerdctl", { cwd: elsewhere, resolveFrom: [from] })).meta.name).toBe("nerdctl");
-      } finally {
-        rmSync(elsewhere, { recursive: true, force: true });
-      }
+    it("never from the working directory or its parents unless asked (a node_modules in a shared /tmp runs nobody's code)", async () => {
+      // `dir/node_modules` is a parent's of both `dir` and `work`: neither finds it on its own.
+      for (const cwd of [dir, work]) expect(await codeOf(loadRuntimePlugin("nerdctl", { cwd }))).toMatchObject({ code: "PLUGIN_NOT_FOUND" });
+      // The installation's own location (resolveFrom) is searched first, then searchDirs.
+      const from = new URL(`file://${dir}/node_modules/`).href;
+      const loaded: string[] = [];
+      expect((await loadRuntimePlugin("nerdctl", { cwd: work, resolveFrom: [from], onLoaded: (_n, url) => loaded.push(url) })).meta.name).toBe("nerdctl");
+      expect(loaded).toEqual([new URL(`file://${dir}/node_modules/k3ts-runtime-nerdctl/index.js`).href]);
+    });
+
+    it("K3TS_RUNTIME_PATH names the search directories (relative to cwd), as PATH does", async () => {
+      expect(runtimeSearchDirs({ K3TS_RUNTIME_PATH: `../..${delimiter}/opt/k3ts` }, work)).toEqual([dir, "/opt/k3ts"]);
+      expect(runtimeSearchDirs({}, work)).toEqual([]);
+      const chosen = await selectRuntime({ name: "nerdctl", cwd: work, env: { K3TS_RUNTIME_PATH: "../.." }, context: { k3tsVersion: "9.9.9" } });
+      expect(chosen.plugin.meta.name).toBe("nerdctl");
+      expect(await codeOf(selectRuntime({ name: "nerdctl", cwd: work, env: {}, context: { k3tsVersion: "9.9.9" } }))).toMatchObject({ code: "PLUGIN_NOT_FOUND" });
     });
 
     it("says which packages it looked for, and why an installed one failed", async () => {
-      const missing = await codeOf(loadRuntimePlugin("lxd", { cwd: dir }));
-      expect(missing).toMatchObject({ code: "PLUGIN_NOT_FOUND", message: 'no runtime plugin named "lxd": looked for @k3ts/runtime-lxd, k3ts-runtime-lxd' });
-      const crashy = await codeOf(loadRuntimePlugin("crashy", { cwd: dir }));
+      const missing = await codeOf(loadRuntimePlugin("lxd", { cwd: work, searchDirs }));
+      expect(missing).toMatchObject({ code: "PLUGIN_NOT_FOUND", message: `no runtime plugin named "lxd": looked for @k3ts/runtime-lxd, k3ts-runtime-lxd beside k3ts and in ${dir}` });
+      const crashy = await codeOf(loadRuntimePlugin("crashy", { cwd: work, searchDirs }));
       expect(crashy.code).toBe("PLUGIN_INVALID");
       expect(crashy.message).toContain("k3ts-runtime-crashy is installed but failed to load: boom at import");
     });

@@ -1,4 +1,4 @@
-import { BUILTIN_RUNTIMES, isK3tsError, loadRuntimePlugin } from "@k3ts/core";
+import { BUILTIN_RUNTIMES, isK3tsError, loadRuntimePlugin, runtimeSearchDirs } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
 import { formatTable } from "../../output.js";
 import { printValue } from "../../print.js";
@@ -21,7 +21,7 @@ export async function run(ctx: CommandContext, _args: string[], options: Record<
   const rows: Row[] = [];
   for (const name of names) {
     try {
-      const plugin = await loadRuntimePlugin(name, { cwd: ctx.cwd, resolveFrom: [import.meta.url] });
+      const plugin = await loadRuntimePlugin(name, { cwd: ctx.cwd, resolveFrom: [import.meta.url], searchDirs: runtimeSearchDirs(ctx.env, ctx.cwd), onLoaded: (n, url) => ctx.out.debug(`runtime plugin ${n} loaded from ${url}`) });
       const availability = await plugin.isAvailable({ logger: ctx.out, k3tsVersion: ctx.version, env: ctx.env });
       rows.push({
         name,
