@@ -205,6 +205,9 @@ describe("values reach the command as typed", () => {
     [["cluster", "create", "x", "--image", ""], "--image: a value is required"],
     [["cluster", "create", "x", "--servers", "0x2"], "--servers 0x2: expected a whole number ≥ 1"],
     [["cluster", "create", "x", "--agents", "1e1"], "--agents 1e1: expected a whole number ≥ 0"],
+    [["cluster", "create", "x", "--runtime-label", "k3ts.io/cluster=other"], '--runtime-label k3ts.io/cluster=other: label "k3ts.io/cluster" uses the reserved prefix k3ts.io/'],
+    [["cluster", "create", "x", "--runtime-label", "k3ts.io/spec-hash=0@server:0"], 'label "k3ts.io/spec-hash" uses the reserved prefix k3ts.io/'],
+    [["node", "create", "n", "-c", "x", "--runtime-label", "k3ts.io/role=server"], '--runtime-label k3ts.io/role=server: label "k3ts.io/role" uses the reserved prefix k3ts.io/'],
   ])("%j is refused (exit 2) naming the flag", async (argv, message) => {
     const r = await k3ts(argv, { K3TS_RUNTIME: fixture("memory-cluster-runtime.mjs") });
     expect(r.err).toContain(message);

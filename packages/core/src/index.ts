@@ -85,6 +85,8 @@ export {
   parseDuration,
   parseHostAlias,
   parseKeyValue,
+  parseRuntimeLabel,
+  RESERVED_LABEL_PREFIX,
   parseMemory,
   parsePortSpec,
   parseVolumeSpec,

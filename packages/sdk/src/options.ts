@@ -17,6 +17,7 @@ import {
   parseKeyValue,
   parseMemory,
   parseNodeFilter,
+  parseRuntimeLabel,
   parsePortSpec,
   parseVolumeSpec,
   specFromEnvironment,
@@ -169,7 +170,7 @@ const FILTERED: Record<"ports" | "volumes" | "env" | "k3sArgs" | "nodeLabels" | 
   env: [keyValue],
   k3sArgs: [(t) => t],
   nodeLabels: [keyValue],
-  runtimeLabels: [keyValue],
+  runtimeLabels: [parseRuntimeLabel],
   capAdd: [parseCapability],
 };
 
@@ -243,8 +244,20 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
  * core's defaults, with the sdk's own defaults (no kubeconfig change unless asked, a 5 minute
  * timeout). Without a name, `nameless` supplies one (a random one by default).
  */
+/** The sdk's own `k3ts.io/` container labels for an options object (up's environment label): past the check user input gets. */
+const sdkLabels = new WeakMap<ClusterOptions, Record<string, string>>();
+
+/** @internal Options with labels of the sdk's own added (not exported from the package). */
+export function withSdkLabels<T extends ClusterOptions>(options: T, labels: Record<string, string>): T {
+  const copy = { ...options };
+  sdkLabels.set(copy, labels);
+  return copy;
+}
+
 export function clusterSpec(options: ClusterOptions, nameless: (spec: ClusterSpec) => string = randomClusterName): ClusterSpec {
   const input = specInput(options);
+  const own = Object.entries(sdkLabels.get(options) ?? {}).map(([key, value]) => ({ value: { key, value }, filters: [] }));
+  if (own.length) input.runtimeLabels = [...(input.runtimeLabels ?? []), ...own];
   const update = options.updateKubeconfig;
   if (update !== undefined && typeof update !== "boolean" && (typeof update !== "object" || update === null)) {
     throw invalid("updateKubeconfig", "want true, false or { switchContext? }", update);

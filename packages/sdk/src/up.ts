@@ -9,6 +9,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { K3tsError, LABELS, isK3tsError, type Runtime } from "@k3ts/core";
 import { createCluster, getCluster, resolveRuntime, type Cluster } from "./cluster.js";
+import { withSdkLabels } from "./options.js";
 import { forwardService, type Endpoint } from "./endpoint.js";
 import { environmentSteps, loadEnvironment, type Environment, type EnvironmentStep } from "./environment.js";
 import { installHelmChart, uninstallHelmChart } from "./helm.js";
@@ -89,15 +90,14 @@ async function connect(env: Environment, options: UpOptions, create: boolean): P
   }
   let cluster: Cluster;
   try {
-    cluster = await createCluster({
+    cluster = await createCluster(withSdkLabels({
       ...spec,
-      runtimeLabels: [...(spec.runtimeLabels ?? []), `${ENVIRONMENT_LABEL}=${env.name}`],
       reuse: true,
       keep: true,
       ...(options.runtime ? { runtime: options.runtime } : {}),
       environment: vars,
       ...(options.signal ? { signal: options.signal } : {}),
-    });
+    }, { [ENVIRONMENT_LABEL]: env.name }));
   } catch (err) {
     if (isK3tsError(err, "INVALID_ARGUMENT") && !String(err.message).startsWith(env.file)) {
       throw new K3tsError("INVALID_ARGUMENT", `${env.file}: spec.cluster.${err.message}`, { meta: { ...err.meta, file: env.file }, cause: err, ...(err.hint ? { hint: err.hint } : {}) });

@@ -1,6 +1,6 @@
 import { DEFAULT_K3S_IMAGE, DEFAULT_LB_IMAGE, isK3tsError, type ClusterSpec } from "@k3ts/core";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_TIMEOUT_MS, clusterSpec, randomClusterName } from "../src/options.ts";
+import { DEFAULT_TIMEOUT_MS, clusterSpec, randomClusterName, withSdkLabels } from "../src/options.ts";
 
 const NO_ENV = { environment: {} };
 
@@ -88,6 +88,7 @@ describe("clusterSpec", () => {
     [{ ports: "8080:80" }, "ports", /array of strings/],
     [{ volumes: ["relative/path:/data"] }, "volumes[0]", /neither an absolute host path nor a volume name/],
     [{ env: ["=x"] }, "env[0]", /no key/],
+    [{ runtimeLabels: ["team=a", "k3ts.io/spec-hash=forged"] }, "runtimeLabels[1]", /label "k3ts\.io\/spec-hash" uses the reserved prefix k3ts\.io\//],
     [{ hostAliases: ["nope"] }, "hostAliases[0]", /exactly one ":"/],
     [{ name: "Not_Valid" }, "name", /not valid/],
     [{ servers: 0 }, "servers", /at least 1/],
@@ -105,6 +106,13 @@ describe("clusterSpec", () => {
     expect(err.where).toBe(where);
     expect(err.message.startsWith(`${where}: `)).toBe(true);
     expect(err.message).toMatch(message);
+  });
+
+  it("k3ts.io/ labels come only from the sdk itself (up's environment label), after the user's", () => {
+    const spec = clusterSpec(withSdkLabels({ ...NO_ENV, runtimeLabels: ["team=a"] }, { "k3ts.io/environment": "shop" }));
+    expect(spec.runtimeLabels.map((l) => l.value)).toEqual([{ key: "team", value: "a" }, { key: "k3ts.io/environment", value: "shop" }]);
+    // The same options object without the sdk's blessing carries no such label.
+    expect(clusterSpec({ ...NO_ENV, runtimeLabels: ["team=a"] }).runtimeLabels.map((l) => l.value.key)).toEqual(["team"]);
   });
 
   it("names random clusters within core's name rules", () => {

@@ -24,6 +24,8 @@ export {
   parseDuration,
   parseHostAlias,
   parseKeyValue,
+  parseRuntimeLabel,
+  RESERVED_LABEL_PREFIX,
   parseMemory,
   parsePortSpec,
   parseVolumeSpec,

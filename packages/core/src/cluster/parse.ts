@@ -179,6 +179,22 @@ export function parseKeyValue(text: string, where: string, options: { requireVal
   return { key, value: eq < 0 ? "" : text.slice(eq + 1) };
 }
 
+/** The label prefix k3ts keeps for itself: cluster, role, ownership and the SDK's spec digests. */
+export const RESERVED_LABEL_PREFIX = "k3ts.io/";
+
+/**
+ * A container label a user asks for (`--runtime-label`, `runtimeLabels`): KEY[=VALUE], and never a
+ * `k3ts.io/` key, which k3ts reads to tell clusters, nodes and specs apart (one given by hand could pass a
+ * cluster off as another's, or as made from another spec).
+ */
+export function parseRuntimeLabel(text: string, where: string): KeyValue {
+  const kv = parseKeyValue(text, where);
+  if (kv.key.startsWith(RESERVED_LABEL_PREFIX)) {
+    throw invalid(where, text, `label ${q(kv.key)} uses the reserved prefix ${RESERVED_LABEL_PREFIX} (k3ts's own labels: cluster, role, ownership, spec digests)`, "pick a key outside k3ts.io/, e.g. example.com/team=web");
+  }
+  return kv;
+}
+
 /** `IP:HOST[,HOST...]`: an IPv4 address, exactly one `:`, RFC 1123 hostnames. */
 export function parseHostAlias(text: string, where: string): HostAlias {
   const value = text.trim();

@@ -14,6 +14,7 @@ import {
   parseDuration,
   parseHostAlias,
   parseKeyValue,
+  parseRuntimeLabel,
   parseMemory,
   parsePortSpec,
   parseVolumeSpec,
@@ -150,7 +151,7 @@ export function readSubnet(c: Collector, subnet: string | undefined, pointer = "
 
 /** k3d rejects runtime label keys that would clash with its own (cmd/util ValidateRuntimeLabelKey). */
 function readRuntimeLabels(c: Collector, items: unknown, pointer: string): Array<FilteredEntry<KeyValue>> {
-  const entries = readFiltered(c, items, pointer, "label", keyValue);
+  const entries = readFiltered(c, items, pointer, "label", parseRuntimeLabel);
   return entries.filter((e) => {
     const key = e.value.key;
     if (!(key.startsWith("k3s.") || key.startsWith("k3d.") || key === "app")) return true;

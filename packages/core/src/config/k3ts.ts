@@ -6,6 +6,7 @@ import {
   parseDuration,
   parseMemory,
   parsePortSpec,
+  parseRuntimeLabel,
   parseVolumeSpec,
   validateClusterName,
 } from "../cluster/parse.js";
@@ -53,7 +54,7 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   const env = readFiltered(c, s.env, "/spec/env", "value", keyValue);
   const k3sArgs = readFiltered(c, s.k3sArgs, "/spec/k3sArgs", "value", identity);
   const nodeLabels = readFiltered(c, s.nodeLabels, "/spec/nodeLabels", "value", keyValue);
-  const runtimeLabels = readFiltered(c, s.runtimeLabels, "/spec/runtimeLabels", "value", keyValue);
+  const runtimeLabels = readFiltered(c, s.runtimeLabels, "/spec/runtimeLabels", "value", parseRuntimeLabel);
   const capAdd = readFiltered(c, s.capAdd, "/spec/capAdd", "value", parseCapability);
   const files = readFiles(c, s.files, file, "/spec/files");
   const loadBalancer = rec(s.loadBalancer);

@@ -87,6 +87,19 @@ spec:
     expect(loadConfig(toK3tsYaml(spec), { file: "again.yaml" }).spec.capAdd).toEqual(spec.capAdd);
   });
 
+  it("refuses k3ts.io/ runtime labels, in k3ts and k3d files alike, saying where", () => {
+    const problem = (text: string) => {
+      try {
+        loadConfig(text, { file: "labels.yaml" });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "accepted";
+    };
+    expect(problem("apiVersion: k3ts.io/v1alpha1\nkind: Cluster\nmetadata: { name: x }\nspec:\n  runtimeLabels: [{ value: 'k3ts.io/cluster=y' }]\n")).toMatch(/labels\.yaml:5:\d+: \/spec\/runtimeLabels\/0\/value: .*reserved prefix k3ts\.io\//);
+    expect(problem("apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata: { name: x }\noptions:\n  runtime:\n    labels: [{ label: 'k3ts.io/managed=true', nodeFilters: [server:0] }]\n")).toMatch(/\/options\/runtime\/labels\/0\/label: .*reserved prefix k3ts\.io\//);
+  });
+
   it("refuses what is no capability name, saying where", () => {
     const err = (() => {
       try {

@@ -1,4 +1,4 @@
-import { K3tsError, addNodes, parseKeyValue, parseMemory, parseDuration } from "@k3ts/core";
+import { K3tsError, addNodes, parseKeyValue, parseMemory, parseDuration, parseRuntimeLabel } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
 import { bool, integer, many, one } from "../../flags.js";
 import { printValue } from "../../print.js";
@@ -23,7 +23,7 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
     ...(memory ? { memoryBytes: parseMemory(memory, "--memory") } : {}),
     nodeLabels: many(options.k3sNodeLabel).map((l) => parseKeyValue(l, `--k3s-node-label ${l}`)),
     k3sArgs: many(options.k3sArg),
-    runtimeLabels: Object.fromEntries(many(options.runtimeLabel).map((l) => parseKeyValue(l, `--runtime-label ${l}`)).map((kv) => [kv.key, kv.value])),
+    runtimeLabels: Object.fromEntries(many(options.runtimeLabel).map((l) => parseRuntimeLabel(l, `--runtime-label ${l}`)).map((kv) => [kv.key, kv.value])),
     wait: bool(options.wait, "--wait", true),
     ...(timeout ? { timeoutMs: parseDuration(timeout, "--timeout") } : {}),
   });
