@@ -207,6 +207,9 @@ describe("values reach the command as typed", () => {
     [["cluster", "create", "x", "--agents", "1e1"], "--agents 1e1: expected a whole number ≥ 0"],
     [["cluster", "create", "x", "--runtime-label", "k3ts.io/cluster=other"], '--runtime-label k3ts.io/cluster=other: label "k3ts.io/cluster" uses the reserved prefix k3ts.io/'],
     [["cluster", "create", "x", "--runtime-label", "k3ts.io/spec-hash=0@server:0"], 'label "k3ts.io/spec-hash" uses the reserved prefix k3ts.io/'],
+    [["cluster", "create", "x", "--subnet", "10.0.0.0"], '--subnet 10.0.0.0: "10.0.0.0" is not an IPv4 CIDR'],
+    [["cluster", "create", "x", "--subnet", "10.0.0.0/30"], '--subnet 10.0.0.0/30: "10.0.0.0/30" is too small for a cluster network'],
+    [["cluster", "create", "x", "--agents", "10000000"], "agents: 10000000 is more than k3ts makes (at most 999 agents in a cluster)"],
     [["node", "create", "n", "-c", "x", "--runtime-label", "k3ts.io/role=server"], '--runtime-label k3ts.io/role=server: label "k3ts.io/role" uses the reserved prefix k3ts.io/'],
   ])("%j is refused (exit 2) naming the flag", async (argv, message) => {
     const r = await k3ts(argv, { K3TS_RUNTIME: fixture("memory-cluster-runtime.mjs") });

@@ -18,6 +18,7 @@ import {
   parseMemory,
   parseNodeFilter,
   parseRuntimeLabel,
+  parseSubnet,
   parsePortSpec,
   parseVolumeSpec,
   specFromEnvironment,
@@ -211,6 +212,7 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
   }
   const o = options as Record<string, unknown>;
   const api = text(o.api, "api");
+  const subnet = text(o.subnet, "subnet");
   const mem = o.memory as Record<string, unknown> | undefined;
   if (mem !== undefined && (typeof mem !== "object" || mem === null)) throw invalid("memory", "want { servers?, agents? }", mem);
   const servers = memory(mem?.servers, "memory.servers");
@@ -224,7 +226,7 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
     ...Object.fromEntries(Object.entries(FILTERED).map(([field, [parse, suffixes]]) => [field, filtered(o[field], field, parse, suffixes)])),
     hostAliases: list(o.hostAliases, "hostAliases").map((h, i) => parseHostAlias(h, `hostAliases[${i}]`)),
     network: text(o.network, "network"),
-    subnet: text(o.subnet, "subnet"),
+    subnet: subnet === undefined ? undefined : parseSubnet(subnet, "subnet"),
     token: text(o.token, "token"),
     memory: servers !== undefined || agents !== undefined ? { ...(servers ? { servers } : {}), ...(agents ? { agents } : {}) } : undefined,
     loadBalancer: loadBalancer(o.loadBalancer),

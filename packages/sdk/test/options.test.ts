@@ -88,6 +88,7 @@ describe("clusterSpec", () => {
     [{ ports: "8080:80" }, "ports", /array of strings/],
     [{ volumes: ["relative/path:/data"] }, "volumes[0]", /neither an absolute host path nor a volume name/],
     [{ env: ["=x"] }, "env[0]", /no key/],
+    [{ subnet: "172.28.0.0/33" }, "subnet", /not an IPv4 CIDR/],
     [{ runtimeLabels: ["team=a", "k3ts.io/spec-hash=forged"] }, "runtimeLabels[1]", /label "k3ts\.io\/spec-hash" uses the reserved prefix k3ts\.io\//],
     [{ hostAliases: ["nope"] }, "hostAliases[0]", /exactly one ":"/],
     [{ name: "Not_Valid" }, "name", /not valid/],

@@ -27,7 +27,7 @@ import { deleteOwnedVolumes, waitForKubeconfig } from "./lifecycle.js";
 import { clusterNodes, freePort, generateToken, getCluster, kubeconfigFile, type CreateResult, type LifecycleOptions } from "./query.js";
 import { corednsDisabled, hostAliasesInNodes, publishHostNames } from "./nodehosts.js";
 import { validateClusterName } from "./parse.js";
-import { apiForEngine, hasEmbeddedEtcd, hostAddressFor, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
+import { apiForEngine, checkNodeCounts, hasEmbeddedEtcd, hostAddressFor, k3sNodeFiles, planCluster, TOKEN_FILE_IN_NODE, type ClusterPlan, type NodeFile, type PlannedNode } from "./plan.js";
 import { serverAddresses as serverAddresses_ } from "./addresses.js";
 import { KUBELET_IN_USERNS_ARG, adaptToEngine, preflight } from "./preflight.js";
 import { ensureImages } from "./pull.js";
@@ -109,6 +109,7 @@ export async function createPreflight(specIn: ClusterSpec, opts: LifecycleOption
   const { runtime, signal } = opts;
   const logger = opts.logger ?? silentLogger;
   validateClusterName(specIn.name, "name");
+  checkNodeCounts(specIn);
   // Checked before anything is made: a create that finds the name taken must not roll back (it would delete the cluster there).
   if ((await clusterNodes(runtime, specIn.name, signal)).length > 0) {
     throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${specIn.name} already exists`, {

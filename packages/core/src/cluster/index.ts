@@ -25,6 +25,8 @@ export {
   parseHostAlias,
   parseKeyValue,
   parseRuntimeLabel,
+  parseSubnet,
+  subnetProblem,
   RESERVED_LABEL_PREFIX,
   parseMemory,
   parsePortSpec,

@@ -20,6 +20,7 @@ import {
   planAddedNodes,
   planLoadBalancer,
   hasEmbeddedEtcd,
+  MAX_NODES,
   k3sNodeFiles,
   TOKEN_FILE_IN_NODE,
   type LoadBalancerState,
@@ -132,6 +133,11 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
   const { runtime, signal } = opts;
   const o = signal ? { signal } : {};
   const progress = opts.progress ?? silentProgress;
+  const count = opts.count ?? 1;
+  const max = MAX_NODES[opts.role === "server" ? "servers" : "agents"];
+  if (!Number.isInteger(count) || count < 1 || count > max) {
+    throw new K3tsError("INVALID_ARGUMENT", `count: ${count} is not a number of nodes k3ts adds (1 to ${max} ${opts.role}s)`, { meta: { where: "count", value: count, max } });
+  }
   const cluster = await getCluster(runtime, clusterName, o);
   if (cluster.servers.length === 0) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${clusterName} has no server`, { meta: { cluster: clusterName } });
   const spec = await readClusterSpec(runtime, cluster, o);
@@ -143,7 +149,7 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
   const ctx = await planContextOf(runtime, cluster, opts.k3tsVersion ?? VERSION, o);
   const existing = { servers: cluster.servers.map((n) => n.index), agents: cluster.agents.map((n) => n.index) };
   const next = Math.max(-1, ...(opts.role === "server" ? existing.servers : existing.agents)) + 1;
-  const indices = Array.from({ length: opts.count ?? 1 }, (_, i) => next + i);
+  const indices = Array.from({ length: count }, (_, i) => next + i);
   if (opts.role === "server") ctx.serverAddresses = await addedServerAddresses(runtime, cluster, ctx.network, indices, o);
   let nodeNames: string[] | undefined;
   if (opts.name) {

@@ -179,6 +179,24 @@ export function parseKeyValue(text: string, where: string, options: { requireVal
   return { key, value: eq < 0 ? "" : text.slice(eq + 1) };
 }
 
+const IPV4_CIDR = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/;
+
+/** Why `text` is not a subnet k3ts can give a network (an IPv4 CIDR up to /29: a gateway and a few nodes), or undefined. */
+export function subnetProblem(text: string): string | undefined {
+  const m = IPV4_CIDR.exec(text);
+  if (!m || !isIPv4(m[1]!) || Number(m[2]) > 32) return `${q(text)} is not an IPv4 CIDR (want e.g. 172.28.0.0/16)`;
+  if (Number(m[2]) > 29) return `${q(text)} is too small for a cluster network (want /29 or larger, e.g. 172.28.0.0/16)`;
+  return undefined;
+}
+
+/** `--subnet`: an IPv4 CIDR a cluster network can have (`auto`, k3d's word for the engine's choice, is no subnet). */
+export function parseSubnet(text: string, where: string): string | undefined {
+  if (text === "auto") return undefined;
+  const problem = subnetProblem(text);
+  if (problem) throw invalid(where, text, problem);
+  return text;
+}
+
 /** The label prefix k3ts keeps for itself: cluster, role, ownership and the SDK's spec digests. */
 export const RESERVED_LABEL_PREFIX = "k3ts.io/";
 

@@ -401,10 +401,29 @@ export function hasEmbeddedEtcd(spec: Pick<ClusterSpec, "servers" | "k3sArgs">):
   return spec.servers > 1 || spec.k3sArgs.some((a) => a.value === "--cluster-init");
 }
 
-/** Plans every node of a cluster. Throws INVALID_ARGUMENT (with where) for filters that do not fit. */
-export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
+/**
+ * The most nodes of a role k3ts makes in one cluster: far past what a machine runs (and etcd, whose
+ * members past 7 only slow it), so a typo (`--agents 10000000`) is refused before anything is planned.
+ */
+export const MAX_NODES = { servers: 99, agents: 999 } as const;
+
+/** Server and agent counts k3ts can make: at least one server, none negative, within MAX_NODES. */
+export function checkNodeCounts(spec: Pick<ClusterSpec, "servers" | "agents">): void {
+  for (const role of ["servers", "agents"] as const) {
+    if (!Number.isInteger(spec[role])) throw new K3tsError("INVALID_ARGUMENT", `${role}: want a whole number (got ${spec[role]})`, { meta: { where: role, value: spec[role] } });
+  }
   if (spec.servers < 1) throw new K3tsError("INVALID_ARGUMENT", `servers: a cluster needs at least one server (got ${spec.servers})`, { meta: { where: "servers" } });
   if (spec.agents < 0) throw new K3tsError("INVALID_ARGUMENT", `agents: cannot be negative (got ${spec.agents})`, { meta: { where: "agents" } });
+  for (const role of ["servers", "agents"] as const) {
+    if (spec[role] > MAX_NODES[role]) {
+      throw new K3tsError("INVALID_ARGUMENT", `${role}: ${spec[role]} is more than k3ts makes (at most ${MAX_NODES[role]} ${role} in a cluster)`, { meta: { where: role, value: spec[role], max: MAX_NODES[role] } });
+    }
+  }
+}
+
+/** Plans every node of a cluster. Throws INVALID_ARGUMENT (with where) for filters that do not fit. */
+export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
+  checkNodeCounts(spec);
   const slots = slotsOf(spec.name, spec.servers, spec.agents, spec.loadBalancer.enabled);
   const planner = nodePlanner(spec, ctx, slots);
   const { k3sNode, proxied, apiServerUrl } = planner;

@@ -15,6 +15,7 @@ import {
   parseHostAlias,
   parseKeyValue,
   parseRuntimeLabel,
+  subnetProblem,
   parseMemory,
   parsePortSpec,
   parseVolumeSpec,
@@ -107,7 +108,6 @@ export function relocate(relocations: readonly Relocation[], pointer: string): s
 }
 
 const ULIMIT_NAMES = ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"];
-const IPV4_CIDR = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/;
 
 export const identity = (text: string): string => text;
 export const keyValue = (text: string, where: string): KeyValue => parseKeyValue(text, where);
@@ -141,9 +141,9 @@ export function readSubnet(c: Collector, subnet: string | undefined, pointer = "
     c.notice(pointer, "\"auto\" is what k3ts does without a subnet: the engine picks it (servers with embedded etcd still get fixed addresses in it)");
     return undefined;
   }
-  const m = IPV4_CIDR.exec(subnet);
-  if (!m || !isIPv4(m[1]!) || Number(m[2]) > 32) {
-    c.problem(pointer, `${JSON.stringify(subnet)} is not an IPv4 CIDR (want e.g. 172.28.0.0/16${allowAuto ? " or auto" : ""})`);
+  const problem = subnetProblem(subnet);
+  if (problem) {
+    c.problem(pointer, allowAuto ? problem.replace(/\)$/, " or auto)") : problem);
     return undefined;
   }
   return subnet;

@@ -31,3 +31,22 @@ describe("createCluster on a name that is taken", () => {
     await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
   });
 });
+
+describe("node counts k3ts makes", () => {
+  it.each([
+    [{ agents: 10_000_000 }, "agents: 10000000 is more than k3ts makes (at most 999 agents in a cluster)"],
+    [{ servers: 100 }, "servers: 100 is more than k3ts makes (at most 99 servers in a cluster)"],
+    [{ servers: 0 }, "servers: a cluster needs at least one server (got 0)"],
+    [{ agents: 1.5 }, "agents: want a whole number (got 1.5)"],
+    [{ agents: -1 }, "agents: cannot be negative (got -1)"],
+  ])("%j is refused at once, before the engine is asked anything", async (counts, message) => {
+    const runtime = createMemoryRuntime();
+    const calls: string[] = [];
+    const watched = new Proxy(runtime, { get: (t, k) => (calls.push(String(k)), Reflect.get(t, k)) });
+    const spec = { ...defaultClusterSpec(), ...counts, name: "dev", image: "k3ts-test/busybox:1", kubeconfig: { update: false, switchContext: false } };
+    const err = await createCluster(spec, { runtime: watched }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "INVALID_ARGUMENT")).toBe(true);
+    expect((err as Error).message).toBe(message);
+    expect(calls).toEqual([]);
+  });
+});

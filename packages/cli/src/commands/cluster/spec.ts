@@ -8,6 +8,7 @@ import {
   parseCapability,
   parseKeyValue,
   parseRuntimeLabel,
+  parseSubnet,
   parseMemory,
   parseNodeFilter,
   parsePortSpec,
@@ -69,6 +70,7 @@ export function flagsInput(name: string | undefined, o: Record<string, unknown>)
   const serversMemory = one(o.serversMemory, "--servers-memory");
   const agentsMemory = one(o.agentsMemory, "--agents-memory");
   const apiPort = one(o.apiPort, "--api-port");
+  const subnet = one(o.subnet, "--subnet");
   const noLb = o.noLb === true ? false : undefined;
   const lb = noLb ?? negatable(o.lb, "--lb");
   const input: ClusterSpecInput = {
@@ -85,7 +87,7 @@ export function flagsInput(name: string | undefined, o: Record<string, unknown>)
     runtimeLabels: filtered(o.runtimeLabel, "--runtime-label", parseRuntimeLabel),
     capAdd: filtered(o.runtimeCapAdd, "--runtime-cap-add", parseCapability),
     network: one(o.network, "--network") || undefined,
-    subnet: one(o.subnet, "--subnet") || undefined,
+    subnet: subnet ? parseSubnet(subnet, `--subnet ${subnet}`) : undefined,
     token: one(o.token, "--token") || undefined,
     wait: given(o.wait, "--wait"),
     timeoutMs: timeout ? parseDuration(timeout, "--timeout") : undefined,
