@@ -165,8 +165,7 @@ if (!only || only === "scale") {
 }
 
 if (!only || only === "import") {
-  const r = await benchImport(clusterRuns + 2);
-  results.push({ ...r, name: r.name ?? "import: k3ts image import vs raw save | exec -i ctr import", runs: r.runs ?? clusterRuns + 2 });
+  results.push(...(await benchImport(clusterRuns + 2)));
 }
 
 if (!only || only === "portforward") results.push(await benchPortForward(7, { mb: 64 }));

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { partialMultiPlatform, retagged, saved } from "../../../../scripts/image-archives.mjs";
 import { ENGINES, bin, clearName, createArgs, k3ts, leftovers, runtimeFor } from "./helpers.js";
 
 const IMAGE = "k3ts-test/busybox:1";
@@ -29,76 +29,6 @@ async function nodeImages(runtime: NonNullable<Awaited<ReturnType<typeof runtime
   return new Map(rows.map((l) => l.trim().split(/\s+/)).map((c) => [c[0]!, c[2]!]));
 }
 
-interface Saved {
-  config: Buffer;
-  layers: Buffer[];
-}
-
-/** `ENGINE save IMAGE` (a docker-archive: manifest.json, the config, uncompressed layers), unpacked and read. */
-async function saved(engine: string, image: string, dir: string): Promise<Saved> {
-  const out = mkdtempSync(join(dir, "saved-"));
-  await execa("sh", ["-c", `${engine} save ${image} | tar -x -C ${out}`]);
-  const [m] = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Array<{ Config: string; Layers: string[] }>;
-  return { config: readFileSync(join(out, m!.Config)), layers: m!.Layers.map((l) => readFileSync(join(out, l))) };
-}
-
-/** Writes a docker-archive of the saved image under another name (what a user drops in the agent images directory). */
-async function retagged(image: Saved, repoTag: string, file: string): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), "k3ts-e2e-retag-"));
-  const hex = (b: Buffer) => createHash("sha256").update(b).digest("hex");
-  writeFileSync(join(root, `${hex(image.config)}.json`), image.config);
-  const layers = image.layers.map((l) => {
-    writeFileSync(join(root, `${hex(l)}.tar`), l);
-    return `${hex(l)}.tar`;
-  });
-  writeFileSync(join(root, "manifest.json"), JSON.stringify([{ Config: `${hex(image.config)}.json`, RepoTags: [repoTag], Layers: layers }]));
-  await execa("tar", ["-C", root, "-cf", file, "."]);
-  rmSync(root, { recursive: true, force: true });
-}
-
-/**
- * An OCI archive as Docker's containerd image store exports a pulled multi-platform image: the
- * index names this machine's platform and another, and only this machine's blobs are in it.
- */
-async function partialMultiPlatform(image: Saved, ref: string, file: string): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), "k3ts-e2e-oci-"));
-  mkdirSync(join(root, "blobs/sha256"), { recursive: true });
-  const describe = (b: Buffer) => ({ digest: `sha256:${createHash("sha256").update(b).digest("hex")}`, size: b.length });
-  const put = (b: Buffer) => {
-    const d = describe(b);
-    writeFileSync(join(root, "blobs/sha256", d.digest.slice(7)), b);
-    return d;
-  };
-  const MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-  const INDEX = "application/vnd.oci.image.index.v1+json";
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MANIFEST,
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", ...put(image.config) },
-      layers: image.layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar", ...put(l) })),
-    }),
-  );
-  const arch = process.arch === "arm64" ? "arm64" : "amd64";
-  const other = arch === "amd64" ? "arm64" : "amd64";
-  const absent = describe(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, note: `the ${other} manifest, not exported` })));
-  const index = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: INDEX,
-      manifests: [
-        { mediaType: MANIFEST, ...put(manifest), platform: { architecture: arch, os: "linux" } },
-        { mediaType: MANIFEST, ...absent, platform: { architecture: other, os: "linux" } },
-      ],
-    }),
-  );
-  const tag = ref.slice(ref.lastIndexOf(":") + 1);
-  writeFileSync(join(root, "index.json"), JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [{ mediaType: INDEX, ...put(index), annotations: { "io.containerd.image.name": ref, "org.opencontainers.image.ref.name": tag } }] }));
-  writeFileSync(join(root, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  await execa("tar", ["-C", root, "-cf", file, "."]);
-  rmSync(root, { recursive: true, force: true });
-}
-
 function statuses(report: Report): string[] {
   return report.nodes.map((n) => `${n.node}=${n.images.map((o) => o.status).join(",")}`);
 }
@@ -115,10 +45,10 @@ for (const engine of ENGINES) {
       const dir = mkdtempSync(join(tmpdir(), "k3ts-e2e-img-"));
       const env = { KUBECONFIG: join(dir, "config") };
       const nodes = [`k3ts-${name}-server-0`, `k3ts-${name}-agent-0`, `k3ts-${name}-agent-1`];
-      const busybox = await saved(engine, IMAGE, dir);
+      const busybox = saved(engine, IMAGE, dir);
       const preload = join(dir, "agent-images");
       mkdirSync(preload);
-      await retagged(busybox, "k3ts-test/preloaded:1", join(preload, "preloaded.tar"));
+      retagged(busybox, "k3ts-test/preloaded:1", join(preload, "preloaded.tar"));
       try {
         const created = await k3ts(engine, createArgs(name, ["--agents", "2", "--volume", `${preload}:/var/lib/rancher/k3s/agent/images@server:0`]), env);
         expect(created.exitCode, created.stderr).toBe(0);
@@ -186,7 +116,7 @@ for (const engine of ENGINES) {
         // 7. A multi-platform OCI archive missing another platform's blobs (Docker's containerd image
         //    store exports pulled multi-arch images so): containerd imports the node's platform.
         const multi = join(dir, "multi.tar");
-        await partialMultiPlatform(busybox, "docker.io/k3ts-test/multi:1", multi);
+        partialMultiPlatform(busybox, "docker.io/k3ts-test/multi:1", multi);
         const partial = await k3ts(engine, ["image", "import", multi, "-c", name, "-o", "json"], env);
         expect(partial.exitCode, partial.stderr).toBe(0);
         expect(statuses(JSON.parse(partial.stdout) as Report)).toEqual(nodes.map((n) => `${n}=imported`));

@@ -154,6 +154,13 @@ for (const engine of ENGINES) {
         expect(byName.out).toMatch(/Image is up to date for sha256:[0-9a-f]{64}/);
         const asPushed = await pullInNodeEventually(runtime!, `k3ts-${name}-server-0`, `localhost:${r.hostPort}/e2e/busybox:1`);
         expect(asPushed.exitCode, asPushed.out).toBe(0);
+        // A pod names the image as it was pushed from the host: the kubelet pulls it through registries.yaml and runs it.
+        await kubectl(env.KUBECONFIG, ["delete", "pod", "from-registry", "--ignore-not-found"]);
+        const ran = await kubectl(env.KUBECONFIG, ["run", "from-registry", `--image=localhost:${r.hostPort}/e2e/busybox:1`, "--restart=Never", "--command", "--", "sh", "-c", "echo pulled-and-ran"]);
+        expect(ran.exitCode, ran.stderr).toBe(0);
+        const succeeded = await kubectl(env.KUBECONFIG, ["wait", "pod/from-registry", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=90s"]);
+        expect(succeeded.exitCode, `${succeeded.stderr}${(await kubectl(env.KUBECONFIG, ["get", "pod", "from-registry", "-o", "jsonpath={.status.containerStatuses[0].state}"])).stdout}`).toBe(0);
+        expect((await kubectl(env.KUBECONFIG, ["logs", "from-registry"])).stdout.trim()).toBe("pulled-and-ran");
         const missing = await pullInNode(runtime!, `k3ts-${name}-server-0`, `${reg}:5000/e2e/nothing:1`);
         expect(missing.exitCode).toBe(1);
         // containerd verifies every blob against its digest: a layer altered in the registry is refused.
