@@ -64,6 +64,8 @@ export function volumeArg(mount: VolumeMount): string {
   return `${mount.source}:${mount.target}${mount.readOnly ? ":ro" : ""}`;
 }
 
+// Every positional (a name, an image, a command) comes after `--`: a value that begins with `-` is never read as a flag.
+
 /** `podman create` for a node. Never pulls: a missing image is `IMAGE_NOT_FOUND`, pulling is `images.pull`. */
 export function createArgs(spec: NodeSpec): string[] {
   const args = ["create", "--name", spec.name, "--pull", "never"];
@@ -91,30 +93,30 @@ export function createArgs(spec: NodeSpec): string[] {
   if (spec.workdir) args.push("--workdir", spec.workdir);
   if (spec.user) args.push("--user", spec.user);
   if (spec.stopTimeoutSeconds !== undefined) args.push("--stop-timeout", String(spec.stopTimeoutSeconds));
-  args.push(spec.image, ...(spec.command ?? []));
+  args.push("--", spec.image, ...(spec.command ?? []));
   return args;
 }
 
 export function startArgs(name: string): string[] {
-  return ["start", name];
+  return ["start", "--", name];
 }
 
 export function stopArgs(name: string, timeoutSeconds?: number): string[] {
-  return timeoutSeconds === undefined ? ["stop", name] : ["stop", "--time", String(timeoutSeconds), name];
+  return timeoutSeconds === undefined ? ["stop", "--", name] : ["stop", "--time", String(timeoutSeconds), "--", name];
 }
 
 /** `podman rm`; with force the node is killed at once (`--time 0`) instead of after podman's 10 s grace. */
 export function removeArgs(name: string, force: boolean): string[] {
-  return force ? ["rm", "--volumes", "--force", "--time", "0", name] : ["rm", "--volumes", name];
+  return force ? ["rm", "--volumes", "--force", "--time", "0", "--", name] : ["rm", "--volumes", "--", name];
 }
 
 /** Exit status 0 when the container exists, 1 when not. */
 export function containerExistsArgs(name: string): string[] {
-  return ["container", "exists", name];
+  return ["container", "exists", "--", name];
 }
 
 export function inspectArgs(names: string[]): string[] {
-  return ["container", "inspect", "--format", "json", ...names];
+  return ["container", "inspect", "--format", "json", "--", ...names];
 }
 
 /** Every container (any state), pre-selected by label keys. */
@@ -140,7 +142,7 @@ export function execArgs(name: string, command: string[], options: ExecArgsOptio
   for (const [k, v] of Object.entries(options.env ?? {})) args.push("--env", `${k}=${v}`);
   if (options.workdir) args.push("--workdir", options.workdir);
   if (options.user) args.push("--user", options.user);
-  args.push(name, ...command);
+  args.push("--", name, ...command);
   return args;
 }
 
@@ -157,7 +159,7 @@ export function logsArgs(name: string, options: LogsArgsOptions = {}): string[] 
     args.push("--since", options.since instanceof Date ? options.since.toISOString() : options.since);
   }
   if (options.tail !== undefined) args.push("--tail", String(options.tail));
-  args.push(name);
+  args.push("--", name);
   return args;
 }
 
@@ -176,47 +178,47 @@ export function copyOutArgs(name: string, path: string): string[] {
 export function networkCreateArgs(spec: NetworkSpec): string[] {
   const args = ["network", "create", ...labelArgs(spec.labels)];
   if (spec.subnet) args.push("--subnet", spec.subnet);
-  args.push(spec.name);
+  args.push("--", spec.name);
   return args;
 }
 
 export function networkInspectArgs(name: string): string[] {
-  return ["network", "inspect", "--format", "json", name];
+  return ["network", "inspect", "--format", "json", "--", name];
 }
 
 /** Exit status 0 when the network exists, 1 when not. */
 export function networkExistsArgs(name: string): string[] {
-  return ["network", "exists", name];
+  return ["network", "exists", "--", name];
 }
 
 export function networkRemoveArgs(name: string, force = false): string[] {
-  return ["network", "rm", ...(force ? ["--force"] : []), name];
+  return ["network", "rm", ...(force ? ["--force"] : []), "--", name];
 }
 
 export function networkConnectArgs(network: string, node: string, options: { aliases?: string[]; ipv4?: string } = {}): string[] {
   const args = ["network", "connect"];
   for (const alias of options.aliases ?? []) args.push("--alias", alias);
   if (options.ipv4) args.push("--ip", options.ipv4);
-  args.push(network, node);
+  args.push("--", network, node);
   return args;
 }
 
 export function networkDisconnectArgs(network: string, node: string): string[] {
-  return ["network", "disconnect", network, node];
+  return ["network", "disconnect", "--", network, node];
 }
 
 // ------------------------------------------------------------------------------------ volumes
 
 export function volumeCreateArgs(spec: VolumeSpec): string[] {
-  return ["volume", "create", ...labelArgs(spec.labels), spec.name];
+  return ["volume", "create", ...labelArgs(spec.labels), "--", spec.name];
 }
 
 export function volumeInspectArgs(name: string): string[] {
-  return ["volume", "inspect", "--format", "json", name];
+  return ["volume", "inspect", "--format", "json", "--", name];
 }
 
 export function volumeRemoveArgs(name: string): string[] {
-  return ["volume", "rm", name];
+  return ["volume", "rm", "--", name];
 }
 
 export function volumeListArgs(filter?: LabelFilter): string[] {
@@ -227,16 +229,16 @@ export function volumeListArgs(filter?: LabelFilter): string[] {
 
 /** Exit status 0 when the image exists, 1 when not. */
 export function imageExistsArgs(ref: string): string[] {
-  return ["image", "exists", ref];
+  return ["image", "exists", "--", ref];
 }
 
 export function pullArgs(ref: string): string[] {
-  return ["pull", ref];
+  return ["pull", "--", ref];
 }
 
 /** A docker-save archive of the images on stdout (`-m` keeps several images apart). */
 export function saveArgs(refs: string[]): string[] {
-  return ["save", "--format", "docker-archive", "--multi-image-archive", ...refs];
+  return ["save", "--format", "docker-archive", "--multi-image-archive", "--", ...refs];
 }
 
 /** Loads an archive from stdin. */

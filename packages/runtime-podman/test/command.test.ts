@@ -78,53 +78,53 @@ describe("createArgs", () => {
   ];
 
   it.each(cases)("%s", (_title, extra, flags) => {
-    expect(createArgs({ ...base, ...extra })).toEqual(["create", "--name", base.name, "--pull", "never", ...flags, base.image]);
+    expect(createArgs({ ...base, ...extra })).toEqual(["create", "--name", base.name, "--pull", "never", ...flags, "--", base.image]);
   });
 
-  it("puts the command after the image, verbatim", () => {
+  it("puts the command after the image, verbatim, both after -- (a value that begins with - is never a flag)", () => {
     const args = createArgs({ ...base, command: ["server", "--tls-san", "a,b", "--flag=--x"] });
-    expect(args.slice(-5)).toEqual([base.image, "server", "--tls-san", "a,b", "--flag=--x"]);
+    expect(args.slice(-6)).toEqual(["--", base.image, "server", "--tls-san", "a,b", "--flag=--x"]);
   });
 });
 
 describe("small argv builders", () => {
   const cases: Array<[string, string[], string[]]> = [
-    ["stop with the node's own timeout", stopArgs("n"), ["stop", "n"]],
-    ["stop with a timeout", stopArgs("n", 3), ["stop", "--time", "3", "n"]],
-    ["forced rm kills at once", removeArgs("n", true), ["rm", "--volumes", "--force", "--time", "0", "n"]],
-    ["plain rm", removeArgs("n", false), ["rm", "--volumes", "n"]],
+    ["stop with the node's own timeout", stopArgs("n"), ["stop", "--", "n"]],
+    ["stop with a timeout", stopArgs("n", 3), ["stop", "--time", "3", "--", "n"]],
+    ["forced rm kills at once", removeArgs("n", true), ["rm", "--volumes", "--force", "--time", "0", "--", "n"]],
+    ["plain rm", removeArgs("n", false), ["rm", "--volumes", "--", "n"]],
     ["ps of everything", listArgs(), ["ps", "--all", "--format", "json"]],
     ["ps on a network", listOnNetworkArgs("net"), ["ps", "--all", "--format", "json", "--filter", "network=net"]],
-    ["exec without stdin", execArgs("n", ["sh", "-c", "echo hi"]), ["exec", "n", "sh", "-c", "echo hi"]],
+    ["exec without stdin", execArgs("n", ["sh", "-c", "echo hi"]), ["exec", "--", "n", "sh", "-c", "echo hi"]],
     [
       "exec with stdin, env, workdir and user",
       execArgs("n", ["cat"], { interactive: true, env: { A: "b c" }, workdir: "/tmp", user: "nobody" }),
-      ["exec", "--interactive", "--env", "A=b c", "--workdir", "/tmp", "--user", "nobody", "n", "cat"],
+      ["exec", "--interactive", "--env", "A=b c", "--workdir", "/tmp", "--user", "nobody", "--", "n", "cat"],
     ],
-    ["logs", logsArgs("n"), ["logs", "n"]],
+    ["logs", logsArgs("n"), ["logs", "--", "n"]],
     [
       "logs follow, since a Date, tail",
       logsArgs("n", { follow: true, since: new Date("2024-01-02T03:04:05Z"), tail: 0 }),
-      ["logs", "--follow", "--since", "2024-01-02T03:04:05.000Z", "--tail", "0", "n"],
+      ["logs", "--follow", "--since", "2024-01-02T03:04:05.000Z", "--tail", "0", "--", "n"],
     ],
-    ["logs since a string", logsArgs("n", { since: "10m" }), ["logs", "--since", "10m", "n"]],
+    ["logs since a string", logsArgs("n", { since: "10m" }), ["logs", "--since", "10m", "--", "n"]],
     ["copy in", copyInArgs("n"), ["cp", "-", "n:/"]],
     ["copy out", copyOutArgs("n", "/etc/rancher/k3s/k3s.yaml"), ["cp", "n:/etc/rancher/k3s/k3s.yaml", "-"]],
-    ["network create", networkCreateArgs({ name: "net" }), ["network", "create", "net"]],
+    ["network create", networkCreateArgs({ name: "net" }), ["network", "create", "--", "net"]],
     [
       "network create with labels and subnet",
       networkCreateArgs({ name: "net", subnet: "172.28.0.0/16", labels: { "k3ts.io/managed": "true" } }),
-      ["network", "create", "--label", "k3ts.io/managed=true", "--subnet", "172.28.0.0/16", "net"],
+      ["network", "create", "--label", "k3ts.io/managed=true", "--subnet", "172.28.0.0/16", "--", "net"],
     ],
-    ["network connect", networkConnectArgs("net", "n"), ["network", "connect", "net", "n"]],
+    ["network connect", networkConnectArgs("net", "n"), ["network", "connect", "--", "net", "n"]],
     [
       "network connect with aliases and IP",
       networkConnectArgs("net", "n", { aliases: ["a", "b"], ipv4: "10.0.0.9" }),
-      ["network", "connect", "--alias", "a", "--alias", "b", "--ip", "10.0.0.9", "net", "n"],
+      ["network", "connect", "--alias", "a", "--alias", "b", "--ip", "10.0.0.9", "--", "net", "n"],
     ],
-    ["volume create", volumeCreateArgs({ name: "v", labels: { k: "" } }), ["volume", "create", "--label", "k=", "v"]],
+    ["volume create", volumeCreateArgs({ name: "v", labels: { k: "" } }), ["volume", "create", "--label", "k=", "--", "v"]],
     ["volume ls by label", volumeListArgs({ labels: { "k3ts.io/cluster": "demo" } }), ["volume", "ls", "--format", "json", "--filter", "label=k3ts.io/cluster"]],
-    ["save", saveArgs(["a:1", "b:2"]), ["save", "--format", "docker-archive", "--multi-image-archive", "a:1", "b:2"]],
+    ["save", saveArgs(["a:1", "b:2"]), ["save", "--format", "docker-archive", "--multi-image-archive", "--", "a:1", "b:2"]],
   ];
 
   it.each(cases)("%s", (_title, actual, expected) => {
