@@ -169,13 +169,21 @@ interface DockerSaveManifest {
 export function imagesInTar(summary: TarSummary, what = "the archive"): ArchiveImage[] {
   if (summary.files.has("oci-layout")) {
     const index = parseJson<{ manifests?: OciDescriptor[] }>(summary, "index.json", what);
-    return (index.manifests ?? []).flatMap((m) => {
+    const entries = index !== null && typeof index === "object" ? (index.manifests ?? []) : undefined;
+    if (!Array.isArray(entries) || entries.some((m) => typeof m?.digest !== "string")) throw invalid(what, "index.json has no list of manifests with digests");
+    return entries.flatMap((m) => {
       const ref = m.annotations?.["io.containerd.image.name"] ?? m.annotations?.["org.opencontainers.image.ref.name"];
       return ref && /[/:@]/.test(ref) ? [{ ref, digest: m.digest, mediaType: m.mediaType }] : [];
     });
   }
   if (!summary.files.has("manifest.json")) throw invalid(what, "neither oci-layout nor manifest.json found");
   const manifests = parseJson<DockerSaveManifest[]>(summary, "manifest.json", what);
+  if (!Array.isArray(manifests)) throw invalid(what, "manifest.json is not a list of images");
+  manifests.forEach((mf, i) => {
+    const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
+    if (typeof mf?.Config !== "string" || !strings(mf.Layers)) throw invalid(what, `manifest.json[${i}] names no Config and Layers`);
+    if (mf.RepoTags != null && !strings(mf.RepoTags)) throw invalid(what, `manifest.json[${i}].RepoTags is not a list of names`);
+  });
   return manifests.flatMap((mf) => {
     const config = lookup(summary, mf.Config);
     if (!config) throw invalid(what, `config ${mf.Config} is missing`);

@@ -83,6 +83,20 @@ describe("readImageArchive", () => {
     const plain = await makeTar([{ name: "a.txt", content: "a" }]);
     await expect(readImageArchive(Readable.from([plain]), "plain.tar")).rejects.toMatchObject({ message: expect.stringContaining("neither oci-layout nor manifest.json") });
   });
+
+  it.each([
+    [[{ name: "manifest.json", content: "{}" }], "manifest.json is not a list of images"],
+    [[{ name: "manifest.json", content: '[{"Config": 7, "Layers": []}]' }], "manifest.json[0] names no Config and Layers"],
+    [[{ name: "manifest.json", content: '[{"Config": "c.json", "Layers": "l.tar"}]' }], "manifest.json[0] names no Config and Layers"],
+    [[{ name: "manifest.json", content: '[{"Config": "c.json", "Layers": [], "RepoTags": "a:1"}]' }], "manifest.json[0].RepoTags is not a list of names"],
+    [[{ name: "manifest.json", content: "null" }], "manifest.json is not a list of images"],
+    [[{ name: "oci-layout", content: "{}" }, { name: "index.json", content: '{"manifests": {}}' }], "index.json has no list of manifests with digests"],
+    [[{ name: "oci-layout", content: "{}" }, { name: "index.json", content: '{"manifests": [{"mediaType": "x"}]}' }], "index.json has no list of manifests with digests"],
+    [[{ name: "oci-layout", content: "{}" }, { name: "index.json", content: "null" }], "index.json has no list of manifests with digests"],
+  ])("malformed metadata is INVALID_ARGUMENT naming the archive, never a TypeError (%#)", async (files, message) => {
+    const tarball = await makeTar(files);
+    await expect(readImageArchive(Readable.from([tarball]), "bad.tar")).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: `bad.tar is not an image archive: ${message}` });
+  });
 });
 
 describe("ctr output", () => {
