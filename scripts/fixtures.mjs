@@ -3,6 +3,7 @@
 // host (no registry is reachable here): `docker import` / `podman import` of a tar stream.
 //
 //   k3ts-test/busybox:1       busybox-static with its applets linked: what the conformance suite runs
+//   k3ts-test/node:1          busybox + the host's node binary and its libraries: pods that run node
 //   k3ts-test/k3s-standin:2   the k3s STAND-IN (test double, fixtures/k3s-standin): busybox + the host's
 //                             node binary and its libraries + dist/k3s.js + Debian's containerd, runc, ctr,
 //                             etcd and etcdctl (the real parts); ENTRYPOINT /bin/k3s, CMD agent
@@ -12,7 +13,7 @@
 //                             registry:2 image runs) laid out as registry:2 is: /bin/registry, its
 //                             config.yml, /entrypoint.sh, data in /var/lib/registry, port 5000
 //
-// Usage: pnpm fixtures [--engine docker|podman] [--image busybox|k3s-standin|nginx|registry] [--quiet]
+// Usage: pnpm fixtures [--engine docker|podman] [--image busybox|node|k3s-standin|nginx|registry] [--quiet]
 import { spawnSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, mkdirSync, symlinkSync, copyFileSync, readFileSync, writeFileSync, rmSync, chmodSync, realpathSync } from "node:fs";
@@ -27,7 +28,7 @@ const quiet = args.includes("--quiet");
 const onlyImage = args.includes("--image") ? args[args.indexOf("--image") + 1] : undefined;
 const log = (m) => quiet || process.stderr.write(`${m}\n`);
 
-export const IMAGES = { busybox: "k3ts-test/busybox:1", k3sStandin: "k3ts-test/k3s-standin:2", nginx: "k3ts-test/nginx:1", registry: "k3ts-test/registry:2" };
+export const IMAGES = { busybox: "k3ts-test/busybox:1", node: "k3ts-test/node:1", k3sStandin: "k3ts-test/k3s-standin:2", nginx: "k3ts-test/nginx:1", registry: "k3ts-test/registry:2" };
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The version the stand-in reports (and the tag real k3s would have). */
@@ -67,15 +68,25 @@ function copyWithLibs(root, binary, dest = binary) {
   }
 }
 
+/** busybox + the host's node. */
+function nodeRoot() {
+  const root = busyboxRoot("k3ts-node-");
+  copyWithLibs(root, hostNode(), "/usr/local/bin/node");
+  return root;
+}
+
+function hostNode() {
+  const which = spawnSync("sh", ["-c", "command -v node"], { encoding: "utf8" }).stdout.trim();
+  if (!which) throw new Error("node is not on PATH");
+  return realpathSync(which);
+}
+
 /** busybox + node + the bundled stand-in (built here first). */
 function k3sStandinRoot() {
   const build = spawnSync(process.execPath, [join(repo, "fixtures/k3s-standin/build.mjs")], { stdio: ["ignore", "inherit", "inherit"] });
   if (build.status !== 0) throw new Error("building fixtures/k3s-standin failed");
-  const which = spawnSync("sh", ["-c", "command -v node"], { encoding: "utf8" }).stdout.trim();
-  if (!which) throw new Error("node is not on PATH");
-  const node = realpathSync(which);
   const root = busyboxRoot("k3ts-k3s-standin-");
-  copyWithLibs(root, node, "/usr/local/bin/node");
+  copyWithLibs(root, hostNode(), "/usr/local/bin/node");
   mkdirSync(join(root, "usr/lib/k3s-standin"), { recursive: true });
   copyFileSync(join(repo, "fixtures/k3s-standin/dist/k3s.js"), join(root, "usr/lib/k3s-standin/k3s.js"));
   copyFileSync(join(repo, "fixtures/k3s-standin/dist/pod-dns.js"), join(root, "usr/lib/k3s-standin/pod-dns.js"));
@@ -244,6 +255,7 @@ function importRoot(engine, root, image, changes) {
 
 const builds = [
   { image: IMAGES.busybox, root: busyboxRoot, changes: ['CMD ["/bin/sh"]', "ENV PATH=/bin"] },
+  { image: IMAGES.node, root: nodeRoot, changes: ['CMD ["node"]', "ENV PATH=/usr/local/bin:/bin"] },
   {
     image: IMAGES.k3sStandin,
     root: k3sStandinRoot,

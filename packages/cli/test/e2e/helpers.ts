@@ -11,7 +11,7 @@ export const bin = fileURLToPath(new URL("../../bin/k3ts.js", import.meta.url));
 export const K3S_IMAGE = process.env.K3TS_E2E_K3S_IMAGE ?? "k3ts-test/k3s-standin:2";
 export const LB_IMAGE = process.env.K3TS_E2E_LB_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
 /** An image with `node`, for pods that check what they resolve (imported from the engine: the stand-in image has node). */
-export const NODE_POD_IMAGE = process.env.K3TS_E2E_NODE_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "node:22-alpine" : "k3ts-test/k3s-standin:2");
+export const NODE_POD_IMAGE = process.env.K3TS_E2E_NODE_IMAGE ?? (process.env.K3TS_E2E_K3S_IMAGE ? "node:22-alpine" : "k3ts-test/node:1");
 /**
  * Real k3s needs privileged nodes; the stand-in (and this sandbox, which cannot run privileged
  * containers) run without, with CAP_SYS_ADMIN: its real containerd mounts snapshots to unpack images.
