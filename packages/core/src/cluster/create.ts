@@ -22,7 +22,7 @@ import { resolveClusterRegistries } from "../registry/cluster.js";
 import { advertiseRegistry, createRegistry, registryEndpoint, type RegistrySummary } from "../registry/lifecycle.js";
 import { crashCheck, lastWords } from "./crash.js";
 import { accessFromKubeconfig, waitForReady, type NodeReadiness } from "./kubeapi.js";
-import { mergeKubeconfig, restoreKubeconfigFile, rewriteKubeconfig, updateKubeconfigFile } from "./kubeconfig.js";
+import { checkKubeconfigFile, mergeKubeconfig, restoreKubeconfigFile, rewriteKubeconfig, updateKubeconfigFile } from "./kubeconfig.js";
 import { deleteOwnedVolumes, waitForKubeconfig } from "./lifecycle.js";
 import { clusterNodes, freePort, generateToken, getCluster, kubeconfigFile, type CreateResult, type LifecycleOptions } from "./query.js";
 import { corednsDisabled, hostAliasesInNodes, publishHostNames } from "./nodehosts.js";
@@ -110,6 +110,8 @@ export async function createPreflight(specIn: ClusterSpec, opts: LifecycleOption
   const logger = opts.logger ?? silentLogger;
   validateClusterName(specIn.name, "name");
   checkNodeCounts(specIn);
+  // A kubeconfig k3ts could not merge into is said now, not after the cluster came up (and was rolled back).
+  if (specIn.kubeconfig.update) await checkKubeconfigFile(kubeconfigFile(opts));
   // Checked before anything is made: a create that finds the name taken must not roll back (it would delete the cluster there).
   if ((await clusterNodes(runtime, specIn.name, signal)).length > 0) {
     throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${specIn.name} already exists`, {

@@ -7,7 +7,8 @@
  * formatting and comments; a file written by kubectl (sequences not indented, two-space maps) comes
  * back byte-for-byte after a merge followed by a remove.
  */
-import { lstat, mkdir, readFile, readlink, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, lstat, mkdir, readFile, readlink, stat, unlink } from "node:fs/promises";
 import { delimiter, dirname, join, resolve } from "node:path";
 import type { Document, Node, YAMLMap, YAMLSeq } from "yaml";
 import { lockfile as loadLockfile, writeFileAtomic as loadWriteFileAtomic, yaml } from "./deps.js";
@@ -296,6 +297,62 @@ async function readIfExists(path: string): Promise<string | undefined> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
+  }
+}
+
+const PROBE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- name: k3ts-probe\n  cluster: {server: https://127.0.0.1:6443}\nusers:\n- name: admin@k3ts-probe\n  user: {}\ncontexts:\n- name: k3ts-probe\n  context: {cluster: k3ts-probe, user: admin@k3ts-probe}\ncurrent-context: k3ts-probe\n";
+
+/**
+ * Would an update of this kubeconfig file work? Checked before a create makes anything, so a file k3ts
+ * cannot merge into is said at once and not after the whole cluster came up (and was rolled back): the
+ * file (symlinks followed) is a regular file k3ts can read and that parses as a kubeconfig it can merge
+ * into, and the directory it and its `.lock` live in exists (or can be made) and is writable. Changes
+ * nothing. Throws INVALID_ARGUMENT naming the file.
+ */
+export async function checkKubeconfigFile(path: string): Promise<void> {
+  const abs = resolve(path);
+  const bad = (message: string, cause?: unknown) => new K3tsError("INVALID_ARGUMENT", `kubeconfig ${abs}: ${message}`, { meta: { path: abs }, ...(cause ? { cause } : {}), hint: "fix or move the file, or name another with --kubeconfig-path / KUBECONFIG" });
+  let target: string;
+  try {
+    target = await linkTarget(abs);
+  } catch (err) {
+    throw bad(`cannot follow it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+  }
+  const existing = await stat(target).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
+    throw bad(`cannot read it: ${err.code ?? err.message}`, err);
+  });
+  if (existing?.isDirectory()) throw bad("is a directory, not a file");
+  if (existing) {
+    const text = await readFile(target, "utf8").catch((err: NodeJS.ErrnoException) => {
+      throw bad(`cannot read it: ${err.code ?? err.message}`, err);
+    });
+    try {
+      mergeKubeconfig(text, PROBE_KUBECONFIG, { switchContext: false });
+    } catch (err) {
+      throw bad((err as Error).message.replace(/^existing kubeconfig: /, ""), err);
+    }
+  }
+  for (const file of new Set([abs, target])) {
+    // The nearest directory that exists must take new files (the lock, the atomic write's temp file, made directories).
+    let dir = dirname(file);
+    for (;;) {
+      let st;
+      try {
+        st = await stat(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw bad(`cannot use ${dir}: ${(err as NodeJS.ErrnoException).code}`, err);
+      }
+      if (st) {
+        if (!st.isDirectory()) throw bad(`${dir} is not a directory`);
+        await access(dir, constants.W_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => {
+          throw bad(`${dir} is not writable (${err.code}): neither the file nor its lock can be written`, err);
+        });
+        break;
+      }
+      if (dirname(dir) === dir) break;
+      dir = dirname(dir);
+    }
   }
 }
 

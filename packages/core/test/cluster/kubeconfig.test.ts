@@ -1,9 +1,10 @@
-import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
+  checkKubeconfigFile,
   kubeconfigPath,
   mergeKubeconfig,
   removeFromKubeconfig,
@@ -459,5 +460,47 @@ describe("kubeconfig files", () => {
       expect((await lstat(link)).isSymbolicLink()).toBe(true);
       expect(await readFile(real, "utf8")).toBe(KUBECTL_FILE);
     });
+  });
+});
+
+describe("checkKubeconfigFile (before a create makes anything)", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "k3ts-kccheck-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("accepts a missing file (in a directory yet to be made), an empty one and a kubeconfig, and changes nothing", async () => {
+    await checkKubeconfigFile(join(dir, "a/b/config"));
+    await writeFile(join(dir, "empty"), "");
+    await checkKubeconfigFile(join(dir, "empty"));
+    await writeFile(join(dir, "config"), "apiVersion: v1\nkind: Config\nclusters: []\n");
+    await checkKubeconfigFile(join(dir, "config"));
+    await symlink(join(dir, "config"), join(dir, "link"));
+    await checkKubeconfigFile(join(dir, "link"));
+    expect((await readdir(dir)).sort()).toEqual(["config", "empty", "link"]);
+  });
+
+  it.each([
+    ["a directory", "config", async (d: string) => void (await mkdir(join(d, "config"))), "is a directory, not a file"],
+    ["YAML that does not parse", "config", async (d: string) => writeFile(join(d, "config"), "clusters: [\n"), "not valid YAML"],
+    ["a list, not a mapping", "config", async (d: string) => writeFile(join(d, "config"), "- a\n- b\n"), "not a kubeconfig"],
+    ["clusters that is no list", "config", async (d: string) => writeFile(join(d, "config"), "apiVersion: v1\nclusters: 7\n"), "clusters"],
+    ["a file where its directory should be", "notadir/config", async (d: string) => writeFile(join(d, "notadir"), "x"), "ENOTDIR"],
+  ])("refuses %s, naming the file", async (_what, file, make, message) => {
+    await make(dir);
+    const path = join(dir, file);
+    const err = await checkKubeconfigFile(path).catch((e: unknown) => e);
+    expect(isK3tsError(err, "INVALID_ARGUMENT"), String(err)).toBe(true);
+    expect((err as Error).message).toContain(`kubeconfig ${path}: `);
+    expect((err as Error).message).toContain(message);
+  });
+
+  it.runIf(process.getuid?.() !== 0)("refuses a directory it cannot write (the lock and the atomic write need it)", async () => {
+    await mkdir(join(dir, "ro"), { mode: 0o500 });
+    const err = await checkKubeconfigFile(join(dir, "ro/config")).catch((e: unknown) => e);
+    expect((err as Error).message).toContain("is not writable");
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createCluster } from "../../src/cluster/create.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
@@ -48,5 +51,26 @@ describe("node counts k3ts makes", () => {
     expect(isK3tsError(err, "INVALID_ARGUMENT")).toBe(true);
     expect((err as Error).message).toBe(message);
     expect(calls).toEqual([]);
+  });
+});
+
+describe("a kubeconfig k3ts could not merge into", () => {
+  it("is refused before the engine is asked anything (not after the cluster came up and was rolled back)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k3ts-kc-"));
+    try {
+      const path = join(dir, "config");
+      writeFileSync(path, "clusters: [\n");
+      const runtime = createMemoryRuntime();
+      const calls: string[] = [];
+      const watched = new Proxy(runtime, { get: (t, k) => (calls.push(String(k)), Reflect.get(t, k)) });
+      const spec = { ...defaultClusterSpec(), name: "dev", image: "k3ts-test/busybox:1", kubeconfig: { update: true, switchContext: true } };
+      const err = await createCluster(spec, { runtime: watched, kubeconfigPath: path }).catch((e: unknown) => e);
+      expect(isK3tsError(err, "INVALID_ARGUMENT")).toBe(true);
+      expect((err as Error).message).toContain(`kubeconfig ${path}: not valid YAML`);
+      expect(calls).toEqual([]);
+      expect(readFileSync(path, "utf8")).toBe("clusters: [\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
