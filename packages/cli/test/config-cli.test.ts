@@ -1,5 +1,5 @@
 /** `k3ts config init|validate|convert` and `cluster create|delete --config`, through main(); no engine is touched. */
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +94,22 @@ describe("k3ts config", () => {
     expect(written.code).toBe(0);
     const valid = await k3ts(["config", "validate", "converted.yaml"], cwd);
     expect(valid.code).toBe(0);
+  });
+
+  it("convert writes a file that holds the token or registry credentials with mode 0600, others as usual", async () => {
+    const cwd = dir();
+    const k3d = (extra: string) => `apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: c\n${extra}`;
+    writeFileSync(join(cwd, "secret.yaml"), k3d("token: ${K3D_TOKEN}\n"));
+    writeFileSync(join(cwd, "plain.yaml"), k3d("servers: 1\n"));
+    writeFileSync(join(cwd, "out.yaml"), "an older file, world-readable\n", { mode: 0o644 });
+    const secret = await k3ts(["config", "convert", "secret.yaml", "-o", "out.yaml"], cwd, { K3D_TOKEN: "s3cret-token" });
+    expect(secret.code, secret.err).toBe(0);
+    expect(readFileSync(join(cwd, "out.yaml"), "utf8")).toContain("s3cret-token");
+    expect(statSync(join(cwd, "out.yaml")).mode & 0o777).toBe(0o600);
+    expect(secret.err).toContain("mode 0600: it holds the cluster token");
+    const plain = await k3ts(["config", "convert", "plain.yaml", "-o", "plain-out.yaml"], cwd);
+    expect(plain.code, plain.err).toBe(0);
+    expect(statSync(join(cwd, "plain-out.yaml")).mode & 0o077).not.toBe(0);
   });
 });
 
