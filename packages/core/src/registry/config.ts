@@ -107,12 +107,20 @@ export function parseRegistryCreate(text: string, where: string): { name: string
 
 /** The mirror key a remote registry URL stands for in registries.yaml (Docker Hub is `docker.io`). */
 export function mirrorKeyForRemote(url: string, where = "proxy remote URL"): string {
-  let host: string;
+  let parsed: URL;
   try {
-    host = new URL(url).host;
+    parsed = new URL(url);
   } catch {
     throw new K3tsError("INVALID_ARGUMENT", `${where}: ${JSON.stringify(url)} is not a URL (e.g. https://registry-1.docker.io)`, { meta: { where } });
   }
+  if (parsed.username || parsed.password) {
+    // Not echoed: the URL holds a password.
+    throw new K3tsError("INVALID_ARGUMENT", `${where}: the URL carries credentials (user:password@), which would be kept in the registry's labels and shown by registry list`, {
+      meta: { where },
+      hint: "give them as the proxy's username and password (--proxy-username / --proxy-password, or proxy.username / proxy.password in a config file)",
+    });
+  }
+  const host = parsed.host;
   return host === "registry-1.docker.io" || host === "index.docker.io" || host === "registry.hub.docker.com" ? "docker.io" : host;
 }
 

@@ -66,6 +66,19 @@ describe("names", () => {
     expect(mirrorKeyForRemote("http://upstream:5000")).toBe("upstream:5000");
     fails(() => mirrorKeyForRemote("not a url", "--proxy-remote-url"), /--proxy-remote-url: "not a url" is not a URL/);
   });
+  it("a remote URL with credentials in it is refused without echoing them (labels are not secret)", () => {
+    for (const url of ["https://me:hunter2@registry.example.com", "https://token@registry.example.com"]) {
+      let message = "";
+      try {
+        mirrorKeyForRemote(url, "--proxy-remote-url");
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/^--proxy-remote-url: the URL carries credentials/);
+      expect(message).not.toContain("hunter2");
+      expect(message).not.toContain("token@");
+    }
+  });
 });
 
 describe("registries.yaml", () => {
