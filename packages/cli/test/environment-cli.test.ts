@@ -27,17 +27,32 @@ afterEach(() => server.close());
 
 describe("k3ts up / down", () => {
   it("converges, prints each step; a second up changes nothing; down removes in reverse", async () => {
-    const first = await runMain(["up"], { cwd: dir });
+    const first = await runMain(["up", "--yes"], { cwd: dir });
     // Per-object progress goes to stderr, the summary to stdout.
     expect(first.err).toBe("namespace: Namespace/shop created\nconfig: ConfigMap/shop/settings created\n");
     expect(first.code).toBe(0);
-    expect(first.out).toBe("namespace: 1 changed, 0 unchanged\nconfig: 1 changed, 0 unchanged\nenvironment shop is up: 2 changed\n");
-    const second = await runMain(["up", "-f", "k3ts.yaml"], { cwd: dir });
-    expect(second.out).toBe("namespace: 0 changed, 1 unchanged\nconfig: 0 changed, 1 unchanged\nenvironment shop is up: 0 changed\n");
-    const gone = await runMain(["down"], { cwd: dir });
+    const target = `cluster: context fake, server ${server.url} (not made by k3ts)\n`;
+    expect(first.out).toBe(`${target}namespace: 1 changed, 0 unchanged\nconfig: 1 changed, 0 unchanged\nenvironment shop is up: 2 changed\n`);
+    const second = await runMain(["up", "-f", "k3ts.yaml", "-y"], { cwd: dir });
+    expect(second.out).toBe(`${target}namespace: 0 changed, 1 unchanged\nconfig: 0 changed, 1 unchanged\nenvironment shop is up: 0 changed\n`);
+    const gone = await runMain(["down", "--yes"], { cwd: dir });
     expect(gone.code).toBe(0);
-    expect(gone.out).toBe("config: 1 deleted, 0 not there\nnamespace: 1 deleted, 0 not there\nenvironment shop is down\n");
+    expect(gone.out).toBe(`${target}config: 1 deleted, 0 not there\nnamespace: 1 deleted, 0 not there\nenvironment shop is down\n`);
     expect(server.objects.size).toBe(0);
+  });
+
+  it("a context k3ts did not make is changed only with --yes (no terminal to ask at): up and down stop before any change", async () => {
+    const refused = await runMain(["up"], { cwd: dir });
+    expect(refused.code).toBe(1);
+    expect(refused.out).toBe(`cluster: context fake, server ${server.url} (not made by k3ts)\n`);
+    expect(refused.err).toContain("context fake (" + server.url + ") was not made by k3ts; nothing was changed there");
+    expect(refused.err).toContain("--yes");
+    expect(server.objects.size).toBe(0);
+    expect((await runMain(["up", "--yes"], { cwd: dir })).code).toBe(0);
+    const size = server.objects.size;
+    const keep = await runMain(["down"], { cwd: dir });
+    expect(keep.code).toBe(1);
+    expect(server.objects.size).toBe(size);
   });
 
   it("a bad environment file exits 2 naming the file and line", async () => {

@@ -32,7 +32,7 @@ export type { HelmChartOptions, HelmChartResult, HelmValues, UninstallHelmChartO
 export { ENVIRONMENT_API_VERSION, ENVIRONMENT_KIND, environmentSteps, loadEnvironment, parseEnvironment } from "./environment.js";
 export type { Environment, EnvironmentCluster, EnvironmentEndpoint, EnvironmentHelm, EnvironmentManifests, EnvironmentStep } from "./environment.js";
 export { ENVIRONMENT_LABEL, down, up } from "./up.js";
-export type { DownOptions, DownResult, UpEvent, UpOptions, UpResult, UpStepResult } from "./up.js";
+export type { DownOptions, DownResult, EnvironmentTarget, TargetOptions, UpEvent, UpOptions, UpResult, UpStepResult } from "./up.js";
 export type { ClusterOptions, ClusterSpecOptions } from "./options.js";
 export { VERSION, RUNTIME_API_VERSION, K3tsError, isK3tsError, LABELS } from "@k3ts/core";
 export type {

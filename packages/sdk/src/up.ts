@@ -26,7 +26,25 @@ export type UpEvent =
   | { type: "step-done"; step: string; kind: EnvironmentStep["type"]; changed: number; unchanged: number }
   | { type: "endpoint"; step: string; url: string };
 
-export interface UpOptions {
+/** The existing cluster an environment names (`spec.cluster.kubeconfig` / `context`), as `up` and `down` are about to act on it. */
+export interface EnvironmentTarget {
+  context: string;
+  server: string;
+  /** The context is one k3ts made (`k3ts-<cluster>`), not a cluster someone else runs. */
+  k3ts: boolean;
+}
+
+export interface TargetOptions {
+  /**
+   * Asked before `up`/`down` touch an existing cluster whose context k3ts did not make (a production
+   * one, say): false (the default when absent) stops with ABORTED before anything is changed.
+   */
+  confirmTarget?: (target: EnvironmentTarget) => boolean | Promise<boolean>;
+  /** Told which context and server an existing cluster is, before anything is changed. */
+  onTarget?: (target: EnvironmentTarget) => void;
+}
+
+export interface UpOptions extends TargetOptions {
   /** The runtime for a cluster the environment makes (instance or name; default K3TS_RUNTIME). */
   runtime?: Runtime | string;
   /** Open the endpoints (default true). */
@@ -80,9 +98,25 @@ async function existingKubeConfig(env: Environment, cluster: { kubeconfig: strin
   return kc;
 }
 
+/** The existing cluster, said and (unless its context is k3ts's own) confirmed before anything changes. */
+async function confirmedTarget(env: Environment, kc: KubeConfig, options: TargetOptions): Promise<void> {
+  const context = kc.getCurrentContext();
+  const target: EnvironmentTarget = { context, server: kc.getCurrentCluster()?.server ?? "", k3ts: context.startsWith("k3ts-") };
+  options.onTarget?.(target);
+  if (target.k3ts || (await options.confirmTarget?.(target))) return;
+  throw new K3tsError("ABORTED", `${env.file}: context ${context} (${target.server}) was not made by k3ts; nothing was changed there`, {
+    meta: { file: env.file, context, server: target.server },
+    hint: "confirm that this cluster is the one to change (k3ts up/down --yes)",
+  });
+}
+
 async function connect(env: Environment, options: UpOptions, create: boolean): Promise<{ kc: KubeConfig; cluster?: Cluster }> {
   const vars = options.environment ?? process.env;
-  if ("kubeconfig" in env.cluster) return { kc: await existingKubeConfig(env, env.cluster, vars) };
+  if ("kubeconfig" in env.cluster) {
+    const kc = await existingKubeConfig(env, env.cluster, vars);
+    await confirmedTarget(env, kc, options);
+    return { kc };
+  }
   const spec = env.cluster.create;
   if (!create) {
     const cluster = await getCluster(spec.name, { ...(options.runtime ? { runtime: options.runtime } : {}), environment: vars, ...(options.signal ? { signal: options.signal } : {}) });
@@ -187,7 +221,7 @@ export async function up(envFile: string | Environment, options: UpOptions = {})
   };
 }
 
-export interface DownOptions {
+export interface DownOptions extends TargetOptions {
   runtime?: Runtime | string;
   signal?: AbortSignal;
   onEvent?: (event: { type: "step" | "cluster"; name: string; status: string }) => void;
@@ -208,7 +242,8 @@ export async function down(envFile: string | Environment, options: DownOptions =
   const vars = options.environment ?? process.env;
   let connected: { kc: KubeConfig; cluster?: Cluster };
   try {
-    connected = await connect(env, { ...(options.runtime ? { runtime: options.runtime } : {}), ...(options.signal ? { signal: options.signal } : {}), environment: vars }, false);
+    const { onEvent: _events, ...rest } = options;
+    connected = await connect(env, { ...rest, environment: vars }, false);
   } catch (err) {
     // No cluster: nothing of the environment is left.
     if (isK3tsError(err, "CLUSTER_NOT_FOUND")) return { steps: [], clusterDeleted: false };

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isK3tsError } from "@k3ts/core";
 import { environmentSteps, parseEnvironment } from "../src/environment.ts";
-import { down, up } from "../src/up.ts";
+import { down, up, type EnvironmentTarget } from "../src/up.ts";
 import { FakeApiServer, HELMCHART_DISCOVERY } from "./manifests-fake-api.ts";
 
 const envDir = fileURLToPath(new URL("./manifests-data/env/", import.meta.url));
@@ -105,7 +105,10 @@ describe("up / down against an existing cluster (kubeconfig + context)", () => {
 
   it("converges in dependency order; a second up changes nothing; down removes in reverse", async () => {
     const events: string[] = [];
-    const first = await up(env, { onEvent: (e) => e.type === "step-done" && events.push(`${e.step} +${e.changed}`) });
+    const targets: string[] = [];
+    const yes = { confirmTarget: (t: EnvironmentTarget) => (targets.push(`${t.context} ${t.server} ${t.k3ts}`), true) };
+    const first = await up(env, { ...yes, onEvent: (e) => e.type === "step-done" && events.push(`${e.step} +${e.changed}`) });
+    expect(targets).toEqual([`fake ${server.url} false`]);
     expect(events).toEqual(["namespace +1", "redis +1", "app +1"]);
     expect(first.changed).toBe(3);
     const patches = server.requests.filter((r) => r.method === "PATCH").map((r) => r.path.split("?")[0]);
@@ -113,7 +116,7 @@ describe("up / down against an existing cluster (kubeconfig + context)", () => {
     const chart = server.objects.get("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis")!;
     expect((chart.spec as Record<string, unknown>).valuesContent).toBe("architecture: standalone\nauth:\n  enabled: false\n");
 
-    const second = await up(env);
+    const second = await up(env, yes);
     expect(second.changed).toBe(0);
     expect(second.steps.map((s) => `${s.name} ${s.changed}/${s.unchanged}`)).toEqual(["namespace 0/1", "redis 0/1", "app 0/1"]);
 
@@ -122,13 +125,22 @@ describe("up / down against an existing cluster (kubeconfig + context)", () => {
       server.objects.delete("/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis");
       return { status: 200, body: { kind: "Status", apiVersion: "v1", status: "Success" } };
     });
-    const result = await down(env);
+    const result = await down(env, yes);
     expect(server.requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual([
       "/api/v1/namespaces/shop/configmaps/app-config",
       "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/redis",
       "/api/v1/namespaces/shop",
     ]);
     expect(result).toEqual({ steps: [{ name: "app", kind: "manifests", removed: 1 }, { name: "redis", kind: "helm", removed: 1 }, { name: "namespace", kind: "manifests", removed: 1 }], clusterDeleted: false });
+  });
+
+  it("a context k3ts did not make is changed only when confirmed: unconfirmed, up and down stop with ABORTED before any request", async () => {
+    for (const run of [() => up(env), () => up(env, { confirmTarget: () => false }), () => down(env, { confirmTarget: async () => false })]) {
+      server.requests.length = 0;
+      const err = await run().catch((e: unknown) => e);
+      expect(isK3tsError(err, "ABORTED") && err.message).toBe(`${file}: context fake (${server.url}) was not made by k3ts; nothing was changed there`);
+      expect(server.requests).toEqual([]);
+    }
   });
 
   it("a context that is not in the kubeconfig is INVALID_ARGUMENT naming the file", async () => {

@@ -5,7 +5,7 @@ import { registryCommands } from "./registry/index.js";
 export type { CommandHandler, CommandSpec, OptionSpec } from "./spec.js";
 import type { CommandSpec, OptionSpec } from "./spec.js";
 
-import { OUTPUT_OPTION } from "./spec.js";
+import { OUTPUT_OPTION, YES_OPTION } from "./spec.js";
 
 const ALL: OptionSpec = { flags: "-a, --all", description: "Every cluster" };
 const KUBECONFIG_FILE: OptionSpec = { flags: "--kubeconfig <file>", description: "Kubeconfig file to update (default: $KUBECONFIG's first file, else ~/.kube/config)" };
@@ -229,8 +229,9 @@ export const commands: CommandSpec[] = [
       { flags: "-f, --file <file>", description: "The environment file (default k3ts.yaml)" },
       { flags: "--endpoints", description: "Open the endpoints (default; --endpoints=false to skip them and return)" },
       { flags: "--down-on-exit", description: "Take the environment down on Ctrl-C (default: it stays)" },
+      YES_OPTION,
     ],
-    examples: ["k3ts up", "k3ts up -f envs/dev.yaml", "k3ts up --endpoints=false"],
+    examples: ["k3ts up", "k3ts up -f envs/dev.yaml", "k3ts up --endpoints=false", "k3ts up -f staging.yaml --yes   # an existing cluster (kubeconfig/context) k3ts did not make"],
     load: () => import("./environment/up.js"),
   },
   {
@@ -239,6 +240,7 @@ export const commands: CommandSpec[] = [
     options: [
       { flags: "-f, --file <file>", description: "The environment file (default k3ts.yaml)" },
       { flags: "--keep-cluster", description: "Leave the cluster the environment made" },
+      YES_OPTION,
     ],
     examples: ["k3ts down", "k3ts down -f envs/dev.yaml --keep-cluster"],
     load: () => import("./environment/down.js"),

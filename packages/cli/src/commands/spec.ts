@@ -11,6 +11,9 @@ export interface OptionSpec {
 }
 
 /** `-o, --output table|json|yaml`, the one declaration every command that prints a result shares. */
+/** `up`/`down`: act on an existing cluster whose context k3ts did not make without asking. */
+export const YES_OPTION: OptionSpec = { flags: "-y, --yes", description: "Act on an existing cluster whose context k3ts did not make, without asking" };
+
 export const OUTPUT_OPTION: OptionSpec = { flags: "-o, --output <format>", description: "table, json or yaml", default: "table", format: true };
 
 export interface CommandHandler {

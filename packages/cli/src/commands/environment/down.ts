@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { down, loadEnvironment } from "@k3ts/sdk";
 import type { CommandContext } from "../../context.js";
 import { bool, one } from "../../flags.js";
+import { targetOptions } from "./target.js";
 
 export async function run(ctx: CommandContext, _args: string[], options: Record<string, unknown>): Promise<number> {
   const file = resolve(ctx.cwd, one(options.file, "-f, --file") ?? "k3ts.yaml");
@@ -11,6 +12,7 @@ export async function run(ctx: CommandContext, _args: string[], options: Record<
   const result = await down(env, {
     ...(runtime ? { runtime } : {}),
     deleteCluster: !bool(options.keepCluster, "--keep-cluster", false),
+    ...targetOptions(ctx, options),
     signal: ctx.signal,
     environment: ctx.env,
     onEvent: (e) => ctx.out.print(`${e.name}: ${e.status}`),

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { down, loadEnvironment, up, type UpEvent } from "@k3ts/sdk";
 import type { CommandContext } from "../../context.js";
 import { bool, one } from "../../flags.js";
+import { targetOptions } from "./target.js";
 
 export function describeEvent(e: UpEvent): string {
   switch (e.type) {
@@ -31,6 +32,7 @@ export async function run(ctx: CommandContext, _args: string[], options: Record<
   const result = await up(env, {
     ...(runtime ? { runtime } : {}),
     endpoints: openEndpoints,
+    ...targetOptions(ctx, options),
     signal: ctx.signal,
     environment: ctx.env,
     onEvent: (e) => {
@@ -46,7 +48,8 @@ export async function run(ctx: CommandContext, _args: string[], options: Record<
   }
   await result.close();
   if (bool(options.downOnExit, "--down-on-exit", false)) {
-    await down(env, { ...(runtime ? { runtime } : {}), environment: ctx.env, onEvent: (e) => ctx.out.print(`${e.name}: ${e.status}`) });
+    // Confirmed when up began: the same target.
+    await down(env, { ...(runtime ? { runtime } : {}), environment: ctx.env, confirmTarget: () => true, onEvent: (e) => ctx.out.print(`${e.name}: ${e.status}`) });
     ctx.out.print(`environment ${env.name} is down`);
   }
   return 0;
