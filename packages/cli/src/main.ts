@@ -2,7 +2,7 @@ import { Readable, type Writable } from "node:stream";
 import { cac } from "cac";
 import { K3tsError, isK3tsError, selectRuntime, type Runtime } from "@k3ts/core";
 import pkg from "../package.json" with { type: "json" };
-import { attachDashValues, commandIn, commands, foldCommand, typedValues, type CommandSpec } from "./commands/index.js";
+import { attachDashValues, checkBooleanValues, commandIn, commands, foldCommand, typedValues, unknownCommandForHelp, type CommandSpec } from "./commands/index.js";
 import type { CommandContext } from "./context.js";
 import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
@@ -87,7 +87,13 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
   }
   try {
     const folded = foldCommand(argv);
-    parsedArgv = attachDashValues(folded, commandIn(folded));
+    const spec = commandIn(folded);
+    const unknown = unknownCommandForHelp(folded);
+    if (unknown !== undefined) {
+      throw new K3tsError("INVALID_ARGUMENT", `unknown command ${JSON.stringify(unknown)}`, { meta: { argv }, hint: "run k3ts --help for the list of commands" });
+    }
+    checkBooleanValues(folded, spec);
+    parsedArgv = attachDashValues(folded, spec);
     cli.parse(["node", "k3ts", ...parsedArgv], { run: false });
     if (cli.options.help) {
       cli.outputHelp();

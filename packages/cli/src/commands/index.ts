@@ -1,3 +1,4 @@
+import { K3tsError } from "@k3ts/core";
 import { STDIN_ARG, imageCommands } from "./image/index.js";
 import { CONFIG_OPTION, configCommands } from "./config/index.js";
 import { registryCommands } from "./registry/index.js";
@@ -345,10 +346,48 @@ export function typedValues(argv: string[], spec: CommandSpec): Map<string, { fl
   return out;
 }
 
+/**
+ * A flag that takes no value may be written `--flag=true` / `--flag=false` (how `--wait=false` and
+ * `--kubeconfig-update-default=false` read); any other `=VALUE` is refused naming the flag, instead of
+ * the value turning into a stray argument.
+ */
+export function checkBooleanValues(argv: string[], spec: CommandSpec | undefined): void {
+  const flags = new Set(["--help", "--verbose", "--version", "--no-color", "--color"]);
+  for (const o of spec?.options ?? []) {
+    if (/[<[]/.test(o.flags)) continue;
+    for (const n of o.flags.split(/[ ,]+/).filter((w) => w.startsWith("--"))) {
+      flags.add(n);
+      flags.add(n.startsWith("--no-") ? `--${n.slice(5)}` : `--no-${n.slice(2)}`);
+    }
+  }
+  for (const a of argv) {
+    if (a === "--") return;
+    const eq = a.indexOf("=");
+    if (eq < 0 || !flags.has(a.slice(0, eq))) continue;
+    const value = a.slice(eq + 1);
+    if (value !== "true" && value !== "false") {
+      throw new K3tsError("INVALID_ARGUMENT", `${a.slice(0, eq)}=${value}: expected true or false`, { meta: { flag: a.slice(0, eq), value } });
+    }
+  }
+}
+
 /** Global options that take a value (so their value is not mistaken for a command word). */
 const VALUE_OPTIONS = new Set(["--runtime"]);
 
 /** Indexes of the first two words that are neither options nor values of global options. */
+/**
+ * The words of an argv that name no command, when `--help` asks for one (`k3ts clustr create --help`):
+ * the parser would print the global help and exit 0; the words are an unknown command instead.
+ */
+export function unknownCommandForHelp(folded: string[]): string | undefined {
+  if (!folded.includes("--help") && !folded.includes("-h")) return undefined;
+  if (commandIn(folded)) return undefined;
+  const words = positionalIndexes(folded).map((i) => folded[i]!);
+  const first = words[0];
+  if (first === undefined || nouns.has(first) || commands.some((c) => c.name === first || c.aliases?.includes(first))) return undefined;
+  return words.join(" ");
+}
+
 function positionalIndexes(argv: string[]): number[] {
   const found: number[] = [];
   for (let i = 0; i < argv.length && found.length < 2; i++) {

@@ -122,6 +122,9 @@ export async function createPreflight(specIn: ClusterSpec, opts: LifecycleOption
   const info = await preflight(specIn, runtime, signal ? { signal } : {});
   const api = apiForEngine(specIn.api, info.endpoint);
   const spec = adaptToEngine(api === specIn.api ? specIn : { ...specIn, api }, info);
+  // The plan's own checks (node filters that select no node, ports that clash) before anything is made:
+  // planned once with stand-in values for what only the engine can tell.
+  planCluster(spec, { apiHostPort: spec.api.hostPort ?? 6443, network: spec.network ?? names.network(spec.name), networkExternal: spec.network !== undefined, token: "preflight", k3tsVersion: opts.k3tsVersion ?? VERSION });
   if (spec.k3sArgs.length > specIn.k3sArgs.length) logger.info(`${info.runtime} is rootless: k3s nodes run with ${KUBELET_IN_USERNS_ARG}`);
   if (api !== specIn.api) logger.info(`the engine is on ${api.host}: the API is published on its port ${api.hostPort ?? "(a free one)"} on all its addresses, and the kubeconfig points at ${api.host}`);
   const run: CreateRun = {

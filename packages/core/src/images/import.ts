@@ -113,9 +113,8 @@ async function checkImagesExist(runtime: Runtime, sources: ImageSource[], signal
   }
 }
 
-function targetNodes(nodes: NodeSummary[], filters: readonly string[] | undefined): NodeSummary[] {
-  if (!filters?.length) return nodes.filter((n) => n.role === "server" || n.role === "agent");
-  const parsed = filters.map((f) => parseNodeFilter(f, "--nodes"));
+function targetNodes(nodes: NodeSummary[], parsed: ReturnType<typeof parseNodeFilter>[]): NodeSummary[] {
+  if (!parsed.length) return nodes.filter((n) => n.role === "server" || n.role === "agent");
   return selectNodes(
     parsed,
     nodes.map((n) => ({ ...n, role: n.role as "server" | "agent" | "loadbalancer" })),
@@ -293,9 +292,11 @@ export async function importImages(clusterName: string, sources: ReadonlyArray<s
   const { runtime, signal } = opts;
   const progress = opts.progress ?? silentProgress;
   const list = toSources(sources, opts.stdin);
+  // Input first: a bad filter is said before the engine is asked anything.
+  const filters = (opts.nodeFilters ?? []).map((f) => parseNodeFilter(f, "--nodes"));
   const cluster = await getCluster(runtime, clusterName, signal ? { signal } : {});
   const all = [...cluster.servers, ...cluster.agents, ...(cluster.loadBalancer ? [cluster.loadBalancer] : [])];
-  const targets = targetNodes(all, opts.nodeFilters);
+  const targets = targetNodes(all, filters);
   if (targets.length === 0) throw new K3tsError("INVALID_ARGUMENT", `cluster ${clusterName} has no node to import into`, { meta: { cluster: clusterName } });
   // The engine check and the nodes' image lists are independent: ask both at once.
   const [, states] = await Promise.all([checkImagesExist(runtime, list, signal), Promise.all(targets.map((node) => nodeState(runtime, node, signal)))]);

@@ -1,8 +1,29 @@
-import { createCluster, names } from "@k3ts/core";
+import { K3tsError, createCluster, isK3tsError, names } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
 import { printValue } from "../../print.js";
 import { readConfig } from "../config/read.js";
+import { many } from "../../flags.js";
 import { specFromConfig } from "./spec.js";
+
+/** The flags behind the spec's lists, so that a refusal found while planning (`ports[0]: …`) names what was typed. */
+const LIST_FLAGS: Record<string, [flag: string, key: string]> = {
+  ports: ["--port", "port"],
+  volumes: ["--volume", "volume"],
+  env: ["--env", "env"],
+  k3sArgs: ["--k3s-arg", "k3sArg"],
+  nodeLabels: ["--k3s-node-label", "k3sNodeLabel"],
+  runtimeLabels: ["--runtime-label", "runtimeLabel"],
+  capAdd: ["--runtime-cap-add", "runtimeCapAdd"],
+};
+
+function namedByFlag(err: unknown, options: Record<string, unknown>): unknown {
+  if (!isK3tsError(err, "INVALID_ARGUMENT")) return err;
+  const m = /^(\w+)\[(\d+)\]: ([\s\S]*)$/.exec(err.message);
+  const [flag, key] = (m && LIST_FLAGS[m[1]!]) ?? [];
+  const value = flag && key ? many(options[key])[Number(m![2])] : undefined;
+  if (value === undefined) return err;
+  return new K3tsError("INVALID_ARGUMENT", `${flag} ${value}: ${m![3]}`, { meta: { ...err.meta, flag, value }, cause: err, ...(err.hint ? { hint: err.hint } : {}) });
+}
 
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
   // A bad file stops here (exit 2), before a runtime is picked or anything is created.
@@ -19,6 +40,9 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
     env: ctx.env,
     k3tsVersion: ctx.version,
     ...(kubeconfigPath ? { kubeconfigPath } : {}),
+  }).catch((err: unknown) => {
+    // With a config file the lists mix its entries and the flags': the spec's own names stay.
+    throw file ? err : namedByFlag(err, options);
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   printValue(ctx, options.output, { ...result.cluster, kubeconfigPath: result.kubeconfigPath ?? null, nodes: result.nodes }, () => {

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import {
   DEFAULT_CLUSTER_NAME,
+  K3tsError,
   defaultClusterSpec,
   mergeSpec,
   parseApiPort,
@@ -12,6 +14,7 @@ import {
   parseMemory,
   parseNodeFilter,
   parsePortSpec,
+  parseRegistriesConfig,
   parseRegistryCreate,
   parseVolumeSpec,
   specFromEnvironment,
@@ -51,11 +54,24 @@ function defined<T extends object>(o: T): T | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
+/** `--registry-config FILE` read and parsed now, so a bad file is refused naming the flag before anything is made. */
+function readRegistriesConfigFile(file: string): void {
+  const where = `--registry-config ${file}`;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new K3tsError("INVALID_ARGUMENT", `${where}: cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { meta: { flag: "--registry-config", path: file } });
+  }
+  parseRegistriesConfig(text, where);
+}
+
 /** `--registry-create`, `--registry-use`, `--registry-config` (k3d's flags, same meanings). */
 function registriesInput(o: Record<string, unknown>): ClusterSpecInput["registries"] {
   const create = one(o.registryCreate, "--registry-create");
   const parsed = create ? parseRegistryCreate(create, "--registry-create") : undefined;
   const config = one(o.registryConfig, "--registry-config");
+  if (config) readRegistriesConfigFile(config);
   return defined({
     create: parsed ? { name: parsed.name, ...(parsed.hostIP ? { host: parsed.hostIP } : {}), ...(parsed.hostPort ? { hostPort: String(parsed.hostPort) } : {}) } : undefined,
     use: many(o.registryUse).length ? many(o.registryUse) : undefined,
