@@ -101,7 +101,7 @@ export {
   updateKubeconfigFile,
 } from "./cluster/index.js";
 export type { ApiSpec, ClusterSpec, Filtered, KeyValue, NodeFilter, NodeGroup, PortSpec, MountSpec } from "./cluster/index.js";
-export { MAX_NODES, checkNodeCounts, planCluster, tokenSha256, apiHostName, apiForEngine, hostAddressFor, remoteEngineHost, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";
+export { MAX_NODES, checkNodeCounts, planCluster, apiHostName, apiForEngine, hostAddressFor, remoteEngineHost, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";
 export type { ClusterPlan, PlannedNode, PlanContext, ProxiedPort } from "./cluster/plan.js";
 export { createCluster } from "./cluster/create.js";
 export { deleteCluster, startCluster, stopCluster } from "./cluster/lifecycle.js";

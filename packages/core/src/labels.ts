@@ -23,7 +23,6 @@ export const LABELS = {
   apiHostIP: "k3ts.io/api-host-ip",
   apiPort: "k3ts.io/api-port",
   /** SHA-256 of the cluster token: lets k3ts check a token without storing it. */
-  tokenSha256: "k3ts.io/token-sha256",
   imageVolume: "k3ts.io/image-volume",
   /** Registries: where the port is published, the port inside, the remote of a pull-through cache. */
   registryHostIP: "k3ts.io/registry-host-ip",

@@ -22,7 +22,7 @@ import {
   silentLogger,
   startCluster,
   stopCluster,
-  tokenSha256,
+  TOKEN_FILE_IN_NODE,
   type ClusterSpec,
   type ClusterSummary,
   type DeleteResult,
@@ -283,9 +283,14 @@ function mismatch(name: string, differ: string[], nodes: Node[], spec: ClusterSp
   });
 }
 
-/** Checks that the cluster's nodes were made from this spec (and token, when one is given). */
-function checkReuse(name: string, nodes: Node[], spec: ClusterSpec): void {
-  const labels = (nodes.find((n) => n.labels[LABELS.role] === "server" && n.labels[LABELS.nodeIndex] === "0") ?? nodes[0])!.labels;
+/**
+ * Checks that the cluster's nodes were made from this spec, and, when a token is given, that it is the
+ * cluster's: read from server-0's token file (no digest of it is kept in labels, where anyone who can list
+ * containers could test guesses against it offline).
+ */
+async function checkReuse(runtime: Runtime, name: string, nodes: Node[], spec: ClusterSpec, signal?: AbortSignal): Promise<void> {
+  const server0 = nodes.find((n) => n.labels[LABELS.role] === "server" && n.labels[LABELS.nodeIndex] === "0") ?? nodes[0]!;
+  const labels = server0.labels;
   if (labels[LABELS.specHash] === undefined) {
     throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${name} exists but records no spec (it was not created by the sdk), so reuse cannot tell whether it matches`, {
       meta: { cluster: name, differs: [] },
@@ -294,7 +299,13 @@ function checkReuse(name: string, nodes: Node[], spec: ClusterSpec): void {
   }
   const hash = hashSpec(spec);
   const differ: string[] = differingFields(labels, hash);
-  if (spec.token !== undefined && labels[LABELS.tokenSha256] !== tokenSha256(spec.token)) differ.push("token");
+  if (spec.token !== undefined) {
+    const there = await runtime.nodes.readFile(server0.name, TOKEN_FILE_IN_NODE, signal ? { signal } : {}).then(
+      (b) => b.toString("utf8").trim(),
+      () => undefined,
+    );
+    if (there !== spec.token) differ.push("token");
+  }
   if (differ.length === 0 && labels[LABELS.specHash] !== hash.hash) differ.push("(a field this version of k3ts does not know; recreate the cluster)");
   if (differ.length) throw mismatch(name, differ, nodes, spec);
 }
@@ -325,7 +336,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
       });
     }
     if (nodes.length > 0) {
-      checkReuse(spec.name, nodes, spec);
+      await checkReuse(runtime, spec.name, nodes, spec, options.signal);
       logger.info(`reusing cluster ${spec.name}`);
       const cluster = handle(false, undefined);
       if (nodes.some((n) => n.state !== "running")) await cluster.start({ wait: spec.wait, timeoutMs: spec.timeoutMs });

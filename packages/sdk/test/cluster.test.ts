@@ -1,4 +1,4 @@
-import { LABELS, baseLabels, isK3tsError, names, planCluster, type ClusterSpec } from "@k3ts/core";
+import { LABELS, TOKEN_FILE_IN_NODE, baseLabels, isK3tsError, names, planCluster, type ClusterSpec } from "@k3ts/core";
 import { createMemoryRuntime, type MemoryRuntime } from "@k3ts/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { createCluster, getCluster } from "../src/cluster.ts";
@@ -21,6 +21,7 @@ async function existing(runtime: MemoryRuntime, options: ClusterOptions, labelle
     // The nodes as create makes them, running a sleeper instead of k3s (and its entrypoint) in the memory runtime.
     const { entrypoint: _entrypoint, ...spec } = node.spec;
     await runtime.nodes.create({ ...spec, command: ["sleep", "1000"], env: {}, extraHosts: [], privileged: false });
+    if (node.role !== "loadbalancer") await runtime.nodes.writeFile(node.spec.name, TOKEN_FILE_IN_NODE, "t0ken\n", { mode: 0o600 });
     await runtime.nodes.start(node.spec.name);
   }
   return spec;
@@ -111,11 +112,14 @@ describe("createCluster without an engine", () => {
       expect(err.hint).toMatch(/getCluster\("diff"\)/);
     });
 
-    it("refuses a cluster made with another token", async () => {
+    it("refuses a cluster made with another token (read from server-0's token file, no digest in labels); attaches with the same one", async () => {
       runtime = createMemoryRuntime();
       await existing(runtime, { name: "tok" });
       const err = await codeOf(createCluster({ environment: {}, runtime, name: "tok", image: IMAGE, loadBalancer: { image: IMAGE }, reuse: true, token: "another" }));
       expect(err.meta).toEqual({ cluster: "tok", differs: ["token"] });
+      const same = await createCluster({ environment: {}, runtime, name: "tok", image: IMAGE, loadBalancer: { image: IMAGE }, reuse: true, token: "t0ken" });
+      expect(same.created).toBe(false);
+      for (const n of await runtime.nodes.list()) expect(Object.keys(n.labels).filter((k) => /token/.test(k))).toEqual([]);
     });
 
     it("refuses a cluster that records no spec (made by the CLI)", async () => {

@@ -116,10 +116,6 @@ export function loadBalancerConfig(state: LoadBalancerState, servers: number): s
   });
 }
 
-export function tokenSha256(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
-
 /**
  * The host of an engine reached over the network (`tcp://`, `http(s)://`, `ssh://` endpoints, as in
  * DOCKER_HOST or a docker context), or undefined for a local one (a socket, a CLI, localhost).
@@ -282,7 +278,6 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
     [LABELS.cluster]: c,
     [LABELS.network]: ctx.network,
     [LABELS.networkExternal]: String(ctx.networkExternal),
-    [LABELS.tokenSha256]: tokenSha256(ctx.token),
     [LABELS.apiHost]: host,
     [LABELS.apiHostIP]: spec.api.hostIP,
     [LABELS.apiPort]: String(ctx.apiHostPort),
