@@ -245,8 +245,18 @@ for (const engine of ENGINES) {
         expect(noNetwork.exitCode).toBe(2); // a usage error
         expect(noNetwork.stderr).toContain("--default-network: network k3ts-e2e-no-such-network does not exist");
         await expect(runtime!.nodes.inspect(cache)).rejects.toMatchObject({ code: "NODE_NOT_FOUND" });
-        const proxied = await k3ts(engine, ["registry", "create", `e2e${s}-cache`, "--proxy-remote-url", `http://${reg}:5000`, "--default-network", reg, "--cluster", name, "-o", "json"], env);
+        // With credentials for the remote (it asks for none, so they are only carried): the password goes into a 0600 config
+        // file in the container, never into its environment (inspect) or, for Podman, onto a command line.
+        const PASSWORD = "e2e-proxy-s3cret";
+        const proxied = await k3ts(engine, ["registry", "create", `e2e${s}-cache`, "--proxy-remote-url", `http://${reg}:5000`, "--proxy-username", "e2e", "--default-network", reg, "--cluster", name, "-o", "json", "--verbose"], { ...env, K3TS_REGISTRY_PROXY_PASSWORD: PASSWORD });
         expect(proxied.exitCode, proxied.stderr).toBe(0);
+        expect(proxied.stderr).not.toContain(PASSWORD);
+        const inspected = await execa(engine, ["inspect", cache], { reject: false });
+        expect(inspected.stdout).toContain("REGISTRY_PROXY_USERNAME=e2e");
+        expect(inspected.stdout).not.toContain(PASSWORD);
+        const secretFile = await runtime!.nodes.exec(cache, ["sh", "-c", "stat -c %a /etc/docker/registry/k3ts-config.yml && cat /etc/docker/registry/k3ts-config.yml"]);
+        expect(secretFile.stdout.toString()).toMatch(/^600\n/);
+        expect(secretFile.stdout.toString()).toContain(PASSWORD);
         expect(JSON.parse(proxied.stdout)).toMatchObject({ name: cache, proxyRemoteURL: `http://${reg}:5000`, clusters: [name], networks: expect.arrayContaining([reg, `k3ts-${name}`]) });
         const viaCache = await pullInNodeEventually(runtime!, `k3ts-${name}-server-0`, `${cache}:5000/e2e/busybox:1`);
         expect(viaCache.exitCode, viaCache.out).toBe(0);

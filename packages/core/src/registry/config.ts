@@ -239,13 +239,37 @@ export function localRegistryHostingConfigMap(r: RegistryEndpoint): { apiVersion
   };
 }
 
-/** The container environment registry:2 reads (its REGISTRY_* overrides of config.yml). */
+/**
+ * The container environment registry:2 reads (its REGISTRY_* overrides of config.yml). Never the proxy
+ * password: a container's environment is shown by inspect and, for Podman, passed on its command line.
+ */
 export function registryEnv(spec: RegistrySpec, hostPort: number): Record<string, string> {
   return {
     ...(spec.enforcePortMatch ? { REGISTRY_HTTP_ADDR: `:${hostPort}` } : {}),
     ...(spec.deleteEnabled ? { REGISTRY_STORAGE_DELETE_ENABLED: "true" } : {}),
     ...(spec.proxy ? { REGISTRY_PROXY_REMOTEURL: spec.proxy.remoteURL } : {}),
     ...(spec.proxy?.username ? { REGISTRY_PROXY_USERNAME: spec.proxy.username } : {}),
-    ...(spec.proxy?.password ? { REGISTRY_PROXY_PASSWORD: spec.proxy.password } : {}),
   };
+}
+
+/** Where a registry whose proxy has a password reads its configuration (written 0600 before it starts). */
+export const REGISTRY_SECRET_CONFIG_PATH = "/etc/docker/registry/k3ts-config.yml";
+
+/**
+ * For a pull-through cache with a password: registry:2's own config.yml (docker-library/docker-registry)
+ * with the proxy's credentials in it, which the registry is started on instead (its environment still
+ * overrides it), so the password is in a 0600 file and nowhere an engine shows. Undefined otherwise.
+ */
+export function registrySecretConfig(spec: RegistrySpec): string | undefined {
+  if (!spec.proxy?.password) return undefined;
+  const config = {
+    version: 0.1,
+    log: { fields: { service: "registry" } },
+    storage: { cache: { blobdescriptor: "inmemory" }, filesystem: { rootdirectory: "/var/lib/registry" } },
+    http: { addr: ":5000", headers: { "X-Content-Type-Options": ["nosniff"] } },
+    health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
+    proxy: { remoteurl: spec.proxy.remoteURL, ...(spec.proxy.username ? { username: spec.proxy.username } : {}), password: spec.proxy.password },
+  };
+  // JSON is YAML: no quoting rule of YAML can change a password written this way.
+  return `${JSON.stringify(config, null, 2)}\n`;
 }

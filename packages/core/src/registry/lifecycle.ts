@@ -25,6 +25,8 @@ import {
   mirrorKeyForRemote,
   registryContainerName,
   registryEnv,
+  registrySecretConfig,
+  REGISTRY_SECRET_CONFIG_PATH,
   updateRegistriesYaml,
   validateRegistryName,
   type RegistryEndpoint,
@@ -190,10 +192,14 @@ export async function createRegistry(spec: RegistrySpec, opts: CreateRegistryOpt
       volumes,
       restart: "unless-stopped",
     };
+    const secretConfig = registrySecretConfig(spec);
+    // registry:2's entrypoint serves the *.yml it is given: the one with the proxy's password in it.
+    if (secretConfig) nodeSpec.command = [REGISTRY_SECRET_CONFIG_PATH];
     await withStep(progress, `Creating registry ${spec.name} on ${hostAddress(spec.hostIP)}:${hostPort}`, async () => {
       throwIfAborted(signal, "registry create");
       undo.push(() => runtime.nodes.delete(spec.name, { force: true }));
       await runtime.nodes.create(nodeSpec);
+      if (secretConfig) await runtime.nodes.writeFile(spec.name, REGISTRY_SECRET_CONFIG_PATH, secretConfig, { mode: 0o600 });
       for (const extra of opts.extraNetworks ?? []) if (extra !== network) await runtime.networks.connect(extra, spec.name);
       await runtime.nodes.start(spec.name);
       const host = spec.hostIP === "0.0.0.0" || spec.hostIP === "" ? "127.0.0.1" : spec.hostIP;

@@ -7,6 +7,7 @@ import {
   parseRegistryCreate,
   registryContainerName,
   registryEnv,
+  registrySecretConfig,
   registryMirrors,
   renderRegistriesYaml,
   updateRegistriesYaml,
@@ -166,7 +167,16 @@ describe("registry:2 environment", () => {
       REGISTRY_STORAGE_DELETE_ENABLED: "true",
       REGISTRY_PROXY_REMOTEURL: "https://registry-1.docker.io",
       REGISTRY_PROXY_USERNAME: "u",
-      REGISTRY_PROXY_PASSWORD: "p",
     });
+  });
+  it("the proxy password is never in the environment: it goes into registry:2's config, read back as given", () => {
+    const password = `yes: #'"\\ ${"x".repeat(3)}`;
+    const spec = { ...base, proxy: { remoteURL: "https://registry-1.docker.io", username: "u", password } };
+    expect(JSON.stringify(registryEnv(spec, 5111))).not.toContain("yes: #");
+    const config = parse(registrySecretConfig(spec)!) as { proxy: Record<string, string>; storage: { filesystem: { rootdirectory: string } }; http: { addr: string } };
+    expect(config.proxy).toEqual({ remoteurl: "https://registry-1.docker.io", username: "u", password });
+    expect(config.storage.filesystem.rootdirectory).toBe("/var/lib/registry");
+    expect(config.http.addr).toBe(":5000");
+    expect(registrySecretConfig({ ...spec, proxy: { remoteURL: "https://registry-1.docker.io" } })).toBeUndefined();
   });
 });
