@@ -22,8 +22,9 @@ export const LABELS = {
   apiHost: "k3ts.io/api-host",
   apiHostIP: "k3ts.io/api-host-ip",
   apiPort: "k3ts.io/api-port",
-  /** SHA-256 of the cluster token: lets k3ts check a token without storing it. */
   imageVolume: "k3ts.io/image-volume",
+  /** The one create that made an object: its rollback removes only what carries its id. */
+  createId: "k3ts.io/create-id",
   /** Registries: where the port is published, the port inside, the remote of a pull-through cache. */
   registryHostIP: "k3ts.io/registry-host-ip",
   registryHostPort: "k3ts.io/registry-host-port",

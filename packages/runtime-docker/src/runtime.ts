@@ -171,7 +171,7 @@ export class DockerRuntime implements Runtime {
       throw err;
     });
     if (existing) return { network: existing, created: false };
-    await this.call({ kind: "network", name: spec.name }, "create network", signal, async () => {
+    const lost = await this.call({ kind: "network", name: spec.name }, "create network", signal, async () => {
       await this.docker.createNetwork({
         Name: spec.name,
         CheckDuplicate: true,
@@ -181,8 +181,13 @@ export class DockerRuntime implements Runtime {
         ...(spec.subnet ? { IPAM: { Driver: "default", Config: [{ Subnet: spec.subnet, Gateway: gatewayFor(spec.subnet) }] } } : {}),
         ...sig(signal),
       } as Docker.NetworkCreateOptions);
+      return false;
+    }).catch((err: unknown) => {
+      // CheckDuplicate: another caller made it between our look and our create (a lost race): it exists, not ours.
+      if (isK3tsError(err, "NETWORK_IN_USE")) return true;
+      throw err;
     });
-    return { network: await this.inspectNetwork(spec.name, options), created: true };
+    return { network: await this.inspectNetwork(spec.name, options), created: !lost };
   }
 
   private inspectNetwork(name: string, options: CallOptions = {}): Promise<NetworkInfo> {

@@ -16,6 +16,7 @@ import { LABELS, baseLabels } from "../labels.js";
 import { silentLogger, silentProgress, withStep, type Logger, type Progress } from "../logger.js";
 import type { Runtime, RuntimeInfo } from "../runtime.js";
 import type { NetworkInfo } from "../types.js";
+import { randomBytes } from "node:crypto";
 import { VERSION } from "../version.js";
 import { renderRegistriesYaml } from "../registry/config.js";
 import { resolveClusterRegistries } from "../registry/cluster.js";
@@ -23,7 +24,7 @@ import { advertiseRegistry, createRegistry, registryEndpoint, type RegistrySumma
 import { crashCheck, lastWords } from "./crash.js";
 import { accessFromKubeconfig, waitForReady, type NodeReadiness } from "./kubeapi.js";
 import { checkKubeconfigFile, mergeKubeconfig, restoreKubeconfigFile, rewriteKubeconfig, updateKubeconfigFile } from "./kubeconfig.js";
-import { deleteOwnedVolumes, waitForKubeconfig } from "./lifecycle.js";
+import { waitForKubeconfig } from "./lifecycle.js";
 import { clusterNodes, freePort, generateToken, getCluster, kubeconfigFile, type CreateResult, type LifecycleOptions } from "./query.js";
 import { corednsDisabled, hostAliasesInNodes, publishHostNames } from "./nodehosts.js";
 import { validateClusterName } from "./parse.js";
@@ -49,6 +50,8 @@ export interface CreateRun {
   version: string;
   signal?: AbortSignal;
   undo: Undo[];
+  /** This create's id: on everything it makes (LABELS.createId), so its rollback removes only that. */
+  createId: string;
 }
 
 /** What prepare leaves for the later steps. */
@@ -73,9 +76,11 @@ const callOpts = (run: Pick<CreateRun, "signal">) => (run.signal ? { signal: run
  * aborted request can still complete in the engine after rollback looked for it); the signal is
  * checked between them instead.
  */
-async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, signal: AbortSignal | undefined, files: NodeFile[]): Promise<void> {
+async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, signal: AbortSignal | undefined, files: NodeFile[], made: (name: string) => void): Promise<void> {
   throwIfAborted(signal, "cluster create");
   await runtime.nodes.create(node.spec);
+  // Tracked once made: a name taken by another create's node must not be deleted by this one's rollback.
+  made(node.spec.name);
   await runtime.nodes.writeFile(node.spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600 });
   for (const f of files) await runtime.nodes.writeFile(node.spec.name, f.path, f.content, { mode: f.mode });
   throwIfAborted(signal, "cluster create");
@@ -136,6 +141,7 @@ export async function createPreflight(specIn: ClusterSpec, opts: LifecycleOption
     version: opts.k3tsVersion ?? VERSION,
     ...(signal ? { signal } : {}),
     undo: [],
+    createId: randomBytes(8).toString("hex"),
   };
   return { run, info };
 }
@@ -176,16 +182,21 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
   const etcd = hasEmbeddedEtcd(spec);
   const network = await withStep(progress, `Preparing network ${networkName}`, async () => {
     throwIfAborted(signal, "cluster create");
-    const labels = baseLabels(run.version, { [LABELS.cluster]: spec.name });
+    const labels = baseLabels(run.version, { [LABELS.cluster]: spec.name, [LABELS.createId]: run.createId });
     // Servers with embedded etcd get fixed addresses, which the engine allows only on a network whose
     // subnet was given: when k3ts makes the network, it gives the one the engine would have picked.
     const subnet = spec.subnet ?? (etcd && !(await networkExists(runtime, networkName, o)) ? await freeSubnet(runtime, `${networkName}-subnet-probe`, labels, o) : undefined);
+    // The cluster's network is its name's claim: the engine makes it for one create only.
     const { network, created } = await runtime.networks.ensure({ name: networkName, labels, ...(subnet ? { subnet } : {}) });
-    // A network labelled as this cluster's (left by a crashed create) is owned, not external.
-    const owned = created || (network.labels[LABELS.managed] === "true" && network.labels[LABELS.cluster] === spec.name);
-    if (owned) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
-    else logger.info(`using existing network ${networkName}; it stays when the cluster is deleted`);
-    return { info: network, external: !owned, subnetGiven: !!subnet };
+    if (created) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
+    else if (!spec.network && network.labels[LABELS.managed] === "true" && network.labels[LABELS.cluster] === spec.name) {
+      // Another create of this name made it: one running now, or one that crashed and left it.
+      throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} is being created by another k3ts (its network ${networkName} is there)`, {
+        meta: { cluster: spec.name, network: networkName },
+        hint: `if no other create of ${spec.name} is running, k3ts cluster delete ${spec.name} removes what a crashed one left`,
+      });
+    } else logger.info(`using existing network ${networkName}; it stays when the cluster is deleted`);
+    return { info: network, external: !created, subnetGiven: !!subnet };
   });
   let serverAddresses: Map<number, string> | undefined;
   if (etcd && network.subnetGiven && network.info.subnet) {
@@ -205,13 +216,15 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
     ...(hostAddress ? { hostAddress } : {}),
     token,
     k3tsVersion: run.version,
+    createId: run.createId,
     ...(serverAddresses ? { serverAddresses } : {}),
   });
   const clusterRegistries: RegistrySummary[] = [];
   if (registries.create) {
     const create = registries.create;
+    // Undone once made (a failed create of it cleans up after itself): a taken name is someone else's registry.
+    clusterRegistries.push(await createRegistry(create, { ...opts, progress, network: networkName, owner: spec.name, createId: run.createId }));
     undo.push({ what: `registry ${create.name}`, run: () => runtime.nodes.delete(create.name, { force: true }) });
-    clusterRegistries.push(await createRegistry(create, { ...opts, progress, network: networkName, owner: spec.name }));
   }
   for (const r of registries.use) {
     if (!r.networks.includes(networkName)) {
@@ -246,16 +259,20 @@ export async function provisionNodes(run: CreateRun, prep: Prepared): Promise<st
   const track = (name: string) => undo.push({ what: `node ${name}`, run: () => runtime.nodes.delete(name, { force: true }) });
   const [first, ...otherServers] = plan.servers;
   await withStep(progress, `Starting server ${first!.spec.name}`, async () => {
-    track(first!.spec.name);
-    await startK3sNode(runtime, first!, token, signal, filesFor(first!));
+    await startK3sNode(runtime, first!, token, signal, filesFor(first!), track).catch((err: unknown) => {
+      // server-0's name is taken: another create of this cluster (on a network it joined) got there first.
+      if (isK3tsError(err, "NODE_ALREADY_EXISTS")) {
+        throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} is being created by another k3ts (${first!.spec.name} is there)`, { meta: { cluster: spec.name }, cause: err });
+      }
+      throw err;
+    });
     await waitForKubeconfig(runtime, spec.name, first!.spec.name, prep.deadline, signal);
   });
   const rest = [...otherServers, ...plan.agents];
   if (rest.length > 0) {
     const what = [otherServers.length ? `${otherServers.length} server(s)` : "", plan.agents.length ? `${plan.agents.length} agent(s)` : ""].filter(Boolean).join(" and ");
     await withStep(progress, `Starting ${what}`, async () => {
-      for (const n of rest) track(n.spec.name);
-      const results = await Promise.allSettled(rest.map((n) => startK3sNode(runtime, n, token, signal, filesFor(n))));
+      const results = await Promise.allSettled(rest.map((n) => startK3sNode(runtime, n, token, signal, filesFor(n), track)));
       const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: rest[i]!.spec.name, error: r.reason as Error }] : []));
       if (failed.length) {
         if (signal?.aborted) throw abortedError(signal, "cluster create");
@@ -266,9 +283,9 @@ export async function provisionNodes(run: CreateRun, prep: Prepared): Promise<st
   if (plan.loadBalancer) {
     const lb = plan.loadBalancer;
     await withStep(progress, `Starting load balancer ${lb.spec.name}`, async () => {
-      track(lb.spec.name);
       throwIfAborted(signal, "cluster create");
       await runtime.nodes.create(lb.spec);
+      track(lb.spec.name);
       await runtime.nodes.writeFile(lb.spec.name, LB_STATE_PATH, `${JSON.stringify(plan.loadBalancerState, null, 2)}\n`);
       await runtime.nodes.writeFile(lb.spec.name, LB_CONFIG_PATH, plan.loadBalancerConfig!);
       for (const f of filesFor(lb)) await runtime.nodes.writeFile(lb.spec.name, f.path, f.content, { mode: f.mode });
@@ -337,9 +354,8 @@ export async function publishKubeconfig(run: CreateRun, kubeconfig: string): Pro
 }
 
 /**
- * Unwinds the undo stack (last made, first removed), then removes anything else labelled with the
- * cluster: its nodes, the registries it owns, its volumes, and its network unless it joined an
- * existing one (the name was free when the create began, so all of it is this create's).
+ * Unwinds the undo stack (last made, first removed), then removes anything else this create made (its
+ * id's label): nodes, registries, volumes and the network it made.
  */
 export async function rollbackCreate(run: CreateRun): Promise<void> {
   const { spec, runtime, progress, logger } = run;
@@ -353,14 +369,14 @@ export async function rollbackCreate(run: CreateRun): Promise<void> {
       }
     }
     run.undo.length = 0;
-    for (const n of await clusterNodes(runtime, spec.name)) await runtime.nodes.delete(n.name, { force: true }).catch(() => {});
-    for (const r of await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.registryOwner]: spec.name } }).catch(() => [])) {
-      await runtime.nodes.delete(r.name, { force: true }).catch(() => {});
-    }
-    await deleteOwnedVolumes(runtime, spec.name);
+    // What a request in flight made after the stack was unwound: found by this create's id, never by the
+    // cluster's name (another create of the name, or the cluster that has it, is not this create's to remove).
+    const mine = { labels: { [LABELS.managed]: "true", [LABELS.createId]: run.createId } };
+    for (const n of await runtime.nodes.list(mine).catch(() => [])) await runtime.nodes.delete(n.name, { force: true }).catch(() => {});
+    for (const v of await runtime.volumes.list(mine).catch(() => [])) await runtime.volumes.delete(v.name).catch(() => {});
     if (!spec.network) {
       const net = await runtime.networks.inspect(names.network(spec.name)).catch(() => undefined);
-      if (net && net.labels[LABELS.cluster] === spec.name && net.labels[LABELS.managed] === "true") await runtime.networks.delete(net.name).catch(() => {});
+      if (net && net.labels[LABELS.createId] === run.createId) await runtime.networks.delete(net.name).catch(() => {});
     }
     if (failures.length) logger.warn(`rollback could not remove: ${failures.join("; ")}`);
   }).catch(() => {});

@@ -41,7 +41,12 @@ export async function waitForKubeconfig(runtime: Runtime, cluster: string, serve
  * Registries on a cluster's network as the cluster goes: one created with this cluster is deleted
  * unless another cluster uses it too; any other is only disconnected (so the network can go).
  */
-async function releaseRegistries(runtime: Runtime, cluster: string, network: string, progress: Progress): Promise<string[]> {
+/**
+ * The registries a deleted cluster leaves: those it created go unless another cluster uses them; the
+ * others are disconnected from its network, unless that network is not its own (it joined another's) and
+ * another cluster uses the registry there.
+ */
+async function releaseRegistries(runtime: Runtime, cluster: string, network: string, external: boolean, progress: Progress): Promise<string[]> {
   const removed: string[] = [];
   for (const r of await listRegistries(runtime)) {
     const owned = r.owner === cluster;
@@ -51,7 +56,7 @@ async function releaseRegistries(runtime: Runtime, cluster: string, network: str
     if (owned && others.length === 0) {
       await withStep(progress, `Deleting registry ${r.name}`, () => runtime.nodes.delete(r.name, { force: true }));
       removed.push(`registry ${r.name}`);
-    } else if (onNetwork) {
+    } else if (onNetwork && !(external && others.length > 0)) {
       await withStep(progress, `Disconnecting registry ${r.name} from ${network}`, () => runtime.networks.disconnect(network, r.name)).catch((e: unknown) => {
         if (!isK3tsError(e, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND")) throw e;
       });
@@ -88,7 +93,7 @@ export async function deleteCluster(name: string, opts: LifecycleOptions & { upd
   }
   const networkName = nodes[0]?.labels[LABELS.network] ?? names.network(name);
   const external = nodes[0]?.labels[LABELS.networkExternal] === "true";
-  removed.push(...(await releaseRegistries(runtime, name, networkName, progress)));
+  removed.push(...(await releaseRegistries(runtime, name, networkName, external, progress)));
   if (!external) {
     try {
       const net = await runtime.networks.inspect(networkName);

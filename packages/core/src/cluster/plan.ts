@@ -53,6 +53,8 @@ export interface PlanContext {
   joinServer?: string;
   /** Fixed addresses of servers on the cluster network, by server index (see addresses.ts). */
   serverAddresses?: ReadonlyMap<number, string>;
+  /** The create making the nodes (LABELS.createId on each: its rollback removes only those). */
+  createId?: string;
 }
 
 export interface ClusterPlan {
@@ -278,6 +280,7 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
     [LABELS.cluster]: c,
     [LABELS.network]: ctx.network,
     [LABELS.networkExternal]: String(ctx.networkExternal),
+    ...(ctx.createId ? { [LABELS.createId]: ctx.createId } : {}),
     [LABELS.apiHost]: host,
     [LABELS.apiHostIP]: spec.api.hostIP,
     [LABELS.apiPort]: String(ctx.apiHostPort),

@@ -55,6 +55,8 @@ export interface CreateRegistryOptions extends LifecycleOptions {
   network?: string;
   /** The cluster this registry is created with (it goes when that cluster is deleted). */
   owner?: string;
+  /** The cluster create that makes it (LABELS.createId: that create's rollback removes it). */
+  createId?: string;
   /** Further networks to join before it starts (a pull-through cache must reach its remote as it starts). */
   extraNetworks?: string[];
   /** How long to wait for the registry to answer on the host (default 30 s). */
@@ -185,6 +187,7 @@ export async function createRegistry(spec: RegistrySpec, opts: CreateRegistryOpt
         [LABELS.registryPort]: String(port),
         ...(spec.proxy ? { [LABELS.registryProxy]: spec.proxy.remoteURL } : {}),
         ...(opts.owner ? { [LABELS.registryOwner]: opts.owner } : {}),
+        ...(opts.createId ? { [LABELS.createId]: opts.createId } : {}),
         ...(opts.network ? {} : { [LABELS.registryNetwork]: network }),
       }),
       network: { name: network },

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createCluster } from "../../src/cluster/create.js";
+import { deleteCluster } from "../../src/cluster/lifecycle.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
 import { isK3tsError } from "../../src/errors.js";
 import { LABELS, baseLabels } from "../../src/labels.js";
@@ -72,5 +73,63 @@ describe("a kubeconfig k3ts could not merge into", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("two creates of one name at once", () => {
+  it("the network claims the name: the second is CLUSTER_ALREADY_EXISTS and removes nothing of the first", async () => {
+    const runtime = createMemoryRuntime();
+    const spec = { ...defaultClusterSpec(), name: "race", image: "k3ts-test/busybox:1", loadBalancer: { enabled: false, image: "k3ts-test/busybox:1" }, timeoutMs: 1500, kubeconfig: { update: false, switchContext: false } };
+    const outcomes: string[] = [];
+    let whenLoserFailed: { network: boolean; nodes: string[] } | undefined;
+    const attempt = (label: string) =>
+      createCluster(spec, { runtime }).then(
+        () => outcomes.push(`${label} created`),
+        async (err: unknown) => {
+          const code = isK3tsError(err) ? err.code : String(err);
+          outcomes.push(`${label} ${code}`);
+          if (code === "CLUSTER_ALREADY_EXISTS") {
+            whenLoserFailed = {
+              network: await runtime.networks.inspect("k3ts-race").then(() => true, () => false),
+              nodes: (await runtime.nodes.list()).map((n) => n.name),
+            };
+          }
+        },
+      );
+    await Promise.all([attempt("a"), attempt("b")]);
+    // Exactly one lost the claim; the winner got to server-0 (the memory runtime runs no k3s, so it then failed and rolled back).
+    expect(outcomes.filter((o) => o.endsWith(" CLUSTER_ALREADY_EXISTS"))).toHaveLength(1);
+    expect(outcomes.filter((o) => o.endsWith(" CLUSTER_NOT_READY") || o.endsWith(" TIMEOUT"))).toHaveLength(1);
+    expect(whenLoserFailed?.network).toBe(true);
+    expect(await runtime.nodes.list()).toEqual([]);
+    await expect(runtime.networks.inspect("k3ts-race")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+  });
+
+  it("a rollback removes only what its own create made (by its id), not another cluster's node of the same name", async () => {
+    const runtime = createMemoryRuntime();
+    // Someone else's server-0 under this name, on a network the create joins (so no network claim): the create fails on it.
+    await runtime.networks.ensure({ name: "shared", labels: {} });
+    await runtime.nodes.create({ name: "k3ts-twin-server-0", image: "k3ts-test/busybox:1", labels: { "k3ts.io/managed": "true", "k3ts.io/cluster": "elsewhere" }, network: { name: "shared" } });
+    const spec = { ...defaultClusterSpec(), name: "twin", network: "shared", image: "k3ts-test/busybox:1", loadBalancer: { enabled: false, image: "k3ts-test/busybox:1" }, kubeconfig: { update: false, switchContext: false } };
+    const err = await createCluster(spec, { runtime }).catch((e: unknown) => e);
+    expect(isK3tsError(err, "CLUSTER_ALREADY_EXISTS")).toBe(true);
+    expect((await runtime.nodes.list()).map((n) => n.name)).toEqual(["k3ts-twin-server-0"]);
+    await expect(runtime.networks.inspect("shared")).resolves.toMatchObject({ name: "shared" });
+  });
+});
+
+describe("deleting a cluster that joined another cluster's network", () => {
+  it("keeps that cluster's registry connected there (and deletes only its own nodes)", async () => {
+    const runtime = createMemoryRuntime();
+    const node = (cluster: string, network: string, external: boolean) =>
+      baseLabels("0.0.0", { [LABELS.cluster]: cluster, [LABELS.role]: "server", [LABELS.nodeIndex]: "0", [LABELS.network]: network, [LABELS.networkExternal]: String(external) });
+    await runtime.networks.ensure({ name: "k3ts-a", labels: baseLabels("0.0.0", { [LABELS.cluster]: "a" }) });
+    await runtime.nodes.create({ name: "k3ts-a-server-0", image: "k3ts-test/busybox:1", labels: node("a", "k3ts-a", false), network: { name: "k3ts-a" } });
+    await runtime.nodes.create({ name: "k3ts-b-server-0", image: "k3ts-test/busybox:1", labels: node("b", "k3ts-a", true), network: { name: "k3ts-a" } });
+    await runtime.nodes.create({ name: "k3ts-reg", image: "k3ts-test/busybox:1", labels: baseLabels("0.0.0", { [LABELS.role]: "registry" }), network: { name: "k3ts-a" } });
+    const result = await deleteCluster("b", { runtime, updateKubeconfig: false });
+    expect(result.removed).toEqual(["node k3ts-b-server-0"]);
+    expect((await runtime.nodes.inspect("k3ts-reg")).networks.map((n) => n.name)).toEqual(["k3ts-a"]);
+    expect((await runtime.nodes.list()).map((n) => n.name).sort()).toEqual(["k3ts-a-server-0", "k3ts-reg"]);
   });
 });
