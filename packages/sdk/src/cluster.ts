@@ -3,6 +3,7 @@
  * over core's lifecycle (create with rollback, start, stop, delete, kubeconfig), with the Kubernetes
  * client from @kubernetes/client-node (loaded on first use).
  */
+import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -101,6 +102,8 @@ interface HandleState {
   ownsRuntime: boolean;
   keep: boolean;
   created: boolean;
+  /** The create that made the cluster, when this handle did: delete removes only what it made. */
+  createId?: string;
   /** The kubeconfig file this handle merged the cluster into (cleaned on delete). */
   kubeconfigPath: string | undefined;
   logger: Logger;
@@ -124,7 +127,7 @@ export class Cluster implements AsyncDisposable {
     this.#s = state;
     if (!state.keep) {
       const name = state.name;
-      this.#forgetReaper = state.reap ? reapOnCrash(name, state.reap) : undefined;
+      this.#forgetReaper = state.reap ? reapOnCrash(name, { ...state.reap, ...(state.createId ? { createId: state.createId } : {}) }) : undefined;
       this.#forgetExit = deleteOnExit({ name, controller: new AbortController(), logger: state.logger, dispose: () => this.delete(), reaped: () => isReaped(name) });
     }
   }
@@ -239,6 +242,7 @@ export class Cluster implements AsyncDisposable {
     this.#forgetExit = undefined;
     const result = await deleteCluster(this.#s.name, {
       ...this.#lifecycle(),
+      ...(this.#s.createId ? { createId: this.#s.createId } : {}),
       updateKubeconfig: this.#s.kubeconfigPath !== undefined,
       ...(this.#s.kubeconfigPath ? { kubeconfigPath: this.#s.kubeconfigPath } : {}),
     });
@@ -323,11 +327,12 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
   const logger = options.logger ?? silentLogger;
   const keep = options.keep ?? reuse;
   const reap = !keep && reaperEnabled(options.reaper, env) ? reapTarget(options.runtime, runtime, env) : undefined;
+  // This create's id, known before it starts: the reaper and the exit clean-up delete only what it made.
+  const createId = randomBytes(8).toString("hex");
   const handle = (created: boolean, kubeconfigPath: string | undefined) =>
-    new Cluster({ name: spec.name, runtime, ownsRuntime: owned, keep, created, kubeconfigPath, logger, progress: options.progress, reap });
+    new Cluster({ name: spec.name, runtime, ownsRuntime: owned, keep, created, kubeconfigPath, logger, progress: options.progress, reap, ...(created ? { createId } : {}) });
   try {
-    // Checked here, before core's create: core's rollback sweeps every node labelled with the
-    // cluster's name, so a create that fails on a taken name would delete the cluster that has it.
+    // Checked here, before core's create (which refuses a taken name too): with reuse, a taken name is attached to.
     const nodes = await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: spec.name } }, options.signal ? { signal: options.signal } : {});
     if (nodes.length > 0 && !reuse) {
       throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} already exists`, {
@@ -350,6 +355,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
       runtime,
       logger,
       signal,
+      createId,
       env,
       ...(options.progress ? { progress: options.progress } : {}),
       ...(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {}),
@@ -358,7 +364,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
       return r;
     });
     // Registered before the create starts, so a program killed while it creates has what it made reaped.
-    const forgetReaper = reap ? reapOnCrash(spec.name, reap) : undefined;
+    const forgetReaper = reap ? reapOnCrash(spec.name, { ...reap, createId }) : undefined;
     const forget = keep
       ? undefined
       : deleteOnExit({
@@ -367,7 +373,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
           pending: creating,
           logger,
           // Only what this create made: a failed create has rolled back, and a name that was taken is someone else's.
-          dispose: async () => (made ? deleteCluster(spec.name, { runtime, updateKubeconfig: spec.kubeconfig.update, ...(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {}) }) : undefined),
+          dispose: async () => (made ? deleteCluster(spec.name, { runtime, createId, updateKubeconfig: spec.kubeconfig.update, ...(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {}) }) : undefined),
           reaped: () => isReaped(spec.name),
         });
     try {

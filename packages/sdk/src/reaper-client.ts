@@ -14,6 +14,8 @@ import { formatCommand } from "./reaper-protocol.js";
 /** What the reaper needs to delete a cluster: a runtime it can load by name, and the environment to make it with. */
 export interface ReapTarget {
   runtime: string;
+  /** Delete only what this create made (LABELS.createId). */
+  createId?: string;
   /** Absent: the reaper's own environment (this process's, inherited). */
   env?: Record<string, string>;
 }

@@ -2,20 +2,22 @@
  * The line protocol between a program and its reaper (see reaper.ts): one line per change, fields
  * separated by one space, each percent-encoded (cluster names never need it; runtime paths may).
  *
- * - `+ RUNTIME CLUSTER [ENV]` registers a cluster to delete on RUNTIME (a name for core's plugin
- *   loader) if the program ends without deleting it; ENV, when present, is the base64url JSON of the
- *   environment the runtime is made with (else the reaper's own, inherited from the program).
+ * - `+ RUNTIME CLUSTER[@CREATEID] [ENV]` registers a cluster to delete on RUNTIME (a name for core's
+ *   plugin loader) if the program ends without deleting it; with CREATEID only what that create made
+ *   (a cluster of the name made since by someone else is left alone); ENV, when present, is the base64url
+ *   JSON of the environment the runtime is made with (else the reaper's own, inherited from the program).
  * - `- CLUSTER` forgets it (the program deleted it, or handed it over).
  */
 
 export type ReaperCommand =
-  | { op: "+"; runtime: string; cluster: string; env?: Record<string, string> }
+  | { op: "+"; runtime: string; cluster: string; createId?: string; env?: Record<string, string> }
   | { op: "-"; cluster: string };
 
 export function formatCommand(command: ReaperCommand): string {
   if (command.op === "-") return `- ${encodeURIComponent(command.cluster)}\n`;
   const env = command.env ? ` ${Buffer.from(JSON.stringify(command.env)).toString("base64url")}` : "";
-  return `+ ${encodeURIComponent(command.runtime)} ${encodeURIComponent(command.cluster)}${env}\n`;
+  const id = command.createId ? `@${encodeURIComponent(command.createId)}` : "";
+  return `+ ${encodeURIComponent(command.runtime)} ${encodeURIComponent(command.cluster)}${id}${env}\n`;
 }
 
 function decode(field: string | undefined): string | undefined {
@@ -49,17 +51,20 @@ export function parseCommand(line: string): ReaperCommand | undefined {
   }
   if (op === "+" && (rest.length === 2 || rest.length === 3)) {
     const runtime = decode(rest[0]);
-    const cluster = decode(rest[1]);
-    if (!runtime || !cluster) return undefined;
-    if (rest.length === 2) return { op, runtime, cluster };
+    const [name, id, extra] = rest[1]!.split("@");
+    const cluster = decode(name);
+    const createId = id === undefined ? undefined : decode(id);
+    if (!runtime || !cluster || extra !== undefined || (id !== undefined && !createId)) return undefined;
+    const base = { op, runtime, cluster, ...(createId ? { createId } : {}) } as const;
+    if (rest.length === 2) return base;
     const env = decodeEnv(rest[2]!);
-    return env ? { op, runtime, cluster, env } : undefined;
+    return env ? { ...base, env } : undefined;
   }
   return undefined;
 }
 
 /** What the reaper holds: the registered clusters by name (a later `+` for a name replaces the earlier one). */
-export function applyCommand(state: Map<string, { runtime: string; env?: Record<string, string> }>, command: ReaperCommand): void {
+export function applyCommand(state: Map<string, { runtime: string; createId?: string; env?: Record<string, string> }>, command: ReaperCommand): void {
   if (command.op === "-") state.delete(command.cluster);
-  else state.set(command.cluster, { runtime: command.runtime, ...(command.env ? { env: command.env } : {}) });
+  else state.set(command.cluster, { runtime: command.runtime, ...(command.createId ? { createId: command.createId } : {}), ...(command.env ? { env: command.env } : {}) });
 }

@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 import { VERSION, deleteCluster, selectRuntime, type Runtime } from "@k3ts/core";
 import { applyCommand, parseCommand } from "./reaper-protocol.js";
 
-type Registered = Map<string, { runtime: string; env?: Record<string, string> }>;
+type Registered = Map<string, { runtime: string; createId?: string; env?: Record<string, string> }>;
 
 /** A second sweep this long after the first catches what an engine call in flight when the program died still made. */
 const SECOND_SWEEP_MS = 2_000;
@@ -21,7 +21,7 @@ const GIVE_UP_MS = 5 * 60_000;
 
 async function sweep(registered: Registered, runtimes: Map<string, Promise<Runtime>>): Promise<void> {
   await Promise.all(
-    [...registered].map(async ([cluster, { runtime: name, env }]) => {
+    [...registered].map(async ([cluster, { runtime: name, createId, env }]) => {
       const key = `${name}\0${env ? JSON.stringify(env) : ""}`;
       let runtime = runtimes.get(key);
       if (!runtime) {
@@ -30,7 +30,7 @@ async function sweep(registered: Registered, runtimes: Map<string, Promise<Runti
         runtimes.set(key, runtime);
       }
       try {
-        await deleteCluster(cluster, { runtime: await runtime, updateKubeconfig: false });
+        await deleteCluster(cluster, { runtime: await runtime, updateKubeconfig: false, ...(createId ? { createId } : {}) });
       } catch {
         // Nobody to tell: the program is gone. The cluster stays, as it would without a reaper.
       }

@@ -15,6 +15,8 @@ describe("the reaper's line protocol", () => {
       { op: "+", runtime: "/opt/my plugins/rt.mjs", cluster: "a-1" },
       { op: "+", runtime: "podman", cluster: "b", env: { PATH: "/usr/bin:/bin", DOCKER_HOST: "unix:///run/x y.sock" } },
       { op: "+", runtime: "docker", cluster: "c", env: {} },
+      { op: "+", runtime: "docker", cluster: "d", createId: "0a1b2c3d4e5f6071" },
+      { op: "+", runtime: "podman", cluster: "e", createId: "ff00", env: { HOME: "/root" } },
       { op: "-", cluster: "a-1" },
     ];
     for (const c of commands) {
@@ -26,15 +28,15 @@ describe("the reaper's line protocol", () => {
   });
 
   it("ignores what is not a command", () => {
-    for (const line of ["", "+", "+ docker", "- ", "-", "- a b", "* docker demo", "+ docker demo !!!", "+ docker demo W10", "+ %E0%A4%A docker", "+  demo"]) {
+    for (const line of ["", "+", "+ docker", "- ", "-", "- a b", "* docker demo", "+ docker demo !!!", "+ docker demo W10", "+ %E0%A4%A docker", "+  demo", "+ docker demo@", "+ docker demo@a@b", "+ docker @id"]) {
       expect(parseCommand(line), line).toBeUndefined();
     }
   });
 
-  it("holds the clusters registered last, by name", () => {
-    const state = new Map<string, { runtime: string; env?: Record<string, string> }>();
-    for (const line of ["+ docker a", "+ docker b", "+ podman a", "- b", "- nosuch"]) applyCommand(state, parseCommand(line)!);
-    expect([...state]).toEqual([["a", { runtime: "podman" }]]);
+  it("holds the clusters registered last, by name, with the create that made them", () => {
+    const state = new Map<string, { runtime: string; createId?: string; env?: Record<string, string> }>();
+    for (const line of ["+ docker a", "+ docker b", "+ podman a@77", "- b", "- nosuch"]) applyCommand(state, parseCommand(line)!);
+    expect([...state]).toEqual([["a", { runtime: "podman", createId: "77" }]]);
   });
 });
 

@@ -141,7 +141,7 @@ export async function createPreflight(specIn: ClusterSpec, opts: LifecycleOption
     version: opts.k3tsVersion ?? VERSION,
     ...(signal ? { signal } : {}),
     undo: [],
-    createId: randomBytes(8).toString("hex"),
+    createId: opts.createId ?? randomBytes(8).toString("hex"),
   };
   return { run, info };
 }
@@ -166,6 +166,37 @@ async function freeSubnet(runtime: Runtime, probe: string, labels: Record<string
   }
 }
 
+/**
+ * Runs `make` holding the cluster name's claim: a container named names.claim(cluster), created (never
+ * started) and removed around it. A create that finds the claim taken is CLUSTER_ALREADY_EXISTS: another
+ * create of the name is making its network right now (or crashed doing so: cluster delete removes it).
+ * A cluster that joins an existing network takes no claim (its server-0's name is its claim).
+ */
+async function claimName<T>(run: CreateRun, make: () => Promise<T>): Promise<T> {
+  const { spec, runtime, signal } = run;
+  if (spec.network) return make();
+  const claim = names.claim(spec.name);
+  const o = signal ? { signal } : {};
+  try {
+    await runtime.nodes.create(
+      { name: claim, image: spec.image, labels: baseLabels(run.version, { [LABELS.cluster]: spec.name, [LABELS.createId]: run.createId, [LABELS.role]: "claim" }), command: ["claim"] },
+      o,
+    );
+  } catch (err) {
+    if (!isK3tsError(err, "NODE_ALREADY_EXISTS")) throw err;
+    throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} is being created by another k3ts (it holds ${claim})`, {
+      meta: { cluster: spec.name },
+      cause: err,
+      hint: `if no other create of ${spec.name} is running, k3ts cluster delete ${spec.name} removes what a crashed one left`,
+    });
+  }
+  try {
+    return await make();
+  } finally {
+    await runtime.nodes.delete(claim, { force: true }).catch(() => undefined);
+  }
+}
+
 /** Step 2: what the nodes need before any of them is made: registries, files, images, the network, the plan. */
 export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise<Prepared> {
   const { spec, runtime, progress, logger, signal, undo, opts } = run;
@@ -186,8 +217,10 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
     // Servers with embedded etcd get fixed addresses, which the engine allows only on a network whose
     // subnet was given: when k3ts makes the network, it gives the one the engine would have picked.
     const subnet = spec.subnet ?? (etcd && !(await networkExists(runtime, networkName, o)) ? await freeSubnet(runtime, `${networkName}-subnet-probe`, labels, o) : undefined);
-    // The cluster's network is its name's claim: the engine makes it for one create only.
-    const { network, created } = await runtime.networks.ensure({ name: networkName, labels, ...(subnet ? { subnet } : {}) });
+    // The cluster's network is its name's claim. Not every engine makes a network for one caller only
+    // (Docker's CheckDuplicate loses races, and then every name-based call is ambiguous), but every engine
+    // gives a container name to one: a claim container serializes the network's making.
+    const { network, created } = await claimName(run, () => runtime.networks.ensure({ name: networkName, labels, ...(subnet ? { subnet } : {}) }));
     if (created) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
     else if (!spec.network && network.labels[LABELS.managed] === "true" && network.labels[LABELS.cluster] === spec.name) {
       // Another create of this name made it: one running now, or one that crashed and left it.
@@ -394,7 +427,7 @@ export async function createCluster(specIn: ClusterSpec, opts: LifecycleOptions)
     const nodes = await awaitReady(run, prep, kubeconfig);
     const mergedInto = await publishKubeconfig(run, kubeconfig);
     const cluster = await getCluster(run.runtime, run.spec.name);
-    return { cluster, kubeconfig, nodes, ...(mergedInto ? { kubeconfigPath: mergedInto } : {}) };
+    return { cluster, kubeconfig, nodes, createId: run.createId, ...(mergedInto ? { kubeconfigPath: mergedInto } : {}) };
   } catch (err) {
     if (!run.spec.rollback) {
       run.logger.warn(`leaving the partly created cluster ${run.spec.name} in place (rollback is off)`);

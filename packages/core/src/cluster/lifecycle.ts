@@ -46,10 +46,12 @@ export async function waitForKubeconfig(runtime: Runtime, cluster: string, serve
  * others are disconnected from its network, unless that network is not its own (it joined another's) and
  * another cluster uses the registry there.
  */
-async function releaseRegistries(runtime: Runtime, cluster: string, network: string, external: boolean, progress: Progress): Promise<string[]> {
+async function releaseRegistries(runtime: Runtime, cluster: string, network: string, external: boolean, progress: Progress, createId?: string): Promise<string[]> {
   const removed: string[] = [];
+  // With a create id, a registry the cluster's name owns is this create's only if it carries the id.
+  const ids = createId ? new Map((await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.role]: "registry" } })).map((n) => [n.name, n.labels[LABELS.createId]])) : undefined;
   for (const r of await listRegistries(runtime)) {
-    const owned = r.owner === cluster;
+    const owned = r.owner === cluster && (!ids || ids.get(r.name) === createId);
     const onNetwork = r.networks.includes(network);
     if (!owned && !onNetwork) continue;
     const others = r.clusters.filter((c) => c !== cluster);
@@ -81,7 +83,11 @@ export interface DeleteResult {
 export async function deleteCluster(name: string, opts: LifecycleOptions & { updateKubeconfig?: boolean }): Promise<DeleteResult> {
   const { runtime } = opts;
   const progress = opts.progress ?? silentProgress;
-  const nodes = await clusterNodes(runtime, name, opts.signal);
+  const all = await clusterNodes(runtime, name, opts.signal);
+  // Only what one create made, when asked (the sdk's handle and reaper): the name may be another create's by now.
+  const mine = (labels: Record<string, string>) => !opts.createId || labels[LABELS.createId] === opts.createId;
+  const nodes = all.filter((n) => mine(n.labels));
+  if (all.length > 0 && nodes.length === 0) return { name, found: false, removed: [] };
   const removed: string[] = [];
   if (nodes.length) {
     await withStep(progress, `Deleting ${nodes.length} node(s) of ${name}`, async () => {
@@ -93,11 +99,11 @@ export async function deleteCluster(name: string, opts: LifecycleOptions & { upd
   }
   const networkName = nodes[0]?.labels[LABELS.network] ?? names.network(name);
   const external = nodes[0]?.labels[LABELS.networkExternal] === "true";
-  removed.push(...(await releaseRegistries(runtime, name, networkName, external, progress)));
+  removed.push(...(await releaseRegistries(runtime, name, networkName, external, progress, opts.createId)));
   if (!external) {
     try {
       const net = await runtime.networks.inspect(networkName);
-      if (net.labels[LABELS.cluster] === name && net.labels[LABELS.managed] === "true") {
+      if (net.labels[LABELS.cluster] === name && net.labels[LABELS.managed] === "true" && mine(net.labels)) {
         await withStep(progress, `Deleting network ${networkName}`, () => runtime.networks.delete(networkName));
         removed.push(`network ${networkName}`);
       }
@@ -105,7 +111,7 @@ export async function deleteCluster(name: string, opts: LifecycleOptions & { upd
       if (!isK3tsError(e, "NETWORK_NOT_FOUND")) throw e;
     }
   }
-  const volumes = await runtime.volumes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: name } });
+  const volumes = (await runtime.volumes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: name } })).filter((v) => mine(v.labels));
   for (const v of volumes) {
     await runtime.volumes.delete(v.name);
     removed.push(`volume ${v.name}`);

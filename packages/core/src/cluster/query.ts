@@ -26,6 +26,12 @@ export interface LifecycleOptions {
   env?: Record<string, string | undefined>;
   /** The kubeconfig file to merge into / clean up (default: $KUBECONFIG's first file or ~/.kube/config). */
   kubeconfigPath?: string;
+  /**
+   * One create's id (LABELS.createId). For a create: the id it labels what it makes with (default: a
+   * random one). For a delete: delete only what that create made; a cluster of the name made by another
+   * create since is left alone.
+   */
+  createId?: string;
 }
 
 export interface NodeSummary {
@@ -54,6 +60,8 @@ export interface CreateResult {
   /** The file it was merged into, when it was. */
   kubeconfigPath?: string;
   nodes: NodeReadiness[];
+  /** The id on everything this create made (LABELS.createId). */
+  createId: string;
 }
 
 export function kubeconfigFile(opts: LifecycleOptions): string {

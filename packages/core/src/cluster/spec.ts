@@ -155,6 +155,8 @@ export const names = {
   agent: (cluster: string, i: number) => `k3ts-${cluster}-agent-${i}`,
   loadBalancer: (cluster: string) => `k3ts-${cluster}-serverlb`,
   imageVolume: (cluster: string) => `k3ts-${cluster}-images`,
+  /** The container that holds a create's claim on the name while it makes the network (`_`: no cluster or registry has it). */
+  claim: (cluster: string) => `k3ts-${cluster}_claim`,
   context: (cluster: string) => `k3ts-${cluster}`,
   user: (cluster: string) => `admin@k3ts-${cluster}`,
 } as const;

@@ -133,3 +133,16 @@ describe("deleting a cluster that joined another cluster's network", () => {
     expect((await runtime.nodes.list()).map((n) => n.name).sort()).toEqual(["k3ts-a-server-0", "k3ts-reg"]);
   });
 });
+
+describe("deleteCluster with a create id (the sdk's handle and reaper)", () => {
+  it("deletes only what that create made: a cluster of the name made since by another create stays", async () => {
+    const runtime = createMemoryRuntime();
+    const labels = (id: string) => baseLabels("0.0.0", { [LABELS.cluster]: "x", [LABELS.role]: "server", [LABELS.nodeIndex]: "0", [LABELS.createId]: id });
+    await runtime.networks.ensure({ name: "k3ts-x", labels: baseLabels("0.0.0", { [LABELS.cluster]: "x", [LABELS.createId]: "new" }) });
+    await runtime.nodes.create({ name: "k3ts-x-server-0", image: "k3ts-test/busybox:1", labels: labels("new"), network: { name: "k3ts-x" } });
+    expect(await deleteCluster("x", { runtime, updateKubeconfig: false, createId: "old" })).toEqual({ name: "x", found: false, removed: [] });
+    expect((await runtime.nodes.list()).map((n) => n.name)).toEqual(["k3ts-x-server-0"]);
+    const own = await deleteCluster("x", { runtime, updateKubeconfig: false, createId: "new" });
+    expect(own.removed).toEqual(["node k3ts-x-server-0", "network k3ts-x"]);
+  });
+});
