@@ -9,7 +9,8 @@
  * cluster. Workloads serve or sleep with busybox from a shell command, so the same runs on a real k3s
  * (K3TS_E2E_K3S_IMAGE); each pod has its own port, as the stand-in's pods share the node's network.
  */
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isK3tsError, type Runtime } from "@k3ts/core";
@@ -188,6 +189,21 @@ for (const engine of ENGINES) {
       expect(await install).toMatchObject({ name: "widget", jobName: "helm-install-widget" });
       const w = await kubectl(kubeconfig, ["get", "widget", "widget", "-n", "e2e-widget", "-o", "jsonpath={.spec.size}"]);
       expect(w.stdout, w.stderr).toBe("small");
+    }, 180_000);
+
+    it("a local chart of 600 KB (a large CRD-like template, as charts carry) packages whole and installs", async () => {
+      const kc = await cluster.kubeClient();
+      const dir = await mkdtemp(join(tmpdir(), "k3ts-big-chart-"));
+      await mkdir(join(dir, "templates"), { recursive: true });
+      await writeFile(join(dir, "Chart.yaml"), "apiVersion: v2\nname: big\nversion: 0.1.0\n");
+      // 600 KB of data that does not compress away (random), so the chart stays large in its HelmChart too.
+      const blob = randomBytes(450 * 1024).toString("base64");
+      await writeFile(join(dir, "templates", "big.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  blob: ${blob}\n`);
+      const r = await installHelmChart(kc, { name: "big", chart: dir, targetNamespace: "e2e-big", timeout: "2m" });
+      expect(r.jobName).toBe("helm-install-big");
+      const got = await kubectl(kubeconfig, ["get", "configmap", "big", "-n", "e2e-big", "-o", "jsonpath={.data.blob}"]);
+      expect(got.stdout.length).toBe(blob.length);
+      expect(createHash("sha256").update(got.stdout).digest("hex")).toBe(createHash("sha256").update(blob).digest("hex"));
     }, 180_000);
 
     it("up makes the environment's cluster, installs a chart, applies manifests and opens an endpoint that answers; a second up changes nothing; down deletes it all", async () => {
