@@ -24,6 +24,8 @@ const work = mkdtempSync(join(tmpdir(), "k3ts-inputs-"));
 mkdirSync(join(work, "a-directory"));
 writeFileSync(join(work, "not-yaml.yaml"), "servers: [\n");
 writeFileSync(join(work, "registries.yaml"), "mirrors:\n  docker.io:\n    endpoint: [https://mirror.example.test]\n");
+writeFileSync(join(work, "token.txt"), "0123-from-a-file\nsecond line ignored\n");
+writeFileSync(join(work, "empty-token.txt"), "\n");
 
 const MUTATING = /^(nodes\.(create|delete|start|stop|writeFile|exec)|networks\.(ensure|delete|connect|disconnect)|volumes\.(ensure|delete)|images\.(pull|load))$/;
 
@@ -120,6 +122,13 @@ const rows: Row[] = [
   { argv: ["cluster", "list", "-o", ""], refuse: "--output" },
   // accepted as typed: what reached the runtime
   { argv: create("--token", "0123"), reach: token("0123") },
+  { argv: create("--token-file", join(work, "token.txt")), reach: token("0123-from-a-file") },
+  { argv: create(), env: { K3TS_TOKEN: "0x10-from-env" }, reach: token("0x10-from-env") },
+  { argv: create("--token", "flag-wins"), env: { K3TS_TOKEN: "env-loses" }, reach: token("flag-wins") },
+  { argv: create("--token-file", join(work, "missing-token.txt")), refuse: "--token-file" },
+  { argv: create("--token-file", join(work, "empty-token.txt")), refuse: "--token-file" },
+  { argv: create("--token-file", join(work, "a-directory")), refuse: "--token-file" },
+  { argv: create("--token", "x", "--token-file", join(work, "token.txt")), refuse: "--token and --token-file" },
   { argv: create("--token", "-dash"), reach: token("-dash") },
   { argv: create("--token=0x10"), reach: token("0x10") },
   { argv: create("--token", "007", "--agents", "1"), reach: token("007") },

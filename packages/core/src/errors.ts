@@ -71,9 +71,32 @@ export class K3tsError<C extends ErrorCode = ErrorCode, M extends ErrorMeta = Er
     this.hint = options.hint;
   }
 
+  /** The error as data, with secrets in its metadata redacted (see {@link redactSecrets}). */
   toJSON(): { code: C; message: string; meta: M; hint?: string } {
-    return { code: this.code, message: this.message, meta: this.meta, ...(this.hint ? { hint: this.hint } : {}) };
+    return { code: this.code, message: this.message, meta: redactSecrets(this.meta), ...(this.hint ? { hint: this.hint } : {}) };
   }
+}
+
+const SECRET_KEY = /token|password|passwd|secret|credential|auth/i;
+export const REDACTED = "********";
+
+/**
+ * A copy of `value` with secrets replaced by ********: values under keys that name one (`token`,
+ * `password`, …), `KEY=VALUE` strings whose KEY does (an argv's `--env REGISTRY_PROXY_PASSWORD=…`), and
+ * the value after a `--token`/`--password`-like flag in string arrays. For what errors carry and print.
+ */
+export function redactSecrets<T>(value: T): T {
+  const walk = (v: unknown, key?: string): unknown => {
+    if (typeof v === "string") {
+      if (key !== undefined && SECRET_KEY.test(key)) return REDACTED;
+      const eq = v.indexOf("=");
+      return eq > 0 && SECRET_KEY.test(v.slice(0, eq)) && !v.startsWith("-") ? `${v.slice(0, eq)}=${REDACTED}` : v;
+    }
+    if (Array.isArray(v)) return v.map((x, i) => (i > 0 && typeof v[i - 1] === "string" && /^--?[\w-]*(token|password|secret)[\w-]*$/i.test(v[i - 1] as string) ? REDACTED : walk(x)));
+    if (v && typeof v === "object" && !(v instanceof Error)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+    return v;
+  };
+  return walk(value) as T;
 }
 
 /** True when `err` is a k3ts error (from any copy of core), optionally with one of the given codes. */

@@ -3,6 +3,7 @@ export {
   ERROR_CODES,
   K3tsError,
   isK3tsError,
+  redactSecrets,
   abortedError,
   throwIfAborted,
   raceAbort,

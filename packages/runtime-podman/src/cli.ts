@@ -7,7 +7,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { execa } from "execa";
-import { K3tsError, abortedError, throwIfAborted, type Logger } from "@k3ts/core";
+import { K3tsError, abortedError, redactSecrets, throwIfAborted, type Logger } from "@k3ts/core";
 import { subcommand, tail } from "./translate.js";
 
 export interface PodmanCliOptions {
@@ -151,7 +151,7 @@ export class PodmanCli {
   /** Starts podman with piped stdout/stderr; the caller reads them and then awaits {@link settle}. */
   spawn(args: string[], options: SpawnOptions = {}) {
     throwIfAborted(options.signal, `podman ${subcommand(args)}`);
-    this.#logger.debug("podman", { argv: args });
+    this.#logger.debug("podman", { argv: redactSecrets(args) });
     const child = execa(this.binary, args, spawnOptions(options, this.#env));
     const fed = feed(child.stdin, options.stdin);
     return { child, fed };

@@ -38,6 +38,8 @@ export function specFromEnvironment(env: Record<string, string | undefined>): Cl
   const spec: ClusterSpecInput = {};
   if (env.K3TS_IMAGE) spec.image = env.K3TS_IMAGE;
   if (env.K3TS_LB_IMAGE) spec.loadBalancer = { image: env.K3TS_LB_IMAGE };
+  // The token from the environment: out of `ps` and the shell's history, unlike --token.
+  if (env.K3TS_TOKEN) spec.token = env.K3TS_TOKEN;
   return spec;
 }
 

@@ -54,6 +54,23 @@ function defined<T extends object>(o: T): T | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
+/** `--token` or `--token-file FILE` (its first line); both at once is a usage error. */
+function tokenInput(o: Record<string, unknown>): string | undefined {
+  const token = one(o.token, "--token");
+  const file = one(o.tokenFile, "--token-file");
+  if (token !== undefined && file !== undefined) throw new K3tsError("INVALID_ARGUMENT", "--token and --token-file: give the token one way", { meta: { flag: "--token-file" } });
+  if (file === undefined) return token || undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new K3tsError("INVALID_ARGUMENT", `--token-file ${file}: cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { meta: { flag: "--token-file", path: file } });
+  }
+  const first = text.split(/\r?\n/)[0]!.trim();
+  if (!first) throw new K3tsError("INVALID_ARGUMENT", `--token-file ${file}: the file holds no token (its first line is empty)`, { meta: { flag: "--token-file", path: file } });
+  return first;
+}
+
 /** `--registry-config FILE` read and parsed now, so a bad file is refused naming the flag before anything is made. */
 function readRegistriesConfigFile(file: string): void {
   const where = `--registry-config ${file}`;
@@ -104,7 +121,7 @@ export function flagsInput(name: string | undefined, o: Record<string, unknown>)
     capAdd: filtered(o.runtimeCapAdd, "--runtime-cap-add", parseCapability),
     network: one(o.network, "--network") || undefined,
     subnet: subnet ? parseSubnet(subnet, `--subnet ${subnet}`) : undefined,
-    token: one(o.token, "--token") || undefined,
+    token: tokenInput(o),
     wait: given(o.wait, "--wait"),
     timeoutMs: timeout ? parseDuration(timeout, "--timeout") : undefined,
     loadBalancer: defined({ enabled: lb, image: one(o.lbImage, "--lb-image") }),
