@@ -40,7 +40,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
   cli.option("--no-color", "No colours (also NO_COLOR)");
   // cac prints help with console.info; render it onto our own stdout instead.
   cli.help((sections) => {
-    out.print(sections.map((s) => (s.title ? `${s.title}:\n${s.body}` : s.body)).join("\n\n"));
+    out.print(helpText(sections, pkg.version));
     throw new HelpShown();
   });
 
@@ -131,6 +131,20 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
     out.failure(err);
     return isK3tsError(err) && USAGE_CODES.has(err.code) ? 2 : 1;
   }
+}
+
+/**
+ * cac's help, told truthfully: the header says what k3ts is and its version, and a negated flag
+ * (`--no-lb`) does not claim "(default: true)" (cac's default for the option it stands for).
+ */
+export function helpText(sections: Array<{ title?: string; body: string }>, version: string): string {
+  return sections
+    .map((s, i) => {
+      if (i === 0 && !s.title) return `k3ts ${version}: k3s clusters in Docker or Podman containers, for people (this CLI) and programs (@k3ts/sdk)`;
+      const body = s.title === "Options" ? s.body.replace(/^(\s*--no-\S.*?)\s*\(default: true\)\s*$/gm, "$1") : s.body;
+      return s.title ? `${s.title}:\n${body}` : body;
+    })
+    .join("\n\n");
 }
 
 type Runner = (ctx: CommandContext) => Promise<number | void>;

@@ -89,6 +89,16 @@ describe("k3ts CLI", () => {
     }
   });
 
+  it("help says what k3ts is and its version, and no negated flag claims (default: true)", async () => {
+    for (const argv of [["--help"], ["cluster", "create", "--help"], ["registry", "create", "--help"]]) {
+      const r = await k3ts(argv);
+      expect(r.code).toBe(0);
+      expect(r.out.split("\n")[0]).toMatch(/^k3ts \d+\.\d+\.\d+: k3s clusters in Docker or Podman containers/);
+      expect(r.out).not.toMatch(/--no-\S+.*\(default: true\)/);
+    }
+    expect((await k3ts(["cluster", "create", "--help"])).out).toMatch(/--no-lb\s+No load balancer: the API is published on server-0\n/);
+  });
+
   it("help lists every command with examples", async () => {
     const r = await k3ts(["--help"]);
     expect(r.code).toBe(0);
