@@ -96,6 +96,23 @@ describe("k3ts config", () => {
     expect(valid.code).toBe(0);
   });
 
+  it("validate - and convert - read standard input (k3d's and k3ts's formats, environments too)", async () => {
+    const cwd = dir();
+    const stdin = (text: string, ...argv: string[]) => runMain(argv, { cwd, env: { DOCKER_HOST: "unix:///nonexistent.sock", K3TS_RUNTIME: "/nonexistent-plugin.js" }, stdin: text });
+    const k3d = "apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: piped\nservers: 1\nagents: 2\n";
+    const valid = await stdin(k3d, "config", "validate", "-");
+    expect(valid.code, valid.err).toBe(0);
+    expect(valid.out).toBe("-: valid (k3d.io/v1alpha5)\n");
+    const converted = await stdin(k3d, "config", "convert", "-");
+    expect(converted.code, converted.err).toBe(0);
+    expect(converted.out).toContain("agents: 2");
+    const env = await stdin("apiVersion: k3ts.io/v1alpha1\nkind: Environment\nmetadata: { name: e }\nspec:\n  cluster: { name: e }\n", "config", "validate", "-");
+    expect(env.out).toBe("-: valid (k3ts.io/v1alpha1 Environment)\n");
+    const bad = await stdin("apiVersion: k3d.io/v1alpha5\nkind: Simple\nservers: many\n", "config", "validate", "-");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("<stdin>:3:");
+  });
+
   it("convert writes a file that holds the token or registry credentials with mode 0600, others as usual", async () => {
     const cwd = dir();
     const k3d = (extra: string) => `apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: c\n${extra}`;

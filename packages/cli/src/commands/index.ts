@@ -251,6 +251,9 @@ export const commands: CommandSpec[] = [
   ...registryCommands,
 ];
 
+/** Config commands whose FILE may be `-` (standard input). */
+const STDIN_CONFIG_COMMANDS = new Set(["config validate", "config convert"]);
+
 /** Nouns that group verbs ("runtime" in "runtime info"). */
 export const nouns = new Set(commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]).filter((n) => n.includes(" ")).map((n) => n.split(" ")[0]!));
 
@@ -267,7 +270,7 @@ export function foldCommand(argv: string[]): string[] {
   const spec = commands.find((c) => c.name === joined || c.aliases?.includes(joined));
   if (!spec) return argv;
   const folded = argv.flatMap((a, i) => (i === first ? [spec.name] : i === second ? [] : [a]));
-  return imageCommands.includes(spec) ? folded.map((a) => (a === "-" ? STDIN_ARG : a)) : folded;
+  return imageCommands.includes(spec) || STDIN_CONFIG_COMMANDS.has(spec.name) ? folded.map((a) => (a === "-" ? STDIN_ARG : a)) : folded;
 }
 
 /** A value-taking flag: cac's option key (`--k3s-arg` → `k3sArg`) and its long spelling. */

@@ -2,11 +2,11 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { toK3tsYaml, type ClusterSpecInput } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
-import { readConfig } from "./read.js";
+import { fileArg, readConfig, readConfigInput } from "./read.js";
 
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
-  const file = args[0]!;
-  const loaded = readConfig(ctx, file);
+  const file = fileArg(args[0]!);
+  const loaded = readConfig(ctx, file, { text: await readConfigInput(ctx, file) });
   const yaml = toK3tsYaml(loaded.spec, { from: `${file} (${loaded.format})`, notices: loaded.notices });
   const target = typeof options.output === "string" ? options.output : "-";
   if (target === "-") ctx.out.print(yaml.trimEnd());

@@ -1,11 +1,11 @@
 import { K3TS_API_VERSION, K3TS_ENVIRONMENT_KIND, configKind, loadEnvironmentConfig } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
-import { readConfig, readConfigText } from "./read.js";
+import { fileArg, readConfig, readConfigInput } from "./read.js";
 
 /** A cluster config (k3ts or k3d format) or an environment (`kind: Environment`, for `k3ts up -f`). */
 export async function run(ctx: CommandContext, args: string[]): Promise<number> {
-  const file = args[0]!;
-  const text = readConfigText(ctx, file);
+  const file = fileArg(args[0]!);
+  const text = await readConfigInput(ctx, file);
   const { apiVersion, kind } = configKind(text);
   if (apiVersion === K3TS_API_VERSION && kind === K3TS_ENVIRONMENT_KIND) {
     loadEnvironmentConfig(text, { file: file === "-" ? "<stdin>" : file });
