@@ -36,7 +36,7 @@ import {
   type Runtime,
 } from "@k3ts/core";
 import { deleteOnExit, processEndingBySignal } from "./cleanup.js";
-import { isReaped, reapOnCrash, reapTarget, reaperEnabled, type ReapTarget } from "./reaper-client.js";
+import { isReaped, reapOnCrash, reapTargetFor, reaperEnabled, type ReapTarget } from "./reaper-client.js";
 import { forwardService, type Endpoint, type EndpointOptions } from "./endpoint.js";
 import { clusterSpec, type ClusterOptions } from "./options.js";
 import { differingFields, hashSpec, specLabels, type SpecField } from "./spec-hash.js";
@@ -326,7 +326,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
   const { runtime, owned } = await resolveRuntime(options.runtime, env);
   const logger = options.logger ?? silentLogger;
   const keep = options.keep ?? reuse;
-  const reap = !keep && reaperEnabled(options.reaper, env) ? reapTarget(options.runtime, runtime, env) : undefined;
+  const reap = !keep && reaperEnabled(options.reaper, env) ? await reapTargetFor(options.runtime, runtime, env) : undefined;
   // This create's id, known before it starts: the reaper and the exit clean-up delete only what it made.
   const createId = randomBytes(8).toString("hex");
   const handle = (created: boolean, kubeconfigPath: string | undefined) =>
@@ -406,6 +406,6 @@ export async function getCluster(name: string, options: GetClusterOptions = {}):
     throw err;
   }
   const keep = options.keep ?? true;
-  const reap = !keep && reaperEnabled(options.reaper, env) ? reapTarget(options.runtime, runtime, env) : undefined;
+  const reap = !keep && reaperEnabled(options.reaper, env) ? await reapTargetFor(options.runtime, runtime, env) : undefined;
   return new Cluster({ name, runtime, ownsRuntime: owned, keep, created: false, kubeconfigPath: undefined, logger, progress: options.progress, reap });
 }

@@ -42,6 +42,17 @@ export function reapTarget(given: Runtime | string | undefined, resolved: Runtim
   return { runtime, ...(ownEnv ? { env: ownEnv } : {}) };
 }
 
+/**
+ * reapTarget, with the engine endpoint of a Docker runtime instance kept (its DOCKER_HOST): made again
+ * from the environment, it would reach the default engine, which may not be the one the cluster is on.
+ */
+export async function reapTargetFor(given: Runtime | string | undefined, resolved: Runtime, env: Record<string, string | undefined>): Promise<ReapTarget | undefined> {
+  const target = reapTarget(given, resolved, env);
+  if (!target || given === undefined || typeof given === "string" || resolved.name !== "docker") return target;
+  const endpoint = (await resolved.info().catch(() => undefined))?.endpoint;
+  return endpoint && /^(unix|tcp|ssh|npipe):\/\//.test(endpoint) ? { ...target, env: { DOCKER_HOST: endpoint } } : target;
+}
+
 /** Whether the reaper is on: not with `reaper: false`, nor with K3TS_REAPER=0 (or false/no/off) in the environment. */
 export function reaperEnabled(option: boolean | undefined, env: Record<string, string | undefined>): boolean {
   if (option !== undefined) return option;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyCommand, formatCommand, parseCommand, type ReaperCommand } from "../src/reaper-protocol.ts";
-import { reapTarget, reaperEnabled } from "../src/reaper-client.ts";
+import { reapTarget, reapTargetFor, reaperEnabled } from "../src/reaper-client.ts";
 
 describe("the reaper's line protocol", () => {
   it("registers and unregisters: + RUNTIME CLUSTER [ENV], - CLUSTER", () => {
@@ -58,5 +58,14 @@ describe("when the reaper applies", () => {
     expect(reapTarget("./rt.mjs", instance("mine"), process.env)).toEqual({ runtime: `${process.cwd()}/rt.mjs` });
     expect(reapTarget(instance("docker"), instance("docker"), {})).toEqual({ runtime: "docker" });
     expect(reapTarget(instance("memory"), instance("memory"), {})).toBeUndefined();
+  });
+
+  it("a Docker runtime instance is reaped on the engine it talks to (its endpoint as DOCKER_HOST), not the default one", async () => {
+    const docker = (endpoint: string) => ({ name: "docker", info: async () => ({ endpoint }) }) as never;
+    expect(await reapTargetFor(docker("unix:///run/user/1000/docker.sock"), docker("unix:///run/user/1000/docker.sock"), {})).toEqual({ runtime: "docker", env: { DOCKER_HOST: "unix:///run/user/1000/docker.sock" } });
+    expect(await reapTargetFor(docker("tcp://10.0.0.5:2376"), docker("tcp://10.0.0.5:2376"), {})).toEqual({ runtime: "docker", env: { DOCKER_HOST: "tcp://10.0.0.5:2376" } });
+    // Given by name, the environment it was given says where; a Podman instance is remade as it is.
+    expect(await reapTargetFor("docker", docker("unix:///x.sock"), { DOCKER_HOST: "unix:///x.sock" })).toEqual({ runtime: "docker", env: { DOCKER_HOST: "unix:///x.sock" } });
+    expect(await reapTargetFor({ name: "podman" } as never, { name: "podman", info: async () => ({ endpoint: "/usr/bin/podman (rootful)" }) } as never, {})).toEqual({ runtime: "podman" });
   });
 });
