@@ -48,6 +48,42 @@ export const MAX_YAML_VALUES = 100_000;
 /** Thrown (and turned into one problem) when a document expands past MAX_YAML_VALUES. */
 class TooLarge extends Error {}
 
+/** How many values `node` stands for with its aliases expanded (capped just past MAX_YAML_VALUES), in one pass over the tree. */
+function expandedSize(doc: Document, node: unknown, sizes: Map<unknown, number>, depth = 0): number {
+  if (node === null || node === undefined) return 0;
+  if (yaml().isAlias(node)) {
+    const target = node.resolve(doc);
+    if (depth > 50 || target === undefined) return 1;
+    let size = sizes.get(target);
+    if (size === undefined) {
+      size = expandedSize(doc, target, sizes, depth + 1);
+      sizes.set(target, size);
+    }
+    return size;
+  }
+  let total = 1;
+  const add = (n: number) => {
+    total = Math.min(total + n, MAX_YAML_VALUES + 1);
+  };
+  if (yaml().isMap(node)) for (const pair of node.items) add(expandedSize(doc, pair.value, sizes, depth));
+  else if (yaml().isSeq(node)) for (const item of node.items) add(expandedSize(doc, item, sizes, depth));
+  return total;
+}
+
+/** Where the document's first alias is (for the message). */
+function firstAlias(doc: Document, lines: LineCounter): Position | undefined {
+  let found: number | undefined;
+  yaml().visit(doc, {
+    Alias(_key, node) {
+      found = node.range?.[0];
+      return yaml().visit.BREAK;
+    },
+  });
+  if (found === undefined) return undefined;
+  const { line, col } = lines.linePos(found);
+  return { line, column: col };
+}
+
 class Reader {
   /** Values produced so far (aliases count each time they are expanded). */
   private produced = 0;
@@ -185,10 +221,13 @@ export function readYaml(text: string, options: { expansion?: Expansion; env?: R
   if (syntax.length) return { value: undefined, problems: syntax, locate, scalarType: () => undefined };
   let value: unknown;
   try {
+    // Counted on the syntax tree first (each anchor's size once), so an alias bomb is refused without
+    // building any of what it stands for.
+    if (expandedSize(doc, doc.contents, new Map()) > MAX_YAML_VALUES) throw new TooLarge();
     value = reader.node(doc.contents, "");
   } catch (err) {
     if (!(err instanceof TooLarge)) throw err;
-    const at = reader.firstAlias ?? { line: 1, column: 1 };
+    const at = reader.firstAlias ?? firstAlias(doc, lines) ?? { line: 1, column: 1 };
     const problem = { path: "", ...at, message: `the document expands to more than ${MAX_YAML_VALUES} values through its aliases (*name); refused (an alias bomb, or a document far larger than a k3ts config)` };
     return { value: undefined, problems: [problem], locate, scalarType: () => undefined };
   }
