@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+import { networkInterfaces } from "node:os";
 import { Writable } from "node:stream";
 import { isK3tsError, type ErrorCode } from "../errors.js";
 import type { Runtime } from "../runtime.js";
@@ -82,6 +83,14 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined>, tim
 
 
 const text = (b: Buffer) => b.toString("utf8").trim();
+
+/** This machine's non-loopback IPv4 addresses. */
+function externalIPv4(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a): a is NonNullable<typeof a> => Boolean(a && a.family === "IPv4" && !a.internal))
+    .map((a) => a.address);
+}
 const HTTPD = (dir = "/www", port = 8080) => ["httpd", "-f", "-p", String(port), "-h", dir];
 const SLEEPER = ["sleep", "3600"];
 
@@ -165,6 +174,22 @@ export const conformanceChecks: ConformanceCheck[] = [
       assert.equal(both.find((n) => n.name === b)?.state, "running");
       const none = await ctx.runtime.nodes.list({ labels: { ...ctx.labels, [key]: "c" } });
       assert.equal(none.length, 0);
+    },
+  },
+  {
+    group: "nodes",
+    name: "list reports what inspect does: labels, image, state and a running node's published ports",
+    async run(ctx) {
+      const name = ctx.name("list-full");
+      await httpNode(ctx, name, "listed\n", { labels: { "k3ts.io/conformance-note": "a=b, c" }, ports: [{ containerPort: 8080, hostIP: "127.0.0.1" }] });
+      const [listed] = await ctx.runtime.nodes.list({ labels: { ...ctx.labels, "k3ts.io/conformance-note": "" } });
+      const inspected = await ctx.runtime.nodes.inspect(name);
+      assert.ok(listed, "list found the node");
+      assert.equal(listed.labels["k3ts.io/conformance-note"], "a=b, c", "labels in list()");
+      assert.equal(listed.state, "running");
+      assert.equal(listed.image, inspected.image, "image in list()");
+      assert.deepEqual(listed.ports, inspected.ports, "published ports in list(), as inspect reports them");
+      assert.ok(listed.ports.length === 1 && listed.ports[0]!.hostPort > 0);
     },
   },
   {
@@ -306,6 +331,21 @@ export const conformanceChecks: ConformanceCheck[] = [
   },
   {
     group: "files",
+    name: "writeFile replaces a file, content and mode; without a mode it is 0644",
+    async run(ctx) {
+      const name = ctx.name("overwrite");
+      await ctx.node({ name, command: SLEEPER, stopTimeoutSeconds: 1 });
+      await ctx.runtime.nodes.writeFile(name, "/tmp/twice.txt", "a first, longer content\n", { mode: 0o600 });
+      await ctx.runtime.nodes.writeFile(name, "/tmp/twice.txt", "second\n");
+      await ctx.runtime.nodes.writeFile(name, "/tmp/plain.txt", "plain\n");
+      assert.equal((await ctx.runtime.nodes.readFile(name, "/tmp/twice.txt")).toString(), "second\n", "the second write replaced the first");
+      await ctx.runtime.nodes.start(name);
+      const stat = await ctx.runtime.nodes.exec(name, ["stat", "-c", "%a", "/tmp/twice.txt", "/tmp/plain.txt"]);
+      assert.equal(text(stat.stdout), "644\n644", "the default mode, also over a file that was 0600");
+    },
+  },
+  {
+    group: "files",
     name: "reading a missing file is FILE_NOT_FOUND",
     async run(ctx) {
       const name = ctx.name("nofile");
@@ -386,6 +426,30 @@ export const conformanceChecks: ConformanceCheck[] = [
           return res.ok ? res.text() : undefined;
         });
         assert.equal(body, "hello from a node\n");
+      }
+    },
+  },
+  {
+    group: "ports",
+    name: "a port given without hostIP is published on 127.0.0.1 only, never on every interface",
+    async run(ctx) {
+      const name = ctx.name("ports-default");
+      const node = await httpNode(ctx, name, "loopback only\n", { ports: [{ containerPort: 8080 }] });
+      const [port] = node.ports;
+      assert.ok(port && port.hostPort > 0, `the port is reported (${JSON.stringify(node.ports)})`);
+      assert.equal(port.hostIP, "127.0.0.1", "published on 127.0.0.1 (k3ts sends user mappings without a hostIP)");
+      const body = await eventually(`http on 127.0.0.1:${port.hostPort}`, async () => {
+        const res = await fetch(`http://127.0.0.1:${port.hostPort}/index.html`);
+        return res.ok ? res.text() : undefined;
+      });
+      assert.equal(body, "loopback only\n");
+      // Not on this machine's other addresses: a port on every interface would answer there too.
+      for (const ip of externalIPv4()) {
+        const reached: boolean = await fetch(`http://${ip}:${port.hostPort}/index.html`, { signal: AbortSignal.timeout(2000) }).then(
+          () => true,
+          () => false,
+        );
+        assert.equal(reached, false, `the port answers on ${ip}: it was published on every interface`);
       }
     },
   },
