@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
-import { Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { isK3tsError, type ErrorCode } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, NodeSpec } from "../types.js";
@@ -636,6 +636,59 @@ export const conformanceChecks: ConformanceCheck[] = [
       const name = ctx.name("never-node");
       await expectCode(ctx.runtime.nodes.create({ name, image: ctx.image, labels: ctx.labels }, { signal }), "ABORTED");
       await expectCode(ctx.runtime.nodes.inspect(name), "NODE_NOT_FOUND");
+    },
+  },
+  {
+    group: "abort",
+    name: "every call rejects an already-fired signal with ABORTED before it changes anything",
+    async run(ctx) {
+      const signal = AbortSignal.abort();
+      const node = ctx.name("aborted-calls");
+      const net = ctx.name("aborted-net");
+      const vol = ctx.name("aborted-vol");
+      await ctx.node({ name: node, command: SLEEPER, stopTimeoutSeconds: 1 });
+      ctx.track("network", net);
+      await ctx.runtime.networks.ensure({ name: net, labels: ctx.labels });
+      ctx.track("volume", vol);
+      await ctx.runtime.volumes.ensure({ name: vol, labels: ctx.labels });
+      const { nodes, networks, volumes, images } = ctx.runtime;
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ["nodes.start", () => nodes.start(node, { signal })],
+        ["nodes.stop", () => nodes.stop(node, { signal })],
+        ["nodes.delete", () => nodes.delete(node, { force: true, signal })],
+        ["nodes.inspect", () => nodes.inspect(node, { signal })],
+        ["nodes.exec", () => nodes.exec(node, ["true"], { signal })],
+        ["nodes.logs", async () => {
+          for await (const _chunk of nodes.logs(node, { signal })) break;
+        }],
+        ["nodes.writeFile", () => nodes.writeFile(node, "/tmp/aborted.txt", "never", { signal })],
+        ["nodes.readFile", () => nodes.readFile(node, "/etc/passwd", { signal })],
+        ["networks.inspect", () => networks.inspect(net, { signal })],
+        ["networks.connect", () => networks.connect(net, node, { signal })],
+        ["networks.disconnect", () => networks.disconnect(net, node, { signal })],
+        ["networks.delete", () => networks.delete(net, { signal })],
+        ["volumes.ensure", () => volumes.ensure({ name: ctx.name("aborted-vol2"), labels: ctx.labels }, { signal })],
+        ["volumes.list", () => volumes.list({ labels: ctx.labels }, { signal })],
+        ["volumes.delete", () => volumes.delete(vol, { signal })],
+        ["images.pull", () => images.pull("k3ts.invalid/conformance/never:1", { signal })],
+        ["images.save", () => images.save([ctx.image], { signal })],
+        ["images.load", () => images.load(Readable.from([Buffer.alloc(0)]), { signal })],
+      ];
+      for (const [call, run] of calls) {
+        try {
+          await run();
+        } catch (err) {
+          if (isK3tsError(err, "ABORTED")) continue;
+          assert.fail(`${call} with an already-fired signal: expected ABORTED, got ${isK3tsError(err) ? err.code : "a plain error"}: ${(err as Error).message}`);
+        }
+        assert.fail(`${call} with an already-fired signal succeeded: it must reject with ABORTED`);
+      }
+      // Nothing changed: the node is there and not started, no file was written, network and volume are there.
+      assert.equal((await nodes.inspect(node)).state, "created", "after the aborted calls the node is as it was");
+      await expectCode(nodes.readFile(node, "/tmp/aborted.txt"), "FILE_NOT_FOUND");
+      assert.equal((await networks.inspect(net)).name, net);
+      assert.ok((await volumes.list({ labels: ctx.labels })).some((v) => v.name === vol), "the volume is still there");
+      assert.ok(!(await volumes.list({ labels: ctx.labels })).some((v) => v.name === ctx.name("aborted-vol2")), "no volume was made");
     },
   },
   {
