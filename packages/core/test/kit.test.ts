@@ -10,6 +10,8 @@ const CREATE = "create makes a node that is not started, with labels and env rou
 const LIST = "list selects by labels, in every state, and an empty value matches any value";
 const NODE_ERRORS = "error codes: NODE_ALREADY_EXISTS, NODE_NOT_FOUND, IMAGE_NOT_FOUND, NETWORK_NOT_FOUND";
 const ABORT_FIRED = "a signal that already fired rejects every kind of call with ABORTED";
+const ABORT_EVERY = "every call rejects an already-fired signal with ABORTED before it changes anything";
+const FILES = "writeFile and readFile work before start, after start and after stop";
 
 /** A runtime that is a MemoryRuntime except for the node calls in `nodes`. */
 function withNodes(base: Runtime, nodes: (inner: NodeClient) => Partial<NodeClient>): Runtime {
@@ -107,6 +109,37 @@ describe("the conformance kit catches broken runtimes", () => {
     const message = failure(results, NODE_ERRORS);
     expect(message).toContain("expected a K3tsError with code NODE_NOT_FOUND, got a plain error");
     expect(message).toContain("No such container");
+  });
+
+  it("a runtime that honours an already-fired signal on some calls only fails the every-call check, naming the call", async () => {
+    const partly = () => withNodes(createMemoryRuntime(), (inner) => ({ writeFile: (name, path, content, o) => inner.writeFile(name, path, content, withoutSignal(o) as typeof o) }));
+    const results = await run(partly, [ABORT_EVERY]);
+    expect(failure(results, ABORT_EVERY)).toBe("nodes.writeFile with an already-fired signal succeeded: it must reject with ABORTED");
+  });
+
+  it("a check that never ends fails at its time limit, the others still run, and its clean-up still runs", async () => {
+    const hanging = () => withNodes(createMemoryRuntime(), (inner) => ({ readFile: (name, path, o) => (path.endsWith("secret.bin") ? new Promise<never>(() => {}) : inner.readFile(name, path, o)) }));
+    const results = await runConformanceChecks({ create: hanging, image: IMAGE, timeoutMs: 1500 }, (c) => [FILES, CREATE].includes(c.name));
+    const byName = new Map(results.map((r) => [r.name, r]));
+    expect(byName.get(FILES)).toMatchObject({ ok: false });
+    expect(String((byName.get(FILES)!.error as Error).message)).toContain("did not finish within 1.5s");
+    expect(byName.get(FILES)!.leaked).toBeUndefined();
+    expect(byName.get(CREATE)).toMatchObject({ ok: true });
+  });
+
+  it("a clean-up that fails is reported beside the check's own result, and what it left is named", async () => {
+    // delete never removes anything: the check itself passes, its clean-up "succeeds", but the node stays.
+    const sticky = () => withNodes(createMemoryRuntime(), () => ({ delete: async () => undefined }));
+    const left = await runConformanceChecks({ create: sticky, image: IMAGE }, (c) => c.name === CREATE);
+    expect(left[0]).toMatchObject({ ok: false });
+    expect(left[0]!.error).toBeUndefined();
+    expect(left[0]!.leaked?.join(" ")).toMatch(/^node k3ts-conf-\w+-create/);
+    // delete throws: reported as cleanupError, and the check's own pass is kept.
+    const failing = () => withNodes(createMemoryRuntime(), () => ({ delete: async () => Promise.reject(new Error("engine went away")) }));
+    const broken = await runConformanceChecks({ create: failing, image: IMAGE }, (c) => c.name === CREATE);
+    expect(broken[0]).toMatchObject({ ok: false });
+    expect(broken[0]!.error).toBeUndefined();
+    expect((broken[0]!.cleanupError as Error).message).toBe("engine went away");
   });
 
   it("a runtime that ignores AbortSignal fails the abort check", async () => {

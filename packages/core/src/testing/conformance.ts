@@ -764,13 +764,92 @@ async function runCleanup(cleanup: Array<() => Promise<void>>): Promise<void> {
 export interface CheckResult {
   group: string;
   name: string;
+  /** The check passed, its clean-up worked and it left nothing behind. */
   ok: boolean;
+  /** Why the check failed (an assertion, an unexpected error, or its time limit). */
   error?: unknown;
+  /** A clean-up step that failed, reported beside the check's own result (never instead of it). */
+  cleanupError?: unknown;
+  /** What the check left after its clean-up (nodes, volumes, networks). */
+  leaked?: string[];
+}
+
+/** How long one check may take before it is reported as failed (options.timeoutMs, default 60 s). */
+const DEFAULT_CHECK_MS = 60_000;
+
+/**
+ * Runs one check with the kit's guarantees, the same for every runner: a time limit, its clean-up
+ * (whose failure is reported beside the result), then a leak check of what the check made.
+ */
+export async function runCheck(check: ConformanceCheck, runtime: Runtime, options: ConformanceOptions, prefix: string): Promise<CheckResult> {
+  const cleanup: Array<() => Promise<void>> = [];
+  const ctx = makeContext(runtime, options, prefix, cleanup);
+  const networks: string[] = [];
+  const track = ctx.track;
+  ctx.track = (kind, name) => {
+    if (kind === "network") networks.push(name);
+    track(kind, name);
+  };
+  const limit = options.timeoutMs ?? DEFAULT_CHECK_MS;
+  let timer: NodeJS.Timeout | undefined;
+  let error: unknown;
+  try {
+    await Promise.race([
+      check.run(ctx),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the check did not finish within ${limit / 1000}s (a call that never answers?)`)), limit);
+      }),
+    ]);
+  } catch (err) {
+    error = err;
+  } finally {
+    clearTimeout(timer);
+  }
+  let cleanupError: unknown;
+  try {
+    await runCleanup(cleanup);
+  } catch (err) {
+    cleanupError = err;
+  }
+  const leaked = [...(await leftovers(runtime, prefix).catch(() => [])), ...(await leftNetworks(runtime, networks))];
+  return {
+    group: check.group,
+    name: check.name,
+    ok: error === undefined && cleanupError === undefined && leaked.length === 0,
+    ...(error !== undefined ? { error } : {}),
+    ...(cleanupError !== undefined ? { cleanupError } : {}),
+    ...(leaked.length ? { leaked } : {}),
+  };
+}
+
+async function leftNetworks(runtime: Runtime, names: string[]): Promise<string[]> {
+  const left: string[] = [];
+  for (const name of names) {
+    const gone = await runtime.networks.inspect(name).then(
+      () => false,
+      (err: unknown) => isK3tsError(err, "NETWORK_NOT_FOUND"),
+    );
+    if (!gone) left.push(`network ${name}`);
+  }
+  return left;
+}
+
+/** One error that says everything a failed result holds (the check's failure first). */
+export function resultError(result: CheckResult): Error | undefined {
+  if (result.ok) return undefined;
+  const parts = [
+    ...(result.error !== undefined ? [(result.error as Error)?.message ?? String(result.error)] : []),
+    ...(result.cleanupError !== undefined ? [`clean-up failed: ${(result.cleanupError as Error)?.message ?? String(result.cleanupError)}`] : []),
+    ...(result.leaked?.length ? [`left behind: ${result.leaked.join(", ")}`] : []),
+  ];
+  const err = new Error(parts.join("\n"), { cause: result.error });
+  if (result.error instanceof Error && result.error.stack) err.stack = `${err.message}\n${result.error.stack.split("\n").slice(1).join("\n")}`;
+  return err;
 }
 
 /**
- * Runs the checks without a test runner (used by the kit's own tests, and usable from any runner).
- * Each check's objects are removed after it, pass or fail.
+ * Runs the checks without a test runner (used by the kit's own tests, and usable from any runner),
+ * each with the guarantees of {@link runCheck}; every check's result is kept whatever another's was.
  */
 export async function runConformanceChecks(
   options: ConformanceOptions,
@@ -780,17 +859,7 @@ export async function runConformanceChecks(
   const prefix = options.prefix ?? `k3ts-conf-${randomBytes(3).toString("hex")}`;
   const results: CheckResult[] = [];
   try {
-    for (const check of conformanceChecks.filter(select)) {
-      const cleanup: Array<() => Promise<void>> = [];
-      try {
-        await check.run(makeContext(runtime, options, prefix, cleanup));
-        results.push({ group: check.group, name: check.name, ok: true });
-      } catch (error) {
-        results.push({ group: check.group, name: check.name, ok: false, error });
-      } finally {
-        await runCleanup(cleanup);
-      }
-    }
+    for (const check of conformanceChecks.filter(select)) results.push(await runCheck(check, runtime, options, prefix));
   } finally {
     await runtime.close?.();
   }
@@ -804,4 +873,4 @@ export async function leftovers(runtime: Runtime, prefix: string): Promise<strin
   return [...nodes.map((n) => `node ${n.name}`), ...volumes.map((v) => `volume ${v.name}`)];
 }
 
-export { SUITE_LABEL as CONFORMANCE_SUITE_LABEL, makeContext as createCheckContext, runCleanup as runCheckCleanup };
+export { SUITE_LABEL as CONFORMANCE_SUITE_LABEL };

@@ -1,15 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isK3tsError } from "../errors.js";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import type { Runtime } from "../runtime.js";
-import {
-  CONFORMANCE_SUITE_LABEL,
-  conformanceChecks,
-  createCheckContext,
-  leftovers,
-  runCheckCleanup,
-  type ConformanceOptions,
-} from "./conformance.js";
+import { CONFORMANCE_SUITE_LABEL, conformanceChecks, resultError, runCheck, type ConformanceOptions } from "./conformance.js";
 
 /**
  * Removes nodes and volumes that an earlier run of the suite left behind when it was killed before
@@ -38,7 +30,6 @@ export function defineRuntimeConformance(options: ConformanceOptions & { title?:
   describe(options.title ?? "runtime conformance", () => {
     let runtime: Runtime;
     const prefix = options.prefix ?? `k3ts-conf-${randomBytes(3).toString("hex")}`;
-    const networks = new Set<string>();
 
     beforeAll(async () => {
       runtime = await options.create();
@@ -53,39 +44,18 @@ export function defineRuntimeConformance(options: ConformanceOptions & { title?:
     for (const group of groups) {
       describe(group, () => {
         for (const check of conformanceChecks.filter((c) => c.group === group)) {
+          // The same guarantees as runConformanceChecks: a time limit, clean-up failures reported beside the
+          // check's result, and a leak check of what it made.
           it(
             check.name,
             async () => {
-              const cleanup: Array<() => Promise<void>> = [];
-              const ctx = createCheckContext(runtime, options, prefix, cleanup);
-              const track = ctx.track;
-              ctx.track = (kind, name) => {
-                if (kind === "network") networks.add(name);
-                track(kind, name);
-              };
-              try {
-                await check.run(ctx);
-              } finally {
-                await runCheckCleanup(cleanup);
-              }
+              const failure = resultError(await runCheck(check, runtime, options, prefix));
+              if (failure) throw failure;
             },
-            timeout,
+            timeout + 30_000,
           );
         }
       });
     }
-
-    describe("cleanup", () => {
-      it("leaves no node, network or volume behind", async () => {
-        expect(await leftovers(runtime, prefix)).toEqual([]);
-        for (const name of networks) {
-          const gone = await runtime.networks.inspect(name).then(
-            () => false,
-            (err: unknown) => isK3tsError(err, "NETWORK_NOT_FOUND"),
-          );
-          expect(gone, `network ${name} was removed`).toBe(true);
-        }
-      }, timeout);
-    });
   });
 }
