@@ -100,6 +100,7 @@ export {
   restoreKubeconfigFile,
   rewriteKubeconfig,
   updateKubeconfigFile,
+  checkKubeconfigFile,
 } from "./cluster/index.js";
 export type { ApiSpec, ClusterSpec, Filtered, KeyValue, NodeFilter, NodeGroup, PortSpec, MountSpec } from "./cluster/index.js";
 export { MAX_NODES, checkNodeCounts, planCluster, apiHostName, apiForEngine, hostAddressFor, remoteEngineHost, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";

@@ -279,22 +279,34 @@ interface ValueFlag {
   flag: string;
 }
 
-const valueFlagTables = new WeakMap<CommandSpec, Map<string, ValueFlag>>();
+/** A command's flags by spelling: those that take a value, and the long spellings of those that do not (both `--x` and `--no-x`). */
+interface FlagTable {
+  values: Map<string, ValueFlag>;
+  booleans: Set<string>;
+}
 
-/** Every spelling (`-o`, `--output`) of the command's value-taking flags; made once per command. */
-function valueFlags(spec: CommandSpec): Map<string, ValueFlag> {
-  let table = valueFlagTables.get(spec);
+const flagTables = new WeakMap<CommandSpec, FlagTable>();
+/** Global flags that take no value. */
+const GLOBAL_BOOLEANS = ["--help", "--verbose", "--version", "--no-color", "--color"];
+
+/** The command's flag table (every spelling: `-o`, `--output`), made once per command. */
+function flagTable(spec: CommandSpec | undefined): FlagTable {
+  let table = spec ? flagTables.get(spec) : undefined;
   if (!table) {
-    table = new Map();
-    for (const o of spec.options ?? []) {
-      if (!/[<[]/.test(o.flags)) continue;
+    table = { values: new Map(), booleans: new Set(GLOBAL_BOOLEANS) };
+    for (const o of spec?.options ?? []) {
       const names = o.flags.split(/[ ,]+/).filter((w) => w.startsWith("-"));
-      const flag = names.find((n) => n.startsWith("--"));
+      const long = names.filter((n) => n.startsWith("--"));
+      if (!/[<[]/.test(o.flags)) {
+        for (const n of long) table.booleans.add(n).add(n.startsWith("--no-") ? `--${n.slice(5)}` : `--no-${n.slice(2)}`);
+        continue;
+      }
+      const flag = long[0];
       if (!flag) continue;
       const key = flag.slice(2).replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-      for (const n of names) table.set(n, { key, flag });
+      for (const n of names) table.values.set(n, { key, flag });
     }
-    valueFlagTables.set(spec, table);
+    if (spec) flagTables.set(spec, table);
   }
   return table;
 }
@@ -310,7 +322,7 @@ export function commandIn(folded: string[]): CommandSpec | undefined {
  * flags (and the global ones) are rewritten as `--flag=VALUE` for the parser; after `--` nothing is.
  */
 export function attachDashValues(argv: string[], spec: CommandSpec | undefined): string[] {
-  const table = spec ? valueFlags(spec) : undefined;
+  const table = spec ? flagTable(spec).values : undefined;
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -333,7 +345,7 @@ export function attachDashValues(argv: string[], spec: CommandSpec | undefined):
  * network name must never be. `--flag=V`, `--flag V`, `-f V`, `-f=V`; none after `--`.
  */
 export function typedValues(argv: string[], spec: CommandSpec): Map<string, { flag: string; values: string[] }> {
-  const table = valueFlags(spec);
+  const table = flagTable(spec).values;
   const out = new Map<string, { flag: string; values: string[] }>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -356,14 +368,7 @@ export function typedValues(argv: string[], spec: CommandSpec): Map<string, { fl
  * the value turning into a stray argument.
  */
 export function checkBooleanValues(argv: string[], spec: CommandSpec | undefined): void {
-  const flags = new Set(["--help", "--verbose", "--version", "--no-color", "--color"]);
-  for (const o of spec?.options ?? []) {
-    if (/[<[]/.test(o.flags)) continue;
-    for (const n of o.flags.split(/[ ,]+/).filter((w) => w.startsWith("--"))) {
-      flags.add(n);
-      flags.add(n.startsWith("--no-") ? `--${n.slice(5)}` : `--no-${n.slice(2)}`);
-    }
-  }
+  const flags = flagTable(spec).booleans;
   for (const a of argv) {
     if (a === "--") return;
     const eq = a.indexOf("=");
@@ -378,7 +383,6 @@ export function checkBooleanValues(argv: string[], spec: CommandSpec | undefined
 /** Global options that take a value (so their value is not mistaken for a command word). */
 const VALUE_OPTIONS = new Set(["--runtime"]);
 
-/** Indexes of the first two words that are neither options nor values of global options. */
 /**
  * The words of an argv that name no command, when `--help` asks for one (`k3ts clustr create --help`):
  * the parser would print the global help and exit 0; the words are an unknown command instead.
@@ -392,6 +396,7 @@ export function unknownCommandForHelp(folded: string[]): string | undefined {
   return words.join(" ");
 }
 
+/** Indexes of the first two words that are neither options nor values of global options. */
 function positionalIndexes(argv: string[]): number[] {
   const found: number[] = [];
   for (let i = 0; i < argv.length && found.length < 2; i++) {

@@ -11,12 +11,12 @@
  * `rollback` unwinds that stack (last made, first removed) and then sweeps anything else labelled
  * with the cluster, so nothing is left and the kubeconfig file is as it was.
  */
+import { randomBytes } from "node:crypto";
 import { K3tsError, abortedError, isK3tsError, throwIfAborted } from "../errors.js";
 import { LABELS, baseLabels } from "../labels.js";
 import { silentLogger, silentProgress, withStep, type Logger, type Progress } from "../logger.js";
 import type { Runtime, RuntimeInfo } from "../runtime.js";
 import type { NetworkInfo } from "../types.js";
-import { randomBytes } from "node:crypto";
 import { VERSION } from "../version.js";
 import { renderRegistriesYaml } from "../registry/config.js";
 import { resolveClusterRegistries } from "../registry/cluster.js";
@@ -166,6 +166,15 @@ async function freeSubnet(runtime: Runtime, probe: string, labels: Record<string
   }
 }
 
+/** CLUSTER_ALREADY_EXISTS for a name another create holds (one running now, or one that crashed). */
+function beingCreated(cluster: string, why: string, cause?: unknown): K3tsError<"CLUSTER_ALREADY_EXISTS"> {
+  return new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${cluster} is being created by another k3ts (${why})`, {
+    meta: { cluster },
+    ...(cause ? { cause } : {}),
+    hint: `if no other create of ${cluster} is running, k3ts cluster delete ${cluster} removes what a crashed one left`,
+  });
+}
+
 /**
  * Runs `make` holding the cluster name's claim: a container named names.claim(cluster), created (never
  * started) and removed around it. A create that finds the claim taken is CLUSTER_ALREADY_EXISTS: another
@@ -184,11 +193,7 @@ async function claimName<T>(run: CreateRun, make: () => Promise<T>): Promise<T> 
     );
   } catch (err) {
     if (!isK3tsError(err, "NODE_ALREADY_EXISTS")) throw err;
-    throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} is being created by another k3ts (it holds ${claim})`, {
-      meta: { cluster: spec.name },
-      cause: err,
-      hint: `if no other create of ${spec.name} is running, k3ts cluster delete ${spec.name} removes what a crashed one left`,
-    });
+    throw beingCreated(spec.name, `it holds ${claim}`, err);
   }
   try {
     return await make();
@@ -216,19 +221,17 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
     const labels = baseLabels(run.version, { [LABELS.cluster]: spec.name, [LABELS.createId]: run.createId });
     // Servers with embedded etcd get fixed addresses, which the engine allows only on a network whose
     // subnet was given: when k3ts makes the network, it gives the one the engine would have picked.
-    const subnet = spec.subnet ?? (etcd && !(await networkExists(runtime, networkName, o)) ? await freeSubnet(runtime, `${networkName}-subnet-probe`, labels, o) : undefined);
     // The cluster's network is its name's claim. Not every engine makes a network for one caller only
     // (Docker's CheckDuplicate loses races, and then every name-based call is ambiguous), but every engine
-    // gives a container name to one: a claim container serializes the network's making.
-    const { network, created } = await claimName(run, () => runtime.networks.ensure({ name: networkName, labels, ...(subnet ? { subnet } : {}) }));
+    // gives a container name to one: a claim container serializes the network's making, its subnet probe included.
+    const { network, created, subnet } = await claimName(run, async () => {
+      const subnet = spec.subnet ?? (etcd && !(await networkExists(runtime, networkName, o)) ? await freeSubnet(runtime, `${networkName}-subnet-probe`, labels, o) : undefined);
+      return { ...(await runtime.networks.ensure({ name: networkName, labels, ...(subnet ? { subnet } : {}) })), subnet };
+    });
     if (created) undo.push({ what: `network ${networkName}`, run: () => runtime.networks.delete(networkName) });
-    else if (!spec.network && network.labels[LABELS.managed] === "true" && network.labels[LABELS.cluster] === spec.name) {
-      // Another create of this name made it: one running now, or one that crashed and left it.
-      throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} is being created by another k3ts (its network ${networkName} is there)`, {
-        meta: { cluster: spec.name, network: networkName },
-        hint: `if no other create of ${spec.name} is running, k3ts cluster delete ${spec.name} removes what a crashed one left`,
-      });
-    } else logger.info(`using existing network ${networkName}; it stays when the cluster is deleted`);
+    // A network of the name made by another create of it (one running now, or one that crashed).
+    else if (!spec.network && network.labels[LABELS.managed] === "true" && network.labels[LABELS.cluster] === spec.name) throw beingCreated(spec.name, `its network ${networkName} is there`);
+    else logger.info(`using existing network ${networkName}; it stays when the cluster is deleted`);
     return { info: network, external: !created, subnetGiven: !!subnet };
   });
   let serverAddresses: Map<number, string> | undefined;
@@ -294,9 +297,7 @@ export async function provisionNodes(run: CreateRun, prep: Prepared): Promise<st
   await withStep(progress, `Starting server ${first!.spec.name}`, async () => {
     await startK3sNode(runtime, first!, token, signal, filesFor(first!), track).catch((err: unknown) => {
       // server-0's name is taken: another create of this cluster (on a network it joined) got there first.
-      if (isK3tsError(err, "NODE_ALREADY_EXISTS")) {
-        throw new K3tsError("CLUSTER_ALREADY_EXISTS", `cluster ${spec.name} is being created by another k3ts (${first!.spec.name} is there)`, { meta: { cluster: spec.name }, cause: err });
-      }
+      if (isK3tsError(err, "NODE_ALREADY_EXISTS")) throw beingCreated(spec.name, `${first!.spec.name} is there`, err);
       throw err;
     });
     await waitForKubeconfig(runtime, spec.name, first!.spec.name, prep.deadline, signal);

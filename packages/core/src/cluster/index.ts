@@ -42,4 +42,5 @@ export {
   restoreKubeconfigFile,
   rewriteKubeconfig,
   updateKubeconfigFile,
+  checkKubeconfigFile,
 } from "./kubeconfig.js";

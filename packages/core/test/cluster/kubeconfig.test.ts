@@ -1,4 +1,5 @@
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -498,9 +499,15 @@ describe("checkKubeconfigFile (before a create makes anything)", () => {
     expect((err as Error).message).toContain(message);
   });
 
-  it.runIf(process.getuid?.() !== 0)("refuses a directory it cannot write (the lock and the atomic write need it)", async () => {
-    await mkdir(join(dir, "ro"), { mode: 0o500 });
-    const err = await checkKubeconfigFile(join(dir, "ro/config")).catch((e: unknown) => e);
-    expect((err as Error).message).toContain("is not writable");
+  it("refuses a directory it cannot write (the lock and the atomic write need it)", async () => {
+    // Run by an unprivileged user: root writes anywhere, so as root the check runs in a child as nobody.
+    await chmod(dir, 0o755);
+    await mkdir(join(dir, "ro"), { mode: 0o555 });
+    const core = new URL("../../dist/index.js", import.meta.url).href;
+    const script = `import(${JSON.stringify(core)}).then((m) => m.checkKubeconfigFile(process.argv[1])).then(() => console.log("accepted"), (e) => console.log(e.code, e.message))`;
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script, join(dir, "ro/config")], { encoding: "utf8", ...asNobody });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`INVALID_ARGUMENT kubeconfig ${join(dir, "ro/config")}: ${join(dir, "ro")} is not writable (EACCES)`);
   });
 });
