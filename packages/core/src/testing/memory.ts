@@ -1328,7 +1328,10 @@ function invalidArchive(why: string, cause?: unknown): K3tsError<"INVALID_ARGUME
   return new K3tsError("INVALID_ARGUMENT", `not a docker save archive: ${why}`, { cause });
 }
 
-/** The RepoTags of a `docker save` archive's manifest.json. */
+/**
+ * What a `docker save` archive holds, as `docker load` reports it: each image's RepoTags, or for an
+ * image without tags its ID (`sha256:` and the digest of its config file, which is the config's name).
+ */
 async function readDockerSaveTags(archive: Readable): Promise<string[]> {
   const extract = tar.extract();
   archive.on("error", (err) => extract.destroy(err));
@@ -1352,8 +1355,10 @@ async function readDockerSaveTags(archive: Readable): Promise<string[]> {
   }
   if (!Array.isArray(parsed)) throw invalidArchive("manifest.json is not a list");
   return parsed.flatMap((item: unknown) => {
-    const tags = typeof item === "object" && item !== null ? (item as { RepoTags?: unknown }).RepoTags : undefined;
-    return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === "string") : [];
+    const { RepoTags: tags, Config: config } = typeof item === "object" && item !== null ? (item as { RepoTags?: unknown; Config?: unknown }) : {};
+    const named = Array.isArray(tags) ? tags.filter((t): t is string => typeof t === "string") : [];
+    const id = typeof config === "string" ? /([0-9a-f]{64})\.json$/.exec(config)?.[1] : undefined;
+    return named.length > 0 ? named : id ? [`sha256:${id}`] : [];
   });
 }
 
@@ -1461,6 +1466,17 @@ function effectiveCapabilities(spec: NodeSpec): string {
   return bits.toString(16).padStart(16, "0");
 }
 
+/** What a node runs: its entrypoint and command, else the image's command. */
+function nodeCommand(spec: NodeSpec): string[] {
+  const command = [...(spec.entrypoint ?? []), ...(spec.command ?? [])];
+  return command.length > 0 ? command : [...IMAGE_COMMAND];
+}
+
+/** A mapping as a node that is not running reports it: the host address resolved, the host port as asked (0: the engine picks). */
+function requestedPort(mapping: PortMapping): PublishedPort {
+  return { containerPort: mapping.containerPort, protocol: mapping.protocol ?? "tcp", hostIP: mapping.hostIP ?? "127.0.0.1", hostPort: mapping.hostPort ?? 0 };
+}
+
 class MemoryNode {
   readonly id = newId();
   readonly createdAt = new Date().toISOString();
@@ -1565,7 +1581,8 @@ class MemoryNode {
       exitCode: this.exitCode,
       startedAt: this.startedAt,
       createdAt: this.createdAt,
-      ports: this.listeners.map((l) => ({ ...l.published })),
+      // A running node's real ports; otherwise the mappings it holds (an engine-picked port is 0 until start).
+      ports: this.listeners.length > 0 ? this.listeners.map((l) => ({ ...l.published })) : (this.spec.ports ?? []).map(requestedPort),
       networks: [...this.attachments].map(([name, a]) => ({ name, ipv4: a.ipv4, aliases: [...a.aliases] })),
       command: this.command(),
       privileged: this.spec.privileged ?? false,
@@ -1575,8 +1592,7 @@ class MemoryNode {
   }
 
   private command(): string[] {
-    const command = [...(this.spec.entrypoint ?? []), ...(this.spec.command ?? [])];
-    return command.length > 0 ? command : [...IMAGE_COMMAND];
+    return nodeCommand(this.spec);
   }
 
   private env(): Record<string, string> {
@@ -1711,9 +1727,7 @@ class MemoryEngine {
 
   createNode(spec: NodeSpec): MemoryNode {
     validateName("node", spec.name);
-    if (this.nodes.has(spec.name)) {
-      throw new K3tsError("NODE_ALREADY_EXISTS", `node ${spec.name} already exists`, { meta: { node: spec.name } });
-    }
+    // What the node needs is looked up before its name is claimed: the image, then the network, then the name.
     if (!this.images.has(normalizeRef(spec.image))) {
       throw new K3tsError("IMAGE_NOT_FOUND", `image ${spec.image} not found`, {
         meta: { image: spec.image },
@@ -1721,6 +1735,9 @@ class MemoryEngine {
       });
     }
     const network = spec.network ? this.network(spec.network.name) : undefined;
+    if (this.nodes.has(spec.name)) {
+      throw new K3tsError("NODE_ALREADY_EXISTS", `node ${spec.name} already exists`, { meta: { node: spec.name } });
+    }
     const ipv4 = network && spec.network ? this.address(network, spec.network.ipv4) : undefined;
     validateMounts(spec);
     const frozen = structuredClone(spec);
@@ -1799,6 +1816,8 @@ class MemoryEngine {
       ["/etc/hosts", { content: Buffer.from(`${hosts.join("\n")}\n`), mode: 0o644 }],
       // What the kernel shows a process of the node: its capability sets (the engine's default set, all when privileged, plus capAdd).
       ["/proc/self/status", { content: Buffer.from(`Name:\tsh\nCapPrm:\t${caps}\nCapEff:\t${caps}\nCapBnd:\t${caps}\n`), mode: 0o444 }],
+      // PID 1: the node's command, or with `init` the engine's init wrapping it (as docker-init and catatonit do).
+      ["/proc/1/cmdline", { content: Buffer.from([...(spec.init ? ["/sbin/docker-init", "--"] : []), ...nodeCommand(spec)].map((a) => `${a}\0`).join("")), mode: 0o444 }],
     ]);
     const mounts: Mount[] = (spec.volumes ?? []).map((m) => ({
       target: posix.normalize(m.target),
