@@ -5,13 +5,21 @@
 // medians. The fake API server (packages/sdk/test/portforward-fake-api.ts) and the sink run in a child
 // process, so the forwarder and the far side do not share an event loop; no engine needed.
 //
+// Beside it, the floor of any forward built this way: the same hops with no websocket and no
+// protocol, a plain byte relay (local TCP → TLS with the same certificates, client certificate
+// included → a relay in the child → the sink), stream.pipe both ways. What the endpoint costs
+// beyond that floor is the port-forward protocol and its implementation; the floor's own ratio to
+// direct TCP is what TLS and two extra hops cost on the machine.
+//
 //   import { benchPortForward } from "./bench-portforward.mjs";   const r = await benchPortForward(5);
 //   node scripts/bench-portforward.mjs [--runs N] [--mb N]         prints the result as JSON
 // Needs the sdk built (pnpm bench builds first).
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
+import { connect as tlsConnect, createServer as createTlsServer } from "node:tls";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const sdkDir = new URL("../packages/sdk/", import.meta.url);
@@ -25,7 +33,7 @@ const median = (xs) => {
 
 /** Child side: the fake API server with one pod whose port 9000 is a sink/source. */
 async function serve() {
-  const { startPortForwardFakeApi } = await import(new URL("test/portforward-fake-api.ts", sdkDir).href);
+  const { startPortForwardFakeApi, APISERVER_TLS } = await import(new URL("test/portforward-fake-api.ts", sdkDir).href);
   // The protocol: the client's first byte says what to do. "U" + 4-byte length: read that many bytes, answer "k".
   // "D" + 4-byte length: send that many bytes, then end.
   const block = Buffer.alloc(64 << 10, 0x5a);
@@ -62,7 +70,15 @@ async function serve() {
   await new Promise((resolve) => sink.listen(0, "127.0.0.1", resolve));
   const api = await startPortForwardFakeApi();
   api.addPod({ name: "sink-0", labels: { app: "sink" }, ports: [{ name: "sink", containerPort: 9000 }], backend: { 9000: sink.address().port } });
-  process.stdout.write(`${JSON.stringify({ kubeconfig: api.kubeconfig, sink: sink.address().port })}\n`);
+  // The floor's far end: TLS as the fake API server terminates it, then straight to the sink.
+  const pki = (f) => readFileSync(new URL(`test/fixtures/pki/${f}`, sdkDir), "utf8");
+  const relay = createTlsServer({ key: pki("server.key"), cert: pki("server.crt"), ca: pki("ca.crt"), requestCert: true, rejectUnauthorized: true, ...APISERVER_TLS }, (t) => {
+    const c = connect(sink.address().port, "127.0.0.1");
+    t.pipe(c).on("error", () => t.destroy());
+    c.pipe(t).on("error", () => c.destroy());
+  });
+  await new Promise((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  process.stdout.write(`${JSON.stringify({ kubeconfig: api.kubeconfig, sink: sink.address().port, relay: relay.address().port })}\n`);
   process.stdin.resume();
   process.stdin.on("end", () => process.exit(0));
 }
@@ -106,10 +122,23 @@ async function transfer(port, bytes) {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+/** The floor's near end: a local TCP port relayed over TLS (the kubeconfig's CA and client certificate) to the child's relay. */
+async function startFloorRelay(kc, relayPort) {
+  const opts = {};
+  await kc.applyToHTTPSOptions(opts);
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    const t = tlsConnect({ host: "127.0.0.1", port: relayPort, ca: opts.ca, cert: opts.cert, key: opts.key });
+    s.pipe(t).on("error", () => s.destroy());
+    t.pipe(s).on("error", () => t.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: server.address().port };
+}
+
 /**
  * @param {number} runs measured runs of each side (after one warm-up each)
  * @param {{ mb?: number }} [options] megabytes each way per run (default 64)
- * @returns {Promise<{ name: string, runs: number, subjectMs: number, baselineMs: number, ratio: number, bytes: number, subjectMBps: number, baselineMBps: number }>}
+ * @returns {Promise<{ name: string, runs: number, subjectMs: number, baselineMs: number, ratio: number, bytes: number, subjectMBps: number, baselineMBps: number, floor: { name: string, floorMs: number, floorMBps: number, floorRatio: number, subjectToFloor: number } }>}
  */
 export async function benchPortForward(runs = 5, options = {}) {
   const bytes = (options.mb ?? 64) << 20;
@@ -121,25 +150,30 @@ export async function benchPortForward(runs = 5, options = {}) {
         throw new Error(`the fake API server exited ${code}`);
       }),
     ]);
-    const { kubeconfig, sink } = JSON.parse(line);
+    const { kubeconfig, sink, relay } = JSON.parse(line);
     const require = createRequire(new URL("package.json", sdkDir));
     const { KubeConfig } = await import(pathToFileURL(require.resolve("@kubernetes/client-node")).href);
     const { forwardPod } = await import(new URL("dist/index.js", sdkDir).href);
     const kc = new KubeConfig();
     kc.loadFromString(kubeconfig);
     const ep = await forwardPod(kc, { pod: "sink-0", port: "sink" });
+    const floor = await startFloorRelay(kc, relay);
     try {
       await ep.ready;
       await transfer(ep.port, bytes);
       await transfer(sink, bytes);
+      await transfer(floor.port, bytes);
       const a = [];
       const b = [];
+      const f = [];
       for (let i = 0; i < runs; i++) {
         a.push(await transfer(ep.port, bytes));
         b.push(await transfer(sink, bytes));
+        f.push(await transfer(floor.port, bytes));
       }
       const subjectMs = +median(a).toFixed(1);
       const baselineMs = +median(b).toFixed(1);
+      const floorMs = +median(f).toFixed(1);
       const mbps = (ms) => +((2 * bytes) / (1 << 20) / (ms / 1000)).toFixed(0);
       return {
         name: `port-forward: ${bytes >> 20} MB each way through an endpoint (ws + TLS, v4.channel.k8s.io) vs direct TCP to the same sink`,
@@ -150,9 +184,17 @@ export async function benchPortForward(runs = 5, options = {}) {
         bytes: 2 * bytes,
         subjectMBps: mbps(subjectMs),
         baselineMBps: mbps(baselineMs),
+        floor: {
+          name: "the same hops as a plain TLS byte relay (no websocket, no protocol)",
+          floorMs,
+          floorMBps: mbps(floorMs),
+          floorRatio: +(floorMs / baselineMs).toFixed(2),
+          subjectToFloor: +(subjectMs / floorMs).toFixed(2),
+        },
       };
     } finally {
       await ep.close();
+      floor.server.close();
     }
   } finally {
     child.stdin.end();

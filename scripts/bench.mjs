@@ -8,7 +8,8 @@
 //   scale     create with 8 agents against create with 1 agent
 //   import    `k3ts image import` into a node against a raw `docker save | docker exec -i ctr import -` pipe
 //   portforward  bytes both ways through an sdk endpoint (the port-forward protocol over ws + TLS, against
-//             an in-process fake API server in a child process) against a direct TCP connection to the same sink
+//             an in-process fake API server in a child process) against a direct TCP connection to the same sink;
+//             beside it the floor: the same hops as a plain TLS byte relay, and its own ratio to direct TCP
 // The cluster benchmarks run on Docker with the k3s stand-in (pnpm fixtures builds it), unless
 // K3TS_BENCH_K3S_IMAGE names a real k3s image.
 //
@@ -174,5 +175,8 @@ if (asJson) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
   for (const r of results) {
     process.stdout.write(`${r.name}\n  ${r.subjectMs} ms vs ${r.baselineMs} ms (median of ${r.runs}) → ratio ${r.ratio}\n`);
+    if (r.floor) {
+      process.stdout.write(`  floor, ${r.floor.name}: ${r.floor.floorMs} ms → ratio ${r.floor.floorRatio} to direct TCP; the endpoint is ${r.floor.subjectToFloor}× the floor\n`);
+    }
   }
 }

@@ -16,7 +16,15 @@
  *   answer (as containerd gives the other direction one second) before the websocket is closed.
  *
  * One websocket per TCP connection (kubectl gets the same from one stream pair per connection).
+ *
+ * The per-byte path, local to remote: each read of the local socket is copied once behind the
+ * channel byte into a scratch buffer that `ws` masks into its frame at once (one allocation per
+ * chunk, the frame itself); masking is native when the optional `bufferutil` is installed. Remote
+ * to local: the payload is a view of the received message, written as is. Backpressure both ways:
+ * the local socket is paused while the websocket has more than HIGH_WATER bytes unsent, and the
+ * websocket is paused while the local socket's write buffer is full.
  */
+import { randomFillSync } from "node:crypto";
 import type { Socket } from "node:net";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { K3tsError } from "@k3ts/core";
@@ -27,9 +35,33 @@ export const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
 
 const DATA = 0;
 const ERROR = 1;
-/** Pause the local socket while this much is queued for the websocket. */
+/** Pause the local socket while this much is queued for the websocket; resume below LOW_WATER. */
 const HIGH_WATER = 1 << 20;
 const LOW_WATER = 1 << 18;
+
+/**
+ * Where a chunk is framed behind its channel byte before `ws` masks it. One buffer for the process
+ * is enough: `ws` masks a client's frame from it into a new buffer before `send` returns (Sender.frame
+ * merges header and masked payload when the data is a Buffer, the mask is not zero and nothing is
+ * queued: no permessage-deflate, no Blobs), so the scratch is free again at once.
+ */
+let scratch = Buffer.allocUnsafe(1 + (64 << 10));
+
+/** Random masking keys (RFC 6455 5.3: a fresh, unpredictable key per frame) that are never zero, so `ws` always masks into its own copy. */
+const maskPool = Buffer.allocUnsafe(8192);
+let maskAt = maskPool.length;
+function generateMask(mask: Buffer): void {
+  do {
+    if (maskAt === maskPool.length) {
+      randomFillSync(maskPool);
+      maskAt = 0;
+    }
+    mask[0] = maskPool[maskAt++]!;
+    mask[1] = maskPool[maskAt++]!;
+    mask[2] = maskPool[maskAt++]!;
+    mask[3] = maskPool[maskAt++]!;
+  } while ((mask[0]! | mask[1]! | mask[2]! | mask[3]!) === 0);
+}
 
 export interface PodPort {
   namespace: string;
@@ -70,10 +102,12 @@ export function portForwardUrl(kc: KubeConfig, t: PodPort): string {
 export async function dialPortForward(kc: KubeConfig, t: PodPort, options: DialOptions): Promise<WebSocket> {
   const url = portForwardUrl(kc, t);
   const opts: WebSocket.ClientOptions = {};
+  // TLS sessions are resumed across dials: client-node keeps one https.Agent per cluster, and an agent keeps sessions.
   await kc.applyToHTTPSOptions(opts);
   return new Promise<WebSocket>((resolve, reject) => {
     let settled = false;
-    const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], { ...opts, handshakeTimeout: options.timeoutMs, perMessageDeflate: false });
+    // perMessageDeflate off: frames are sent at once (see scratch), and the bytes are the app's, often compressed already.
+    const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], { ...opts, handshakeTimeout: options.timeoutMs, perMessageDeflate: false, generateMask });
     const onAbort = () => fail(new K3tsError("ABORTED", `port-forward to ${describe(t)} was aborted`, { cause: options.signal?.reason }));
     const fail = (err: K3tsError) => {
       if (settled) return;
@@ -149,8 +183,8 @@ export function pipeSocket(ws: WebSocket, socket: Socket, t: PodPort, options: P
   return new Promise<void>((resolve) => {
     const seenPort = [false, false];
     let errorText = "";
-    let pending = 0;
-    let draining = false;
+    let localPaused = false;
+    let wsPaused = false;
     let localEnded = false;
     let grace: NodeJS.Timeout | undefined;
     let wsClosed = false;
@@ -166,6 +200,17 @@ export function pipeSocket(ws: WebSocket, socket: Socket, t: PodPort, options: P
       if (!localEnded) return;
       clearTimeout(grace);
       grace = setTimeout(() => ws.close(1000), options.halfCloseGraceMs);
+    };
+    const onLocalDrain = () => {
+      wsPaused = false;
+      ws.resume();
+    };
+    // One callback for every frame: resume the local socket once the websocket has written enough.
+    const onSent = (err?: Error) => {
+      if (!err && localPaused && ws.bufferedAmount < LOW_WATER && !socket.destroyed) {
+        localPaused = false;
+        socket.resume();
+      }
     };
 
     ws.on("message", (data: Buffer, isBinary: boolean) => {
@@ -184,13 +229,11 @@ export function pipeSocket(ws: WebSocket, socket: Socket, t: PodPort, options: P
         return;
       }
       armGrace();
-      if (!socket.destroyed && !socket.writableEnded && !socket.write(payload) && !draining) {
-        draining = true;
+      if (socket.destroyed || socket.writableEnded) return;
+      if (!socket.write(payload) && !wsPaused) {
+        wsPaused = true;
         ws.pause();
-        socket.once("drain", () => {
-          draining = false;
-          ws.resume();
-        });
+        socket.once("drain", onLocalDrain);
       }
     });
     ws.on("error", (err: Error) => {
@@ -213,15 +256,14 @@ export function pipeSocket(ws: WebSocket, socket: Socket, t: PodPort, options: P
 
     socket.on("data", (chunk: Buffer) => {
       if (ws.readyState !== WebSocket.OPEN) return;
-      const frame = Buffer.allocUnsafe(chunk.length + 1);
-      frame[0] = DATA;
-      chunk.copy(frame, 1);
-      pending += frame.length;
-      if (pending > HIGH_WATER) socket.pause();
-      ws.send(frame, (err) => {
-        pending -= frame.length;
-        if (!err && pending < LOW_WATER && socket.isPaused() && !socket.destroyed) socket.resume();
-      });
+      if (scratch.length < chunk.length + 1) scratch = Buffer.allocUnsafe(chunk.length + 1);
+      scratch[0] = DATA;
+      chunk.copy(scratch, 1);
+      ws.send(scratch.subarray(0, chunk.length + 1), onSent);
+      if (!localPaused && ws.bufferedAmount > HIGH_WATER) {
+        localPaused = true;
+        socket.pause();
+      }
     });
     socket.on("end", () => {
       // v4 cannot carry a half-close: give the remote time to answer, then close.
@@ -233,6 +275,8 @@ export function pipeSocket(ws: WebSocket, socket: Socket, t: PodPort, options: P
     });
     socket.on("close", () => {
       socketClosed = true;
+      // A paused websocket would not read the remote's close frame.
+      if (wsPaused) onLocalDrain();
       if (ws.readyState === WebSocket.OPEN) ws.close(1000);
       else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
       settle();

@@ -22,9 +22,21 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { connect, type AddressInfo, type Socket } from "node:net";
+import { DEFAULT_CIPHERS, type TLSSocket } from "node:tls";
 import { WebSocketServer, type WebSocket } from "ws";
 
 const pki = (f: string) => readFileSync(new URL(`./fixtures/pki/${f}`, import.meta.url), "utf8");
+
+/**
+ * The TLS 1.3 cipher the apiserver picks: Go's server chooses by its own order, AES-128-GCM first
+ * on hardware with AES instructions (crypto/tls handshake_server_tls13.go, defaultCipherSuitesTLS13),
+ * where Node's server would take the client's first choice (AES-256-GCM from Node's client).
+ */
+const TLS13_GO_ORDER = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"];
+export const APISERVER_TLS = {
+  ciphers: [...TLS13_GO_ORDER, ...DEFAULT_CIPHERS.split(":").filter((c) => !TLS13_GO_ORDER.includes(c))].join(":"),
+  honorCipherOrder: true,
+};
 
 export interface FakeContainerPort {
   name?: string;
@@ -64,6 +76,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   protocol?: string;
+  /** Upgrades: whether the TLS connection resumed an earlier session (no full handshake). */
+  resumed?: boolean;
 }
 
 export interface PortForwardFakeApi {
@@ -184,6 +198,10 @@ function matches(labels: Record<string, string>, selector: string | null): boole
   });
 }
 
+/** Pause a pod-side connection while this much is queued for the websocket; resume below LOW_WATER. */
+const HIGH_WATER = 1 << 20;
+const LOW_WATER = 1 << 18;
+
 const le16 = (n: number) => {
   const b = Buffer.alloc(2);
   b.writeUInt16LE(n);
@@ -196,7 +214,7 @@ export async function startPortForwardFakeApi(): Promise<PortForwardFakeApi> {
   const requests: RecordedRequest[] = [];
   const forwards = new Set<WebSocket>();
 
-  const server: Server = createServer({ key: pki("server.key"), cert: pki("server.crt"), ca: pki("ca.crt"), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+  const server: Server = createServer({ key: pki("server.key"), cert: pki("server.crt"), ca: pki("ca.crt"), requestCert: true, rejectUnauthorized: true, ...APISERVER_TLS }, (req, res) => {
     const url = new URL(req.url ?? "/", "https://x");
     requests.push({ method: req.method ?? "GET", path: url.pathname + url.search });
     let m: RegExpMatchArray | null;
@@ -235,7 +253,8 @@ export async function startPortForwardFakeApi(): Promise<PortForwardFakeApi> {
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const url = new URL(req.url ?? "/", "https://x");
     const protocol = req.headers["sec-websocket-protocol"];
-    requests.push({ method: "UPGRADE", path: url.pathname + url.search, ...(typeof protocol === "string" ? { protocol } : {}) });
+    const resumed = (socket as TLSSocket).isSessionReused();
+    requests.push({ method: "UPGRADE", path: url.pathname + url.search, ...(typeof protocol === "string" ? { protocol } : {}), resumed });
     const reject = (code: number, reason: string, message: string, details?: Record<string, unknown>) => {
       const body = JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...(details ? { details } : {}), code });
       socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
@@ -258,10 +277,31 @@ export async function startPortForwardFakeApi(): Promise<PortForwardFakeApi> {
 
   function serveForward(ws: WebSocket, pod: FakePod, ports: number[]): void {
     const base64 = ws.protocol === "v4.base64.channel.k8s.io";
-    const send = (channel: number, payload: Buffer) => {
+    // Backpressure both ways, as the kubelet's blocking copies give it: a pod-side connection stops
+    // being read while its frames wait to be written to the websocket, and the websocket stops being
+    // read while a pod-side connection cannot take more.
+    let unsent = 0;
+    const paused = new Set<Socket>();
+    const waiting = new Set<Socket>();
+    const sent = () => {
+      if (unsent >= LOW_WATER) return;
+      for (const c of paused) c.resume();
+      paused.clear();
+    };
+    const send = (channel: number, payload: Buffer, from?: Socket) => {
       if (ws.readyState !== ws.OPEN) return;
-      if (base64) ws.send(String.fromCharCode(48 + channel) + payload.toString("base64"));
-      else ws.send(Buffer.concat([Buffer.from([channel]), payload]));
+      // The kubelet copies each read into a new frame behind the channel byte (wsstream's Write), and so does this.
+      const frame = base64 ? String.fromCharCode(48 + channel) + payload.toString("base64") : Buffer.concat([Buffer.from([channel]), payload]);
+      const size = frame.length;
+      unsent += size;
+      ws.send(frame, () => {
+        unsent -= size;
+        sent();
+      });
+      if (from && unsent > HIGH_WATER) {
+        from.pause();
+        paused.add(from);
+      }
     };
     ports.forEach((p, i) => {
       send(2 * i, le16(p));
@@ -281,13 +321,14 @@ export async function startPortForwardFakeApi(): Promise<PortForwardFakeApi> {
         finished = true;
         clearTimeout(grace);
         conn.destroy();
+        if (waiting.delete(conn) && waiting.size === 0) ws.resume();
         done();
       };
       // One direction ended: the other gets up to a second (containerd's portForward).
       const oneEnded = () => {
         grace ??= setTimeout(finish, 1000);
       };
-      conn.on("data", (d: Buffer) => send(2 * i, d));
+      conn.on("data", (d: Buffer) => send(2 * i, d, conn));
       conn.on("end", oneEnded);
       conn.on("close", finish);
       conn.on("error", (err: Error) => {
@@ -312,7 +353,15 @@ export async function startPortForwardFakeApi(): Promise<PortForwardFakeApi> {
       }
       const channel = buf[0]!;
       if (channel % 2 !== 0) return; // the client writes only to data channels
-      conns[channel / 2]?.conn.write(buf.subarray(1));
+      const conn = conns[channel / 2]?.conn;
+      if (conn && !conn.write(buf.subarray(1)) && !waiting.has(conn)) {
+        waiting.add(conn);
+        ws.pause();
+        conn.once("drain", () => {
+          waiting.delete(conn);
+          if (waiting.size === 0) ws.resume();
+        });
+      }
     });
     ws.on("close", () => {
       for (const c of conns) {
