@@ -1,19 +1,34 @@
 #!/usr/bin/env node
-import module from "node:module";
-
-module.enableCompileCache?.();
-const { main } = await import("../dist/main.js");
-const controller = new AbortController();
-process.once("SIGINT", () => {
-  controller.abort();
-  // A second Ctrl-C does not wait for clean-up.
-  process.once("SIGINT", () => process.exit(130));
-});
-process.exitCode = await main(process.argv.slice(2), {
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
-  env: process.env,
-  cwd: process.cwd(),
-  signal: controller.signal,
-});
+// `k3ts --version` alone is answered here from a module of a few lines (the same line main() prints),
+// so that the commonest check loads no parser, no core and no runtime. Everything else runs main().
+const argv = process.argv.slice(2);
+if (argv.length === 1 && argv[0] === "--version") {
+  const { versionLine } = await import("../dist/version-line.js");
+  const { writeSync } = await import("node:fs");
+  const line = Buffer.from(`${versionLine()}\n`);
+  let written = 0;
+  try {
+    // Straight to fd 1: setting up process.stdout costs more than the rest of this path.
+    while (written < line.length) written += writeSync(1, line, written);
+  } catch {
+    process.stdout.write(line.subarray(written)); // EAGAIN on a full non-blocking pipe, and the like
+  }
+} else {
+  const { default: module } = await import("node:module");
+  module.enableCompileCache?.();
+  const { main } = await import("../dist/main.js");
+  const controller = new AbortController();
+  process.once("SIGINT", () => {
+    controller.abort();
+    // A second Ctrl-C does not wait for clean-up.
+    process.once("SIGINT", () => process.exit(130));
+  });
+  process.exitCode = await main(argv, {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+  });
+}

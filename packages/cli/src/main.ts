@@ -6,6 +6,7 @@ import { attachDashValues, checkBooleanValues, commandIn, commands, foldCommand,
 import type { CommandContext } from "./context.js";
 import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
+import { versionLine } from "./version-line.js";
 
 export interface MainIO {
   /** Standard input, for `-` arguments (default: empty). */
@@ -82,7 +83,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
   });
 
   if (argv.length === 1 && argv[0] === "--version") {
-    out.print(`k3ts/${pkg.version} ${process.platform}-${process.arch} node-${process.version}`);
+    out.print(versionLine());
     return 0;
   }
   try {
