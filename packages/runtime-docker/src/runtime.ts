@@ -201,6 +201,14 @@ export class DockerRuntime implements Runtime {
       // Resolve the exact name first: the engine would also accept an ID prefix.
       const info = await loose<Docker.NetworkInspectInfo>(this.docker.getNetwork(name), "inspect", sig(options.signal));
       if (info.Name !== name) throw Object.assign(new Error(`network ${name} not found`), { statusCode: 404 });
+      // Docker removes a network that only stopped or created containers are on (they then fail to start);
+      // the contract refuses while any node is attached, whatever its state, as Podman does.
+      // A container that never ran matches by network name only (it has no endpoint, so no network id yet).
+      const attached = await this.docker.listContainers({ all: true, filters: { network: [info.Name, info.Id] }, ...sig(options.signal) });
+      if (attached.length > 0) {
+        const nodes = attached.map((c) => (c.Names?.[0] ?? c.Id).replace(/^\//, ""));
+        throw new K3tsError("NETWORK_IN_USE", `network ${name} still has nodes attached: ${nodes.join(", ")}`, { meta: { runtime: "docker", network: name, nodes } });
+      }
       await this.docker.getNetwork(info.Id).remove(sig(options.signal));
     });
   }
@@ -270,8 +278,14 @@ export class DockerRuntime implements Runtime {
 
   private async createNode(spec: NodeSpec, options: CallOptions = {}): Promise<Node> {
     const { signal } = options;
-    // Docker accepts a missing network at create time and fails only at start: check it up front.
-    if (spec.network) await this.inspectNetwork(spec.network.name, options);
+    // Docker accepts a missing network at create time and fails only at start: check it up front, after
+    // the image (the contract's order: image, then network, then the name, which the engine checks last).
+    if (spec.network) {
+      if (!(await this.imageExists(spec.image, options))) {
+        throw new K3tsError("IMAGE_NOT_FOUND", `the image of node ${spec.name} is not present in the engine: ${spec.image}`, { meta: { runtime: "docker", image: spec.image } });
+      }
+      await this.inspectNetwork(spec.network.name, options);
+    }
     const daemon = spec.privileged ? await this.daemonTraits(options) : {};
     await this.call({ kind: "node", name: spec.name }, "create", signal, () =>
       this.docker.createContainer({ ...toCreateOptions(spec, daemon), ...sig(signal) }),

@@ -232,6 +232,27 @@ interface DockerVersion {
   Components?: Array<{ Name: string; Version: string }>;
 }
 
+/** uname's machine names (what Docker's /info says) as Go's GOARCH names (what RuntimeInfo.arch holds). */
+const GOARCH: Record<string, string> = {
+  x86_64: "amd64",
+  amd64: "amd64",
+  aarch64: "arm64",
+  arm64: "arm64",
+  armv7l: "arm",
+  armv6l: "arm",
+  armhf: "arm",
+  i386: "386",
+  i686: "386",
+  ppc64le: "ppc64le",
+  s390x: "s390x",
+  riscv64: "riscv64",
+  loongarch64: "loong64",
+};
+
+export function goArch(machine: string | undefined): string {
+  return machine === undefined ? "unknown" : (GOARCH[machine] ?? machine);
+}
+
 /** GET /info + GET /version → RuntimeInfo. Podman's Docker-compatible API is reported as podman. */
 export function toRuntimeInfo(info: DockerInfo, version: DockerVersion, endpoint: string): RuntimeInfo {
   const rootless = (info.SecurityOptions ?? []).some((o) => o.includes("name=rootless"));
@@ -246,8 +267,9 @@ export function toRuntimeInfo(info: DockerInfo, version: DockerVersion, endpoint
       ...(version.ApiVersion ? { apiVersion: version.ApiVersion } : {}),
     },
     endpoint,
-    os: info.OperatingSystem ?? info.OSType ?? "unknown",
-    arch: info.Architecture ?? "unknown",
+    // The contract's names are Go's GOOS and GOARCH: OSType is "linux"; Architecture is uname's ("x86_64").
+    os: info.OSType ?? "unknown",
+    arch: goArch(info.Architecture),
     capabilities: {
       // Rootless Docker accepts --privileged too: the container gets every capability of the user namespace (kind and k3d rely on it).
       privileged: true,

@@ -325,7 +325,14 @@ class PodmanNetworks implements NetworkClient {
   }
 
   async disconnect(network: string, node: string, options: CallOptions = {}): Promise<void> {
-    await this.#podman.call(cmd.networkDisconnectArgs(network, node), { network, node }, options);
+    const result = await this.#podman.run(cmd.networkDisconnectArgs(network, node), { signal: options.signal });
+    if (result.exitCode === 0) return;
+    const error = translateFailure(failureOf(result), { network, node });
+    // As in connect: podman looks the container up first; a missing network is the better answer when both are.
+    if (error.code === "NODE_NOT_FOUND" && !(await this.#podman.exists(cmd.networkExistsArgs(network), { network }, options))) {
+      throw notFoundError("NETWORK_NOT_FOUND", { network, node }, cmd.networkDisconnectArgs(network, node));
+    }
+    throw error;
   }
 
   /** The network with its members, or undefined when it does not exist. */
