@@ -75,6 +75,12 @@ export interface PodmanRuntimeOptions {
 
 /** How long the one-time version check may take. */
 const VERSION_CHECK_TIMEOUT_MS = 30_000;
+/** How often, and how far apart, stop repeats itself on a node that podman's restart policy brings back. */
+const RESTART_STOP_ATTEMPTS = 20;
+const RESTART_STOP_PAUSE_MS = 200;
+
+const delay = (ms: number, signal?: AbortSignal) => raceAbort(new Promise<void>((resolve) => setTimeout(resolve, ms)), signal, "podman stop");
+
 /** Exit codes podman uses for its own failures in `podman exec` (anything else is the process's). */
 const PODMAN_EXEC_FAILURES = new Set([125, 126, 127, 255]);
 
@@ -200,7 +206,18 @@ class PodmanNodes implements NodeClient {
   }
 
   async stop(name: string, options: StopOptions = {}): Promise<void> {
-    await this.#podman.call(cmd.stopArgs(name, options.timeoutSeconds), { node: name }, { signal: options.signal });
+    const stop = () => this.#podman.call(cmd.stopArgs(name, options.timeoutSeconds), { node: name }, { signal: options.signal });
+    await stop();
+    // A stop that finds a node with a restart policy between two runs (podman's state "stopped", before its
+    // clean-up) does not mark it stopped by the user, and podman starts it again. Stop until it has exited.
+    for (let attempt = 0; attempt < RESTART_STOP_ATTEMPTS; attempt++) {
+      const [container] = await this.#podman.jsonArray<PodmanContainer>(cmd.inspectArgs([name]), { node: name }, options);
+      const policy = container?.HostConfig?.RestartPolicy?.Name ?? "";
+      const status = container?.State?.Status;
+      if (policy === "" || policy === "no" || (status !== "running" && status !== "stopped" && status !== "stopping")) return;
+      await delay(RESTART_STOP_PAUSE_MS, options.signal);
+      await stop();
+    }
   }
 
   async delete(name: string, options: DeleteOptions = {}): Promise<void> {

@@ -75,6 +75,7 @@ export interface PodmanContainer {
     CapAdd?: string[] | null;
     Memory?: number;
     Init?: boolean;
+    RestartPolicy?: { Name?: string } | null;
   };
   NetworkSettings?: {
     Ports?: Record<string, PodmanPortBinding[] | null> | null;
