@@ -244,7 +244,7 @@ mutant("stop does not end the restarts of a node with a restart policy", {
     stop: async (name, o) => {
       const { command } = await n.inspect(name);
       await n.stop(name, o);
-      if (command.join(" ").includes("/runs")) setTimeout(() => void n.start(name).catch(() => {}), 100);
+      if (command.join(" ").includes("conformance-run")) setTimeout(() => void n.start(name).catch(() => {}), 100);
     },
   }),
 });

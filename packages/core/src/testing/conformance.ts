@@ -16,13 +16,15 @@ import { freePort } from "../cluster/query.js";
  * against a real engine. Each check is plain async code using node:assert, so it can run under any
  * test runner; {@link defineRuntimeConformance} registers them with vitest.
  *
- * The test image must contain busybox with `sh`, `cat`, `echo`, `sleep`, `stat`, `wc`, `httpd` and
- * `wget` on PATH (a `docker import` of busybox-static is enough).
+ * The test image is the author's to name ({@link ConformanceOptions.image}): busybox with `sh`, `cat`,
+ * `echo`, `sleep`, `stat`, `wc`, `httpd` and `wget` on PATH, and PATH set by the image (`busybox:1.36`
+ * from a registry, or a `docker import` of busybox-static: docs/plugins/authoring-a-runtime.md says how).
+ * A run leaves one thing in the engine: a copy of that image named {@link CONFORMANCE_COPY_IMAGE}.
  */
 export interface ConformanceOptions {
   /** Makes the runtime under test (called once per suite). */
   create: () => Runtime | Promise<Runtime>;
-  /** The busybox test image, present in the engine. */
+  /** The busybox test image, present in the engine (see above; any name the engine resolves). */
   image: string;
   /** Merged into every node the suite creates (e.g. `{ privileged: false }`). */
   nodeDefaults?: Partial<NodeSpec>;
@@ -163,15 +165,17 @@ async function retagged(archive: Readable, tags: string[] | null): Promise<Reada
   );
 }
 
-/** A tar stream of `entries` (file bodies as given, other entries as headers only). */
-function packEntries(entries: Array<{ header: tar.Header; body: Buffer }>): Readable {
+/** A tar stream of `entries` (file bodies as given, other entries as headers only), as a node:stream Readable. */
+async function packEntries(entries: Array<{ header: tar.Header; body: Buffer }>): Promise<Readable> {
   const pack = tar.pack();
   for (const { header, body } of entries) {
     if (header.type === "file") pack.entry({ ...header, size: body.length }, body);
     else pack.entry({ ...header, size: 0 });
   }
   pack.finalize();
-  return pack as unknown as Readable;
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Readable.from([Buffer.concat(chunks)]);
 }
 
 /** Runs `call`, which must reject with some K3tsError (the rule leaves its code open), naming the call when it does not. */
@@ -208,12 +212,12 @@ export const conformanceChecks: ConformanceCheck[] = [
     name: "reports the engine, its endpoint and capabilities",
     async run({ runtime }) {
       const info = await runtime.info();
-      assert.equal(info.runtime, runtime.name);
-      assert.ok(info.engine.name.length > 0, "engine.name");
-      assert.match(info.engine.version, /\d+\.\d+/, "engine.version");
-      assert.ok(info.endpoint.length > 0, "endpoint");
+      assert.equal(info.runtime, runtime.name, "info().runtime is the runtime's name");
+      assert.ok(info.engine.name.length > 0, "info().engine.name is set");
+      assert.match(info.engine.version, /\d+\.\d+/, "info().engine.version is a version (major.minor)");
+      assert.ok(info.endpoint.length > 0, "info().endpoint says where the engine was reached");
       for (const key of ["privileged", "rootless", "memoryLimit", "networkDns", "hostGateway"] as const) {
-        assert.equal(typeof info.capabilities[key], "boolean", `capabilities.${key}`);
+        assert.equal(typeof info.capabilities[key], "boolean", `info().capabilities.${key} is a boolean`);
       }
       assert.ok(GOOS.has(info.os), `info().os is Go's GOOS name ("linux"), got ${JSON.stringify(info.os)}`);
       assert.ok(GOARCH.has(info.arch), `info().arch is Go's GOARCH name ("amd64", "arm64"), got ${JSON.stringify(info.arch)}`);
@@ -232,15 +236,15 @@ export const conformanceChecks: ConformanceCheck[] = [
       };
       const name = ctx.name("create");
       const created = await ctx.node({ name, command: SLEEPER, labels, env: { FOO: "bar baz", EMPTY: "", EQ: "x=y" } });
-      assert.equal(created.name, name);
+      assert.equal(created.name, name, "nodes.create returns the node it made");
       const node = await ctx.runtime.nodes.inspect(name);
-      assert.equal(node.state, "created");
-      for (const [k, v] of Object.entries(labels)) assert.equal(node.labels[k], v, `label ${k}`);
-      assert.equal(node.env.FOO, "bar baz");
-      assert.equal(node.env.EMPTY, "");
-      assert.equal(node.env.EQ, "x=y");
-      assert.ok(node.image === ctx.image || node.image.endsWith(`/${ctx.image}`), `image ${node.image}`);
-      assert.deepEqual(node.command.slice(-2), SLEEPER);
+      assert.equal(node.state, "created", "nodes.create does not start the node");
+      for (const [k, v] of Object.entries(labels)) assert.equal(node.labels[k], v, `nodes.inspect: label ${k} comes back exactly as given`);
+      assert.equal(node.env.FOO, "bar baz", "nodes.inspect: env comes back exactly as given (spaces)");
+      assert.equal(node.env.EMPTY, "", "nodes.inspect: env comes back exactly as given (an empty value)");
+      assert.equal(node.env.EQ, "x=y", "nodes.inspect: env comes back exactly as given (a value with =)");
+      assert.ok(sameImage(node.image, ctx.image), `nodes.inspect: image is the reference given or its qualified form (got ${node.image})`);
+      assert.deepEqual(node.command.slice(-2), SLEEPER, "nodes.inspect: command ends with the command given");
     },
   },
   {
@@ -250,7 +254,7 @@ export const conformanceChecks: ConformanceCheck[] = [
       const name = ctx.name("caps");
       await ctx.node({ name, command: SLEEPER, capAdd: ["NET_ADMIN", "SYS_TIME"] });
       const node = await ctx.runtime.nodes.inspect(name);
-      if (node.capAdd !== undefined) assert.deepEqual([...node.capAdd].sort(), ["NET_ADMIN", "SYS_TIME"]);
+      if (node.capAdd !== undefined) assert.deepEqual([...node.capAdd].sort(), ["NET_ADMIN", "SYS_TIME"], "nodes.inspect: capAdd, when reported, is what was given");
       await ctx.runtime.nodes.start(name);
       const status = text((await ctx.runtime.nodes.exec(name, ["cat", "/proc/self/status"])).stdout);
       const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? "0"}`);
@@ -270,12 +274,12 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.node({ name: b, command: SLEEPER, labels: { [key]: "b" } });
       await ctx.runtime.nodes.start(b);
       const onlyA = await ctx.runtime.nodes.list({ labels: { ...ctx.labels, [key]: "a" } });
-      assert.deepEqual(onlyA.map((n) => n.name), [a]);
+      assert.deepEqual(onlyA.map((n) => n.name), [a], "nodes.list: a label value selects the nodes with that value only");
       const both = await ctx.runtime.nodes.list({ labels: { ...ctx.labels, [key]: "" } });
-      assert.deepEqual(both.map((n) => n.name).sort(), [a, b].sort());
-      assert.equal(both.find((n) => n.name === b)?.state, "running");
+      assert.deepEqual(both.map((n) => n.name).sort(), [a, b].sort(), "nodes.list: an empty value matches any value, created and running nodes alike");
+      assert.equal(both.find((n) => n.name === b)?.state, "running", "nodes.list reports each node's state");
       const none = await ctx.runtime.nodes.list({ labels: { ...ctx.labels, [key]: "c" } });
-      assert.equal(none.length, 0);
+      assert.equal(none.length, 0, "nodes.list: no node has that label value");
     },
   },
   {
@@ -286,12 +290,12 @@ export const conformanceChecks: ConformanceCheck[] = [
       await httpNode(ctx, name, "listed\n", { labels: { "k3ts.io/conformance-note": "a=b, c" }, ports: [{ containerPort: 8080, hostIP: "127.0.0.1" }] });
       const [listed] = await ctx.runtime.nodes.list({ labels: { ...ctx.labels, "k3ts.io/conformance-note": "" } });
       const inspected = await ctx.runtime.nodes.inspect(name);
-      assert.ok(listed, "list found the node");
-      assert.equal(listed.labels["k3ts.io/conformance-note"], "a=b, c", "labels in list()");
-      assert.equal(listed.state, "running");
-      assert.equal(listed.image, inspected.image, "image in list()");
-      assert.deepEqual(listed.ports, inspected.ports, "published ports in list(), as inspect reports them");
-      assert.ok(listed.ports.length === 1 && listed.ports[0]!.hostPort > 0);
+      assert.ok(listed, "nodes.list found the node");
+      assert.equal(listed.labels["k3ts.io/conformance-note"], "a=b, c", "nodes.list reports labels as inspect does");
+      assert.equal(listed.state, "running", "nodes.list reports the state");
+      assert.equal(listed.image, inspected.image, "nodes.list reports the image as inspect does");
+      assert.deepEqual(listed.ports, inspected.ports, "nodes.list reports published ports as inspect does");
+      assert.ok(listed.ports.length === 1 && listed.ports[0]!.hostPort > 0, `nodes.list: a running node's engine-picked port is real (${JSON.stringify(listed.ports)})`);
     },
   },
   {
@@ -302,16 +306,16 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.node({ name, command: SLEEPER, stopTimeoutSeconds: 1 });
       await ctx.runtime.nodes.start(name);
       const running = await ctx.runtime.nodes.inspect(name);
-      assert.equal(running.state, "running");
-      assert.ok(running.startedAt, "startedAt is set once started");
+      assert.equal(running.state, "running", "nodes.start: the node runs");
+      assert.ok(running.startedAt, "nodes.inspect: startedAt is set once started");
       await ctx.runtime.nodes.start(name); // starting a running node is not an error
       await ctx.runtime.nodes.stop(name, { timeoutSeconds: 1 });
-      assert.equal((await ctx.runtime.nodes.inspect(name)).state, "stopped");
+      assert.equal((await ctx.runtime.nodes.inspect(name)).state, "stopped", "nodes.stop: the node is stopped");
       await ctx.runtime.nodes.stop(name); // stopping a stopped node is not an error
       await ctx.runtime.nodes.start(name);
-      assert.equal((await ctx.runtime.nodes.inspect(name)).state, "running");
+      assert.equal((await ctx.runtime.nodes.inspect(name)).state, "running", "nodes.start of a stopped node runs it again");
       await ctx.runtime.nodes.delete(name);
-      await expectCode(ctx.runtime.nodes.inspect(name), "NODE_NOT_FOUND");
+      await expectCodeOf("nodes.inspect", "a node that does not exist is NODE_NOT_FOUND", ctx.runtime.nodes.inspect(name), "NODE_NOT_FOUND");
     },
   },
   {
@@ -325,7 +329,7 @@ export const conformanceChecks: ConformanceCheck[] = [
         const n = await ctx.runtime.nodes.inspect(name);
         return n.state === "stopped" ? n : undefined;
       });
-      assert.equal(node.exitCode, 3);
+      assert.equal(node.exitCode, 3, "nodes.inspect: a node that exited reports its exit code");
     },
   },
   {
@@ -334,20 +338,20 @@ export const conformanceChecks: ConformanceCheck[] = [
     async run(ctx) {
       const name = ctx.name("dup");
       await ctx.node({ name, command: SLEEPER });
-      await expectCode(ctx.node({ name, command: SLEEPER }), "NODE_ALREADY_EXISTS");
+      await expectCodeOf("nodes.create", "a name that is taken is NODE_ALREADY_EXISTS", ctx.node({ name, command: SLEEPER }), "NODE_ALREADY_EXISTS");
       const missing = ctx.name("missing");
-      await expectCode(ctx.runtime.nodes.inspect(missing), "NODE_NOT_FOUND");
-      await expectCode(ctx.runtime.nodes.start(missing), "NODE_NOT_FOUND");
-      await expectCode(ctx.runtime.nodes.stop(missing), "NODE_NOT_FOUND");
-      await expectCode(ctx.runtime.nodes.delete(missing), "NODE_NOT_FOUND");
-      await expectCode(ctx.runtime.nodes.exec(missing, ["true"]), "NODE_NOT_FOUND");
-      await expectCode(ctx.runtime.nodes.readFile(missing, "/etc/hostname"), "NODE_NOT_FOUND");
-      await expectCode(ctx.runtime.nodes.writeFile(missing, "/tmp/x", "x"), "NODE_NOT_FOUND");
-      await expectCode(
+      await expectCodeOf("nodes.inspect", "a node that does not exist is NODE_NOT_FOUND", ctx.runtime.nodes.inspect(missing), "NODE_NOT_FOUND");
+      await expectCodeOf("nodes.start", "a node that does not exist is NODE_NOT_FOUND", ctx.runtime.nodes.start(missing), "NODE_NOT_FOUND");
+      await expectCodeOf("nodes.stop", "a node that does not exist is NODE_NOT_FOUND", ctx.runtime.nodes.stop(missing), "NODE_NOT_FOUND");
+      await expectCodeOf("nodes.delete", "a node that does not exist is NODE_NOT_FOUND", ctx.runtime.nodes.delete(missing), "NODE_NOT_FOUND");
+      await expectCodeOf("nodes.exec", "a node that does not exist is NODE_NOT_FOUND", ctx.runtime.nodes.exec(missing, ["true"]), "NODE_NOT_FOUND");
+      await expectCodeOf("nodes.readFile", "a node that does not exist is NODE_NOT_FOUND", ctx.runtime.nodes.readFile(missing, "/etc/hostname"), "NODE_NOT_FOUND");
+      await expectCodeOf("nodes.writeFile", "a node that does not exist is NODE_NOT_FOUND", ctx.runtime.nodes.writeFile(missing, "/tmp/x", "x"), "NODE_NOT_FOUND");
+      await expectCodeOf("nodes.create", "an image the engine does not hold is IMAGE_NOT_FOUND",
         ctx.node({ name: ctx.name("noimage"), image: "k3ts.invalid/conformance/missing:never", command: SLEEPER }),
         "IMAGE_NOT_FOUND",
       );
-      await expectCode(
+      await expectCodeOf("nodes.create", "a network that does not exist is NETWORK_NOT_FOUND",
         ctx.node({ name: ctx.name("nonet"), command: SLEEPER, network: { name: ctx.name("no-such-net") } }),
         "NETWORK_NOT_FOUND",
       );
@@ -407,14 +411,15 @@ export const conformanceChecks: ConformanceCheck[] = [
     async run(ctx) {
       const name = ctx.name("settings");
       const script = 'echo started > here.txt; echo "$CONF_VALUE" >> here.txt; sleep 3600';
-      await ctx.node({ name, hostname: "conformance-host", entrypoint: ["sh", "-c"], command: [script], workdir: "/work", env: { CONF_VALUE: "a value" } });
+      // A workdir the image has: Docker creates a missing one, Podman refuses to start (the contract leaves it to the caller).
+      await ctx.node({ name, hostname: "conformance-host", entrypoint: ["sh", "-c"], command: [script], workdir: "/tmp", env: { CONF_VALUE: "a value" } });
       const created = await ctx.runtime.nodes.inspect(name);
       assert.deepEqual(created.command, ["sh", "-c", script], "nodes.inspect: command is entrypoint + command");
-      assert.equal(created.env.CONF_VALUE, "a value");
+      assert.equal(created.env.CONF_VALUE, "a value", "nodes.inspect: env as given");
       assert.ok(created.env.PATH, "nodes.inspect: env includes what the image sets (PATH)");
       await ctx.runtime.nodes.start(name);
-      const here = await eventually("the node's command to write /work/here.txt", async () => {
-        const content = (await ctx.runtime.nodes.readFile(name, "/work/here.txt")).toString();
+      const here = await eventually("the node's command to write /tmp/here.txt", async () => {
+        const content = (await ctx.runtime.nodes.readFile(name, "/tmp/here.txt")).toString();
         return content.includes("\n") && content.split("\n").length >= 3 ? content : undefined;
       });
       assert.equal(here, "started\na value\n", "the entrypoint ran the command in the workdir with the env");
@@ -422,9 +427,9 @@ export const conformanceChecks: ConformanceCheck[] = [
       const path = await ctx.runtime.nodes.exec(name, ["sh", "-c", 'echo "$PATH"']);
       assert.equal(text(path.stdout), created.env.PATH, "the PATH inspect reports is the one processes get");
       await ctx.runtime.nodes.exec(name, ["sh", "-c", "echo in-workdir > exec.txt"]);
-      assert.equal(text(await ctx.runtime.nodes.readFile(name, "/work/exec.txt")), "in-workdir", "nodes.exec runs in the node's workdir by default");
-      await ctx.runtime.nodes.exec(name, ["sh", "-c", "echo elsewhere > exec.txt"], { workdir: "/tmp" });
-      assert.equal(text(await ctx.runtime.nodes.readFile(name, "/tmp/exec.txt")), "elsewhere", "nodes.exec honours workdir");
+      assert.equal(text(await ctx.runtime.nodes.readFile(name, "/tmp/exec.txt")), "in-workdir", "nodes.exec runs in the node's workdir by default");
+      await ctx.runtime.nodes.exec(name, ["sh", "-c", "echo elsewhere > exec.txt"], { workdir: "/etc" });
+      assert.equal(text(await ctx.runtime.nodes.readFile(name, "/etc/exec.txt")), "elsewhere", "nodes.exec honours ExecOptions.workdir");
     },
   },
   {
@@ -458,13 +463,18 @@ export const conformanceChecks: ConformanceCheck[] = [
     group: "nodes",
     name: "restart: always and on-failure restart a node that exits, no leaves it stopped, stop ends the restarts",
     async run(ctx) {
-      const runs = async (name: string) => (await ctx.runtime.nodes.readFile(name, "/runs").catch(() => Buffer.alloc(0))).toString().split("\n").filter(Boolean).length;
-      const failing = ["sh", "-c", "echo run >> /runs; exit 1"];
+      // Each run says so on stdout: a node's log keeps every run's output.
+      const runs = async (name: string) => {
+        let count = 0;
+        for await (const chunk of ctx.runtime.nodes.logs(name)) count += chunk.data.toString().split("\n").filter((l) => l === "conformance-run").length;
+        return count;
+      };
+      const failing = ["sh", "-c", "echo conformance-run; exit 1"];
       const onFailure = ctx.name("restart-onfail");
       const always = ctx.name("restart-always");
       const never = ctx.name("restart-no");
       await ctx.node({ name: onFailure, command: failing, restart: "on-failure" });
-      await ctx.node({ name: always, command: ["sh", "-c", "echo run >> /runs; exit 0"], restart: "always" });
+      await ctx.node({ name: always, command: ["sh", "-c", "echo conformance-run; exit 0"], restart: "always" });
       await ctx.node({ name: never, command: failing, restart: "no" });
       for (const name of [onFailure, always, never]) await ctx.runtime.nodes.start(name);
       for (const name of [onFailure, always]) {
@@ -472,7 +482,7 @@ export const conformanceChecks: ConformanceCheck[] = [
       }
       const stopped = await ctx.runtime.nodes.inspect(never);
       assert.equal(stopped.state, "stopped", "restart: no leaves a node that exited stopped");
-      assert.equal(stopped.exitCode, 1);
+      assert.equal(stopped.exitCode, 1, "nodes.inspect: the exit code of a node that exited");
       assert.equal(await runs(never), 1, "restart: no ran the command once");
       await ctx.runtime.nodes.stop(onFailure, { timeoutSeconds: 1 });
       const after = await runs(onFailure);
@@ -511,13 +521,13 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.node({ name, command: SLEEPER });
       await ctx.runtime.nodes.start(name);
       const ok = await ctx.runtime.nodes.exec(name, ["sh", "-c", "echo out; echo err >&2"]);
-      assert.equal(ok.exitCode, 0);
-      assert.equal(text(ok.stdout), "out");
-      assert.equal(text(ok.stderr), "err");
+      assert.equal(ok.exitCode, 0, "nodes.exec: exit code 0");
+      assert.equal(text(ok.stdout), "out", "nodes.exec: stdout holds what the process wrote to stdout only");
+      assert.equal(text(ok.stderr), "err", "nodes.exec: stderr holds what the process wrote to stderr only");
       const failed = await ctx.runtime.nodes.exec(name, ["sh", "-c", "exit 7"]);
-      assert.equal(failed.exitCode, 7);
+      assert.equal(failed.exitCode, 7, "nodes.exec: a non-zero exit is a result with its code");
       const env = await ctx.runtime.nodes.exec(name, ["sh", "-c", 'echo "$GREETING"'], { env: { GREETING: "hello there" } });
-      assert.equal(text(env.stdout), "hello there");
+      assert.equal(text(env.stdout), "hello there", "nodes.exec passes ExecOptions.env");
     },
   },
   {
@@ -528,10 +538,10 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.node({ name, command: SLEEPER });
       await ctx.runtime.nodes.start(name);
       const fromText = await ctx.runtime.nodes.exec(name, ["cat"], { stdin: "line one\nline two\n" });
-      assert.equal(fromText.stdout.toString(), "line one\nline two\n");
+      assert.equal(fromText.stdout.toString(), "line one\nline two\n", "nodes.exec passes a string stdin, then closes it");
       const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
       const fromBytes = await ctx.runtime.nodes.exec(name, ["sh", "-c", "cat > /tmp/bytes && wc -c < /tmp/bytes"], { stdin: bytes });
-      assert.equal(text(fromBytes.stdout), "256");
+      assert.equal(text(fromBytes.stdout), "256", "nodes.exec passes a byte stdin whole");
       const { Readable } = await import("node:stream");
       const big = Buffer.alloc(3 * 1024 * 1024, 97);
       const chunks: Buffer[] = [];
@@ -542,9 +552,9 @@ export const conformanceChecks: ConformanceCheck[] = [
         },
       });
       const streamed = await ctx.runtime.nodes.exec(name, ["cat"], { stdin: Readable.from([big.subarray(0, 1 << 20), big.subarray(1 << 20)]), stdout: sink });
-      assert.equal(streamed.exitCode, 0);
-      assert.equal(streamed.stdout.length, 0, "stdout streamed, not collected");
-      assert.equal(Buffer.concat(chunks).length, big.length);
+      assert.equal(streamed.exitCode, 0, "nodes.exec with a stream stdin exits 0");
+      assert.equal(streamed.stdout.length, 0, "nodes.exec: stdout streamed to ExecOptions.stdout is not collected too");
+      assert.equal(Buffer.concat(chunks).length, big.length, "nodes.exec streams all of stdout to ExecOptions.stdout");
     },
   },
   {
@@ -567,7 +577,7 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.runtime.nodes.exec(name, ["sh", "-c", "echo to-out; echo to-err >&2"], { stdout: out, stderr: err });
       assert.equal(out.writableEnded || out.destroyed, false, "nodes.exec must not end or destroy the caller's stdout");
       assert.equal(err.writableEnded || err.destroyed, false, "nodes.exec must not end or destroy the caller's stderr");
-      assert.equal(out.data().toString(), "to-out\n");
+      assert.equal(out.data().toString(), "to-out\n", "nodes.exec streams stdout to the caller's writable");
       assert.ok(err.data().toString().endsWith("to-err\n"), "nodes.exec streams stderr to the caller's writable");
     },
   },
@@ -577,7 +587,7 @@ export const conformanceChecks: ConformanceCheck[] = [
     async run(ctx) {
       const name = ctx.name("notrunning");
       await ctx.node({ name, command: SLEEPER });
-      await expectCode(ctx.runtime.nodes.exec(name, ["true"]), "NODE_NOT_RUNNING");
+      await expectCodeOf("nodes.exec", "exec in a node that is not running is NODE_NOT_RUNNING", ctx.runtime.nodes.exec(name, ["true"]), "NODE_NOT_RUNNING");
     },
   },
   // ---------------------------------------------------------------- files
@@ -592,12 +602,12 @@ export const conformanceChecks: ConformanceCheck[] = [
       assert.deepEqual(await ctx.runtime.nodes.readFile(name, "/etc/k3ts/deep/dir/secret.bin"), bytes, "read before start");
       await ctx.runtime.nodes.start(name);
       const stat = await ctx.runtime.nodes.exec(name, ["stat", "-c", "%a %s", "/etc/k3ts/deep/dir/secret.bin"]);
-      assert.equal(text(stat.stdout), "600 256", "mode and size seen inside the node");
+      assert.equal(text(stat.stdout), "600 256", "nodes.writeFile: the mode and size seen inside the node");
       await ctx.runtime.nodes.exec(name, ["sh", "-c", "echo made-inside > /tmp/inside.txt"]);
       assert.equal(text(await ctx.runtime.nodes.readFile(name, "/tmp/inside.txt")), "made-inside");
       await ctx.runtime.nodes.writeFile(name, "/tmp/later.txt", "written while running\n");
       const cat = await ctx.runtime.nodes.exec(name, ["cat", "/tmp/later.txt"]);
-      assert.equal(cat.stdout.toString(), "written while running\n");
+      assert.equal(cat.stdout.toString(), "written while running\n", "nodes.writeFile on a running node: its processes see the file");
       await ctx.runtime.nodes.stop(name, { timeoutSeconds: 1 });
       await ctx.runtime.nodes.writeFile(name, "/tmp/stopped.txt", "while stopped");
       assert.equal(text(await ctx.runtime.nodes.readFile(name, "/tmp/stopped.txt")), "while stopped");
@@ -616,7 +626,7 @@ export const conformanceChecks: ConformanceCheck[] = [
       assert.equal((await ctx.runtime.nodes.readFile(name, "/tmp/twice.txt")).toString(), "second\n", "the second write replaced the first");
       await ctx.runtime.nodes.start(name);
       const stat = await ctx.runtime.nodes.exec(name, ["stat", "-c", "%a", "/tmp/twice.txt", "/tmp/plain.txt"]);
-      assert.equal(text(stat.stdout), "644\n644", "the default mode, also over a file that was 0600");
+      assert.equal(text(stat.stdout), "644\n644", "nodes.writeFile: the default mode is 0644, also over a file that was 0600");
     },
   },
   {
@@ -625,9 +635,9 @@ export const conformanceChecks: ConformanceCheck[] = [
     async run(ctx) {
       const name = ctx.name("nofile");
       await ctx.node({ name, command: SLEEPER });
-      await expectCode(ctx.runtime.nodes.readFile(name, "/no/such/file"), "FILE_NOT_FOUND");
+      await expectCodeOf("nodes.readFile", "a file that does not exist is FILE_NOT_FOUND", ctx.runtime.nodes.readFile(name, "/no/such/file"), "FILE_NOT_FOUND");
       await ctx.runtime.nodes.start(name);
-      await expectCode(ctx.runtime.nodes.readFile(name, "/no/such/file"), "FILE_NOT_FOUND");
+      await expectCodeOf("nodes.readFile", "a file that does not exist is FILE_NOT_FOUND", ctx.runtime.nodes.readFile(name, "/no/such/file"), "FILE_NOT_FOUND");
     },
   },
   // ---------------------------------------------------------------- ports
@@ -643,7 +653,7 @@ export const conformanceChecks: ConformanceCheck[] = [
       assert.equal(created.ports.length, 2, `nodes.inspect before start reports both mappings (${describe(created)})`);
       for (const port of created.ports) {
         assert.equal(port.containerPort, 8080, `nodes.inspect before start: containerPort (${describe(created)})`);
-        assert.equal(port.protocol, "tcp");
+        assert.equal(port.protocol, "tcp", "nodes.inspect before start: the protocol defaults to tcp");
         assert.equal(port.hostIP, "127.0.0.1", `nodes.inspect before start: the default hostIP is 127.0.0.1 (${describe(created)})`);
       }
       assert.ok(created.ports.some((p) => p.hostPort === fixed), `nodes.inspect before start: the fixed host port (${describe(created)})`);
@@ -668,15 +678,15 @@ export const conformanceChecks: ConformanceCheck[] = [
       });
       const picked = node.ports.find((p) => p.hostPort !== fixed);
       assert.ok(picked && picked.hostPort > 0, `an engine-picked port is reported (${JSON.stringify(node.ports)})`);
-      assert.equal(picked.hostIP, "127.0.0.1");
-      assert.equal(picked.protocol, "tcp");
-      assert.ok(node.ports.some((p) => p.hostPort === fixed && p.containerPort === 8080), "the fixed port is reported");
+      assert.equal(picked.hostIP, "127.0.0.1", "nodes.inspect: the hostIP given");
+      assert.equal(picked.protocol, "tcp", "nodes.inspect: the protocol defaults to tcp");
+      assert.ok(node.ports.some((p) => p.hostPort === fixed && p.containerPort === 8080), "nodes.inspect reports the fixed host port");
       for (const port of [picked.hostPort, fixed]) {
         const body = await eventually(`http on 127.0.0.1:${port}`, async () => {
           const res = await fetch(`http://127.0.0.1:${port}/index.html`);
           return res.ok ? res.text() : undefined;
         });
-        assert.equal(body, "hello from a node\n");
+        assert.equal(body, "hello from a node\n", `a published port answers on 127.0.0.1:${port}`);
       }
     },
   },
@@ -693,7 +703,7 @@ export const conformanceChecks: ConformanceCheck[] = [
         const res = await fetch(`http://127.0.0.1:${port.hostPort}/index.html`);
         return res.ok ? res.text() : undefined;
       });
-      assert.equal(body, "loopback only\n");
+      assert.equal(body, "loopback only\n", "a port published without hostIP answers on 127.0.0.1");
       // Not on this machine's other addresses: a port on every interface would answer there too.
       for (const ip of externalIPv4()) {
         const reached: boolean = await fetch(`http://${ip}:${port.hostPort}/index.html`, { signal: AbortSignal.timeout(2000) }).then(
@@ -714,7 +724,7 @@ export const conformanceChecks: ConformanceCheck[] = [
       try {
         const name = ctx.name("busy-port");
         await ctx.node({ name, command: HTTPD(), ports: [{ containerPort: 8080, hostIP: "127.0.0.1", hostPort: port }] });
-        await expectCode(ctx.runtime.nodes.start(name), "PORT_IN_USE");
+        await expectCodeOf("nodes.start", "a host port that is taken is PORT_IN_USE", ctx.runtime.nodes.start(name), "PORT_IN_USE");
       } finally {
         busy.close();
       }
@@ -729,14 +739,14 @@ export const conformanceChecks: ConformanceCheck[] = [
       ctx.track("network", net);
       const subnet = `10.${200 + (randomBytes(1)[0]! % 50)}.${randomBytes(1)[0]!}.0/24`;
       const first = await ctx.runtime.networks.ensure({ name: net, subnet, labels: { ...ctx.labels, "k3ts.io/x": "1" } });
-      assert.equal(first.created, true);
+      assert.equal(first.created, true, "networks.ensure of a new network says created: true");
       const again = await ctx.runtime.networks.ensure({ name: net, labels: ctx.labels });
-      assert.equal(again.created, false);
-      assert.equal(again.network.id, first.network.id);
+      assert.equal(again.created, false, "networks.ensure of an existing network says created: false");
+      assert.equal(again.network.id, first.network.id, "networks.ensure returns the existing network");
       const info = await ctx.runtime.networks.inspect(net);
-      assert.equal(info.subnet, subnet);
-      assert.equal(info.gateway, subnet.replace(/0\/24$/, "1"));
-      assert.equal(info.labels["k3ts.io/x"], "1");
+      assert.equal(info.subnet, subnet, "networks.inspect: the subnet given");
+      assert.equal(info.gateway, subnet.replace(/0\/24$/, "1"), "networks.inspect: the gateway is the subnet's first address");
+      assert.equal(info.labels["k3ts.io/x"], "1", "networks.inspect: the labels given");
       const member = ctx.name("member");
       const ip = subnet.replace(/0\/24$/, "42");
       await ctx.node({ name: member, command: SLEEPER, network: { name: net, ipv4: ip } });
@@ -744,9 +754,9 @@ export const conformanceChecks: ConformanceCheck[] = [
       // A node that is attached but not running is not a member.
       await ctx.node({ name: ctx.name("not-started"), command: SLEEPER, network: { name: net } });
       const withMember = await ctx.runtime.networks.inspect(net);
-      assert.deepEqual(withMember.members.map((m) => [m.name, m.ipv4]), [[member, ip]]);
+      assert.deepEqual(withMember.members.map((m) => [m.name, m.ipv4]), [[member, ip]], "networks.inspect: members are the running nodes with their IPv4 (the static one given)");
       const node = await ctx.runtime.nodes.inspect(member);
-      assert.equal(node.networks.find((n) => n.name === net)?.ipv4, ip);
+      assert.equal(node.networks.find((n) => n.name === net)?.ipv4, ip, "nodes.inspect: the node's static IPv4 on the network");
     },
   },
   {
@@ -769,7 +779,7 @@ export const conformanceChecks: ConformanceCheck[] = [
           const r = await ctx.runtime.nodes.exec(client, ["wget", "-q", "-O", "-", `http://${host}:8080/index.html`]);
           return r.exitCode === 0 ? r.stdout.toString() : undefined;
         });
-        assert.equal(out, "found by name\n");
+        assert.equal(out, "found by name\n", `a node reaches ${host} by name or alias`);
       }
     },
   },
@@ -790,15 +800,15 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.runtime.nodes.start(client);
       await ctx.runtime.networks.connect(netB, server, { aliases: ["joined-later"] });
       const node = await ctx.runtime.nodes.inspect(server);
-      assert.deepEqual(node.networks.map((n) => n.name).sort(), [netA, netB].sort());
+      assert.deepEqual(node.networks.map((n) => n.name).sort(), [netA, netB].sort(), "networks.connect: nodes.inspect shows both networks");
       const out = await eventually("the connected node by alias", async () => {
         const r = await ctx.runtime.nodes.exec(client, ["wget", "-q", "-O", "-", "http://joined-later:8080/index.html"]);
         return r.exitCode === 0 ? r.stdout.toString() : undefined;
       });
-      assert.equal(out, "second network\n");
+      assert.equal(out, "second network\n", "networks.connect: the node is reachable by its alias on the second network");
       await ctx.runtime.networks.disconnect(netB, server);
-      assert.deepEqual((await ctx.runtime.nodes.inspect(server)).networks.map((n) => n.name), [netA]);
-      assert.deepEqual((await ctx.runtime.networks.inspect(netB)).members.map((m) => m.name), [client]);
+      assert.deepEqual((await ctx.runtime.nodes.inspect(server)).networks.map((n) => n.name), [netA], "networks.disconnect: the node is off that network");
+      assert.deepEqual((await ctx.runtime.networks.inspect(netB)).members.map((m) => m.name), [client], "networks.disconnect: the node is no member any more");
     },
   },
   {
@@ -811,12 +821,12 @@ export const conformanceChecks: ConformanceCheck[] = [
       const member = ctx.name("busy-member");
       await ctx.node({ name: member, command: SLEEPER, network: { name: net } });
       await ctx.runtime.nodes.start(member);
-      await expectCode(ctx.runtime.networks.delete(net), "NETWORK_IN_USE");
+      await expectCodeOf("networks.delete", "a network with a node attached is NETWORK_IN_USE", ctx.runtime.networks.delete(net), "NETWORK_IN_USE");
       await ctx.runtime.nodes.delete(member);
       await ctx.runtime.networks.delete(net);
-      await expectCode(ctx.runtime.networks.inspect(net), "NETWORK_NOT_FOUND");
-      await expectCode(ctx.runtime.networks.delete(net), "NETWORK_NOT_FOUND");
-      await expectCode(ctx.runtime.networks.connect(net, ctx.name("whatever")), "NETWORK_NOT_FOUND");
+      await expectCodeOf("networks.inspect", "a network that does not exist is NETWORK_NOT_FOUND", ctx.runtime.networks.inspect(net), "NETWORK_NOT_FOUND");
+      await expectCodeOf("networks.delete", "a network that does not exist is NETWORK_NOT_FOUND", ctx.runtime.networks.delete(net), "NETWORK_NOT_FOUND");
+      await expectCodeOf("networks.connect", "a network that does not exist is NETWORK_NOT_FOUND", ctx.runtime.networks.connect(net, ctx.name("whatever")), "NETWORK_NOT_FOUND");
     },
   },
   {
@@ -922,11 +932,11 @@ export const conformanceChecks: ConformanceCheck[] = [
       const vol = ctx.name("vol");
       ctx.track("volume", vol);
       const first = await ctx.runtime.volumes.ensure({ name: vol, labels: { ...ctx.labels, "k3ts.io/vol": "yes" } });
-      assert.equal(first.created, true);
-      assert.equal((await ctx.runtime.volumes.ensure({ name: vol, labels: ctx.labels })).created, false);
+      assert.equal(first.created, true, "volumes.ensure of a new volume says created: true");
+      assert.equal((await ctx.runtime.volumes.ensure({ name: vol, labels: ctx.labels })).created, false, "volumes.ensure of an existing volume says created: false");
       const listed = await ctx.runtime.volumes.list({ labels: { ...ctx.labels, "k3ts.io/vol": "yes" } });
-      assert.deepEqual(listed.map((v) => v.name), [vol]);
-      assert.equal(listed[0]?.labels["k3ts.io/vol"], "yes");
+      assert.deepEqual(listed.map((v) => v.name), [vol], "volumes.list selects by labels");
+      assert.equal(listed[0]?.labels["k3ts.io/vol"], "yes", "volumes.list reports the labels");
       const writer = ctx.name("vol-writer");
       await ctx.node({ name: writer, command: SLEEPER, volumes: [{ type: "volume", source: vol, target: "/data" }] });
       await ctx.runtime.nodes.start(writer);
@@ -936,13 +946,13 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.runtime.nodes.start(reader);
       assert.equal(text((await ctx.runtime.nodes.exec(reader, ["cat", "/mnt/file"])).stdout), "persisted");
       const ro = await ctx.runtime.nodes.exec(reader, ["sh", "-c", "echo x > /mnt/other"]);
-      assert.notEqual(ro.exitCode, 0, "a read-only mount refuses writes");
-      await expectCode(ctx.runtime.volumes.delete(vol), "VOLUME_IN_USE");
+      assert.notEqual(ro.exitCode, 0, "a read-only volume mount refuses writes");
+      await expectCodeOf("volumes.delete", "a volume a node mounts is VOLUME_IN_USE", ctx.runtime.volumes.delete(vol), "VOLUME_IN_USE");
       await ctx.runtime.nodes.delete(writer);
       await ctx.runtime.nodes.delete(reader);
       await ctx.runtime.volumes.delete(vol);
-      await expectCode(ctx.runtime.volumes.delete(vol), "VOLUME_NOT_FOUND");
-      assert.equal((await ctx.runtime.volumes.list({ labels: { ...ctx.labels, "k3ts.io/vol": "yes" } })).length, 0);
+      await expectCodeOf("volumes.delete", "a volume that does not exist is VOLUME_NOT_FOUND", ctx.runtime.volumes.delete(vol), "VOLUME_NOT_FOUND");
+      assert.equal((await ctx.runtime.volumes.list({ labels: { ...ctx.labels, "k3ts.io/vol": "yes" } })).length, 0, "volumes.delete: the volume is gone from volumes.list");
     },
   },
   // ---------------------------------------------------------------- images
@@ -950,16 +960,16 @@ export const conformanceChecks: ConformanceCheck[] = [
     group: "images",
     name: "exists, save and load round-trip an image; missing images are IMAGE_NOT_FOUND",
     async run(ctx) {
-      assert.equal(await ctx.runtime.images.exists(ctx.image), true);
-      assert.equal(await ctx.runtime.images.exists("k3ts.invalid/conformance/missing:never"), false);
+      assert.equal(await ctx.runtime.images.exists(ctx.image), true, `images.exists(${ctx.image}) of the test image`);
+      assert.equal(await ctx.runtime.images.exists("k3ts.invalid/conformance/missing:never"), false, "images.exists of a missing image is false");
       const entries = await listTarEntries(await ctx.runtime.images.save([ctx.image]));
-      assert.ok(entries.includes("manifest.json"), `a docker-save archive has manifest.json (got ${entries.slice(0, 5).join(", ")})`);
+      assert.ok(entries.includes("manifest.json"), `images.save: a docker-save archive has manifest.json (got ${entries.slice(0, 5).join(", ")})`);
       const loaded = await ctx.runtime.images.load(await ctx.runtime.images.save([ctx.image]));
       assert.ok(
         loaded.some((ref) => ref === ctx.image || ref.endsWith(`/${ctx.image}`)),
         `load reports the image it loaded (got ${JSON.stringify(loaded)})`,
       );
-      await expectCode(ctx.runtime.images.save(["k3ts.invalid/conformance/missing:never"]), "IMAGE_NOT_FOUND");
+      await expectCodeOf("images.save", "an image the engine does not hold is IMAGE_NOT_FOUND", ctx.runtime.images.save(["k3ts.invalid/conformance/missing:never"]), "IMAGE_NOT_FOUND");
     },
   },
   {
@@ -993,7 +1003,7 @@ export const conformanceChecks: ConformanceCheck[] = [
       for (const ref of [ctx.image, copy]) {
         assert.ok(tags.some((t) => sameImage(t, ref)), `images.save of two images holds ${ref} (manifest.json names ${JSON.stringify(tags)})`);
       }
-      const both = await ctx.runtime.images.load(packEntries(entries));
+      const both = await ctx.runtime.images.load(await packEntries(entries));
       for (const ref of [ctx.image, copy]) {
         assert.ok(both.some((r) => sameImage(r, ref)), `images.load of a two-image archive reports ${ref} (got ${JSON.stringify(both)})`);
       }
@@ -1012,7 +1022,7 @@ export const conformanceChecks: ConformanceCheck[] = [
     group: "images",
     name: "pulling from an unreachable registry is IMAGE_PULL_FAILED",
     async run(ctx) {
-      await expectCode(ctx.runtime.images.pull("127.0.0.1:1/k3ts/conformance:none"), "IMAGE_PULL_FAILED");
+      await expectCodeOf("images.pull", "a pull from an unreachable registry is IMAGE_PULL_FAILED", ctx.runtime.images.pull("127.0.0.1:1/k3ts/conformance:none"), "IMAGE_PULL_FAILED");
     },
   },
   // ---------------------------------------------------------------- logs
@@ -1028,7 +1038,7 @@ export const conformanceChecks: ConformanceCheck[] = [
         for await (const chunk of ctx.runtime.nodes.logs(name)) seen.push(`${chunk.stream}:${chunk.data.toString().trim()}`);
         return seen.includes("stdout:out-1") && seen.includes("stderr:err-1") ? seen : undefined;
       });
-      assert.ok(!first.includes("stdout:out-2"), "non-follow logs return what was written so far");
+      assert.ok(!first.includes("stdout:out-2"), "nodes.logs without follow returns what was written so far");
       const ac = new AbortController();
       const followed: string[] = [];
       let ended: unknown;
@@ -1043,8 +1053,8 @@ export const conformanceChecks: ConformanceCheck[] = [
       } finally {
         clearTimeout(timer);
       }
-      assert.ok(followed.includes("out-2"), `follow saw the later line (saw ${JSON.stringify(followed)})`);
-      assert.ok(isK3tsError(ended, "ABORTED"), `aborting a follow ends it with ABORTED (got ${String(ended)})`);
+      assert.ok(followed.includes("out-2"), `nodes.logs with follow saw the later line (saw ${JSON.stringify(followed)})`);
+      assert.ok(isK3tsError(ended, "ABORTED"), `nodes.logs: aborting a follow ends it with ABORTED (got ${String(ended)})`);
     },
   },
   {
@@ -1056,10 +1066,10 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.runtime.nodes.start(name);
       const lines: string[] = [];
       for await (const chunk of ctx.runtime.nodes.logs(name, { follow: true })) lines.push(...chunk.data.toString().split("\n").filter(Boolean));
-      assert.deepEqual(lines, ["line-1", "line-2", "line-3", "line-4", "line-5"]);
+      assert.deepEqual(lines, ["line-1", "line-2", "line-3", "line-4", "line-5"], "nodes.logs with follow returns every line, then ends when the node stops");
       const tail: string[] = [];
       for await (const chunk of ctx.runtime.nodes.logs(name, { tail: 2 })) tail.push(...chunk.data.toString().split("\n").filter(Boolean));
-      assert.deepEqual(tail, ["line-4", "line-5"]);
+      assert.deepEqual(tail, ["line-4", "line-5"], "nodes.logs with tail: 2 returns the last two lines");
     },
   },
   {
@@ -1087,13 +1097,13 @@ export const conformanceChecks: ConformanceCheck[] = [
     name: "a signal that already fired rejects every kind of call with ABORTED",
     async run(ctx) {
       const signal = AbortSignal.abort();
-      await expectCode(ctx.runtime.info({ signal }), "ABORTED");
-      await expectCode(ctx.runtime.nodes.list({ labels: ctx.labels }, { signal }), "ABORTED");
-      await expectCode(ctx.runtime.networks.ensure({ name: ctx.name("never"), labels: ctx.labels }, { signal }), "ABORTED");
-      await expectCode(ctx.runtime.images.exists(ctx.image, { signal }), "ABORTED");
+      await expectCodeOf("info", "a signal that already fired rejects with ABORTED", ctx.runtime.info({ signal }), "ABORTED");
+      await expectCodeOf("nodes.list", "a signal that already fired rejects with ABORTED", ctx.runtime.nodes.list({ labels: ctx.labels }, { signal }), "ABORTED");
+      await expectCodeOf("networks.ensure", "a signal that already fired rejects with ABORTED", ctx.runtime.networks.ensure({ name: ctx.name("never"), labels: ctx.labels }, { signal }), "ABORTED");
+      await expectCodeOf("images.exists", "a signal that already fired rejects with ABORTED", ctx.runtime.images.exists(ctx.image, { signal }), "ABORTED");
       const name = ctx.name("never-node");
-      await expectCode(ctx.runtime.nodes.create({ name, image: ctx.image, labels: ctx.labels }, { signal }), "ABORTED");
-      await expectCode(ctx.runtime.nodes.inspect(name), "NODE_NOT_FOUND");
+      await expectCodeOf("nodes.create", "a signal that already fired rejects with ABORTED", ctx.runtime.nodes.create({ name, image: ctx.image, labels: ctx.labels }, { signal }), "ABORTED");
+      await expectCodeOf("nodes.inspect after an aborted nodes.create", "an aborted call changes nothing: no node was made", ctx.runtime.nodes.inspect(name), "NODE_NOT_FOUND");
     },
   },
   {
@@ -1143,8 +1153,8 @@ export const conformanceChecks: ConformanceCheck[] = [
       }
       // Nothing changed: the node is there and not started, no file was written, network and volume are there.
       assert.equal((await nodes.inspect(node)).state, "created", "after the aborted calls the node is as it was");
-      await expectCode(nodes.readFile(node, "/tmp/aborted.txt"), "FILE_NOT_FOUND");
-      assert.equal((await networks.inspect(net)).name, net);
+      await expectCodeOf("nodes.readFile after an aborted nodes.writeFile", "an aborted call changes nothing: no file was written", nodes.readFile(node, "/tmp/aborted.txt"), "FILE_NOT_FOUND");
+      assert.equal((await networks.inspect(net)).name, net, "after the aborted calls the network is still there");
       assert.ok((await volumes.list({ labels: ctx.labels })).some((v) => v.name === vol), "the volume is still there");
       assert.ok(!(await volumes.list({ labels: ctx.labels })).some((v) => v.name === ctx.name("aborted-vol2")), "no volume was made");
     },
@@ -1170,7 +1180,7 @@ export const conformanceChecks: ConformanceCheck[] = [
       }
       assert.ok(Date.now() - started < 5_300, "the exec did not run to completion");
       // The runtime is still usable afterwards.
-      assert.equal((await ctx.runtime.nodes.exec(name, ["true"])).exitCode, 0);
+      assert.equal((await ctx.runtime.nodes.exec(name, ["true"])).exitCode, 0, "nodes.exec works again after an aborted exec");
     },
   },
 ];

@@ -4,6 +4,7 @@ export {
   expectCode,
   leftovers,
   CONFORMANCE_SUITE_LABEL,
+  CONFORMANCE_COPY_IMAGE,
 } from "./conformance.js";
 export type { ConformanceOptions, ConformanceCheck, CheckContext, CheckResult } from "./conformance.js";
 export { defineRuntimeConformance } from "./suite.js";
