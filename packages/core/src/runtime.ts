@@ -185,6 +185,11 @@ export interface VolumeClient {
  *   127.0.0.1), and the host port given, or for an engine-picked one `0` or the port the engine has
  *   reserved (Podman picks at create, Docker at start); only a running node's host port is one to connect to.
  * - `networks[].aliases`: exactly the aliases asked for, none the engine adds (the node's name, its id).
+ *
+ * The node's settings take effect as {@link NodeSpec} says: `hostname` (in /etc/hostname), `entrypoint`
+ * and `command`, `workdir` (for the command and, by default, for exec; callers name a directory the
+ * image has: Docker creates a missing one, Podman refuses to start), `env`, `extraHosts` (/etc/hosts),
+ * `tmpfs` (empty at every start), `init` (an init is PID 1), `restart`, `capAdd`, `privileged`.
  */
 export interface NodeClient {
   /**
