@@ -459,6 +459,34 @@ describe("the byte path", () => {
     await Promise.all([1, 2, 3, 4].map(one));
   });
 
+  it("every byte written right before the local client ends its writes reaches the pod", async () => {
+    const size = 8 << 20;
+    const pod = await listen(
+      createServer({ allowHalfOpen: true }, (s) => {
+        s.on("error", () => {});
+        let n = 0;
+        let mismatch = -1;
+        s.on("data", (d: Buffer) => {
+          if (mismatch < 0 && !d.equals(pattern(3, n, d.length))) mismatch = n;
+          n += d.length;
+          if (n === size) s.end(mismatch < 0 ? "all" : `mismatch at ${mismatch}`);
+        });
+      }),
+    );
+    api.addPod({ name: "db-0", labels: {}, backend: { 5432: pod } });
+    const ep = await track(forwardPod(kc, { pod: "db-0", port: 5432, halfCloseGraceMs: 5000 }));
+    await ep.ready;
+    for (let i = 0; i < 3; i++) {
+      const s = connect({ port: ep.port, host: "127.0.0.1", allowHalfOpen: true });
+      const chunks: Buffer[] = [];
+      s.on("data", (d: Buffer) => chunks.push(d));
+      s.end(pattern(3, 0, size)); // all of it at once, then the end right behind it
+      await once(s, "end");
+      expect(Buffer.concat(chunks).toString()).toBe("all");
+      s.destroy();
+    }
+  });
+
   it("a local client that stops reading holds the pod back: what is in flight stays bounded, and nothing is lost", async () => {
     const size = 96 << 20;
     let podWritten = 0;
