@@ -6,6 +6,7 @@ import { attachDashValues, checkBooleanValues, commandIn, commands, foldCommand,
 import type { CommandContext } from "./context.js";
 import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
+import { Tracer, traceWanted } from "./trace.js";
 import { versionLine } from "./version-line.js";
 
 export interface MainIO {
@@ -35,6 +36,8 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
   const verbose = argv.includes("--verbose");
   const out = new Output({ stdout: io.stdout, stderr: io.stderr, verbose, color: colorWanted(io, argv) });
   const signal = io.signal ?? new AbortController().signal;
+  // K3TS_TRACE=1: each step's wall time and every engine call, on stderr (see trace.ts).
+  const tracer = traceWanted(io.env) ? new Tracer((line) => io.stderr.write(`${line}\n`)) : undefined;
   const cli = cac("k3ts");
   cli.option("--runtime <name>", "Container runtime: docker, podman, a plugin package or a path (env K3TS_RUNTIME)");
   cli.option("--verbose", "Debug output and stack traces");
@@ -54,13 +57,14 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
       const ctx: CommandContext = {
         out,
         stdin: io.stdin ?? Readable.from([]),
-        progress: createProgress(out),
+        progress: tracer ? tracer.progress(createProgress(out)) : createProgress(out),
         env: io.env,
         cwd: io.cwd,
         version: pkg.version,
         signal,
         runtime: async () => {
-          runtime ??= (
+          if (runtime) return runtime;
+          const selected = (
             await selectRuntime({
               ...(opts.runtime ? { name: String(opts.runtime) } : {}),
               env: io.env,
@@ -69,6 +73,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
               context: { logger: out, k3tsVersion: pkg.version, signal },
             })
           ).runtime;
+          runtime ??= tracer ? tracer.runtime(selected) : selected;
           out.debug(`runtime ${runtime.name}`);
           return runtime;
         },
@@ -78,6 +83,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
         exitCode = (await run(ctx)) ?? 0;
       } finally {
         await runtime?.close?.();
+        tracer?.summary();
       }
     })();
   });
