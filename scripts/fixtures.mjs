@@ -90,6 +90,15 @@ function k3sStandinRoot() {
   mkdirSync(join(root, "usr/lib/k3s-standin"), { recursive: true });
   copyFileSync(join(repo, "fixtures/k3s-standin/dist/k3s.js"), join(root, "usr/lib/k3s-standin/k3s.js"));
   copyFileSync(join(repo, "fixtures/k3s-standin/dist/pod-dns.js"), join(root, "usr/lib/k3s-standin/pod-dns.js"));
+  copyFileSync(join(repo, "fixtures/k3s-standin/dist/runc.js"), join(root, "usr/lib/k3s-standin/runc.js"));
+  // First on containerd's PATH (src/containerd.ts): `runc create` through the stand-in's bridge for a node that is not
+  // privileged (src/runc-wrapper.ts), every other runc command straight to Debian's runc.
+  mkdirSync(join(root, "usr/libexec/k3s-standin/runc-bin"), { recursive: true });
+  writeFileSync(
+    join(root, "usr/libexec/k3s-standin/runc-bin/runc"),
+    '#!/bin/sh\n# k3s STAND-IN (test double): NOT part of k3s.\nfor a; do [ "$a" = create ] && exec /usr/local/bin/node /usr/lib/k3s-standin/runc.js "$@"; done\nexec /bin/runc "$@"\n',
+    { mode: 0o755 },
+  );
   writeFileSync(
     join(root, "bin/k3s"),
     "#!/bin/sh\n# k3s STAND-IN (test double) for k3ts tests: NOT k3s (see fixtures/k3s-standin/README.md).\nexec /usr/local/bin/node /usr/lib/k3s-standin/k3s.js \"$@\"\n",
@@ -106,10 +115,8 @@ function k3sStandinRoot() {
     ["/usr/bin/ctr", "/usr/libexec/k3s-standin/ctr"],
     ["/usr/bin/etcd", "/bin/etcd"],
     ["/usr/bin/etcdctl", "/usr/local/bin/etcdctl"],
-    // util-linux's unshare: the kubelet imitation's chroot + chdir into a container's image snapshot.
-    ["/usr/bin/unshare", "/usr/libexec/k3s-standin/unshare"],
   ]) {
-    if (!existsSync(from)) throw new Error(`${from} is missing: apt-get install containerd runc etcd-server etcd-client util-linux`);
+    if (!existsSync(from)) throw new Error(`${from} is missing: apt-get install containerd runc etcd-server etcd-client`);
     copyWithLibs(root, from, to);
   }
   writeFileSync(

@@ -27,6 +27,8 @@ spec:
   template:
     metadata: { labels: { app: web } }
     spec:
+      # httpd is the container's PID 1 and has no SIGTERM handler: only the SIGKILL after the grace period ends it.
+      terminationGracePeriodSeconds: 1
       containers:
       - name: web
         image: ${POD_IMAGE}
