@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
-import { LABELS, deleteCluster, freePort, selectRuntime, type Runtime } from "@k3ts/core";
+import { K3tsError, LABELS, deleteCluster, freePort, selectRuntime, type Runtime } from "@k3ts/core";
 
 export const bin = fileURLToPath(new URL("../../bin/k3ts.js", import.meta.url));
 
@@ -145,4 +145,45 @@ export async function hostsEntry(runtime: Runtime, node: string, name: string): 
     .split("\n")
     .map((l) => l.trim().split(/\s+/))
     .find(([, ...names]) => names.includes(name))?.[0];
+}
+
+/** A runtime that fails the first call for which `when(method, args)` is true (everything else passes through). */
+export function failing(runtime: Runtime, when: (method: string, args: unknown[]) => boolean): Runtime {
+  let fired = false;
+  const wrap = <T extends object>(group: string, target: T): T =>
+    new Proxy(target, {
+      get(obj, prop, receiver) {
+        const value = Reflect.get(obj, prop, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (!fired && when(`${group}.${String(prop)}`, args)) {
+            fired = true;
+            return Promise.reject(new K3tsError("RUNTIME_ERROR", `injected failure in ${group}.${String(prop)}`));
+          }
+          return (value as (...a: unknown[]) => unknown).apply(obj, args);
+        };
+      },
+    });
+  return withGroups(runtime, {
+    nodes: wrap("nodes", runtime.nodes),
+    networks: wrap("networks", runtime.networks),
+    volumes: wrap("volumes", runtime.volumes),
+    images: wrap("images", runtime.images),
+  });
+}
+
+/**
+ * The runtime with some of its client groups replaced. Its own methods (info, close) are called on the
+ * runtime itself, never on a copy: a runtime may keep its state in private fields (Podman's does).
+ */
+export function withGroups(runtime: Runtime, groups: Partial<Pick<Runtime, "nodes" | "networks" | "volumes" | "images">>): Runtime {
+  return {
+    name: runtime.name,
+    nodes: groups.nodes ?? runtime.nodes,
+    networks: groups.networks ?? runtime.networks,
+    volumes: groups.volumes ?? runtime.volumes,
+    images: groups.images ?? runtime.images,
+    info: (options) => runtime.info(options),
+    close: async () => runtime.close?.(),
+  };
 }

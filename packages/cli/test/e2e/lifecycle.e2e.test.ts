@@ -1,8 +1,9 @@
 import { existsSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { Runtime } from "@k3ts/core";
+import { addNodes, type Runtime } from "@k3ts/core";
 import {
   ENGINES,
+  failing,
   cleanupDir,
   clearName,
   createArgs,
@@ -224,6 +225,14 @@ for (const engine of ENGINES) {
         const removed = await k3ts(engine, ["node", "delete", `k3ts-${name}-server-3`], env);
         expect(removed.exitCode, removed.stderr).toBe(0);
         await eventually(async () => expect(await etcdMembers(runtime!, `k3ts-${name}-server-0`)).toEqual([0, 1, 2].map((i) => `k3ts-${name}-server-${i}`)));
+
+        // A server added and rolled back after it joined (the load balancer's update fails) leaves neither its Node nor its etcd member.
+        const lbFails = failing(runtime!, (m, a) => m === "nodes.writeFile" && a[0] === `k3ts-${name}-serverlb`);
+        const rolledBack = await addNodes(name, { runtime: lbFails, role: "server", timeoutMs: 60_000 }).catch((e: unknown) => e);
+        expect(String(rolledBack)).toContain("injected failure in nodes.writeFile");
+        expect((await runtime!.nodes.list({})).map((n) => n.name)).not.toContain(`k3ts-${name}-server-3`);
+        await eventually(async () => expect(await etcdMembers(runtime!, `k3ts-${name}-server-0`)).toEqual([0, 1, 2].map((i) => `k3ts-${name}-server-${i}`)));
+        expect((await kubectl(kc.path, ["get", "nodes", "-o", "name"])).stdout.trim().split("\n")).toEqual([0, 1, 2].map((i) => `node/k3ts-${name}-server-${i}`));
 
         // Two of three members stopped: no quorum, and the API of the one left says so.
         for (const i of [1, 2]) {

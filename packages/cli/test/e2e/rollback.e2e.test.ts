@@ -2,50 +2,9 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { K3tsError, TOKEN_FILE_IN_NODE, createCluster, isK3tsError, type Runtime } from "@k3ts/core";
+import { TOKEN_FILE_IN_NODE, createCluster, isK3tsError } from "@k3ts/core";
 import { specFromFlags } from "../../src/commands/cluster/spec.js";
-import { ENGINES, K3S_IMAGE, LB_IMAGE, PRIVILEGE_FLAGS, bin, cleanupDir, clearName, kubeconfigWithOtherContext, leftovers, read, runtimeFor } from "./helpers.js";
-
-/** A runtime that fails the first call for which `when(method, args)` is true (everything else passes through). */
-function failing(runtime: Runtime, when: (method: string, args: unknown[]) => boolean): Runtime {
-  let fired = false;
-  const wrap = <T extends object>(group: string, target: T): T =>
-    new Proxy(target, {
-      get(obj, prop, receiver) {
-        const value = Reflect.get(obj, prop, receiver) as unknown;
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => {
-          if (!fired && when(`${group}.${String(prop)}`, args)) {
-            fired = true;
-            return Promise.reject(new K3tsError("RUNTIME_ERROR", `injected failure in ${group}.${String(prop)}`));
-          }
-          return (value as (...a: unknown[]) => unknown).apply(obj, args);
-        };
-      },
-    });
-  return withGroups(runtime, {
-    nodes: wrap("nodes", runtime.nodes),
-    networks: wrap("networks", runtime.networks),
-    volumes: wrap("volumes", runtime.volumes),
-    images: wrap("images", runtime.images),
-  });
-}
-
-/**
- * The runtime with some of its client groups replaced. Its own methods (info, close) are called on the
- * runtime itself, never on a copy: a runtime may keep its state in private fields (Podman's does).
- */
-function withGroups(runtime: Runtime, groups: Partial<Pick<Runtime, "nodes" | "networks" | "volumes" | "images">>): Runtime {
-  return {
-    name: runtime.name,
-    nodes: groups.nodes ?? runtime.nodes,
-    networks: groups.networks ?? runtime.networks,
-    volumes: groups.volumes ?? runtime.volumes,
-    images: groups.images ?? runtime.images,
-    info: (options) => runtime.info(options),
-    close: async () => runtime.close?.(),
-  };
-}
+import { ENGINES, K3S_IMAGE, LB_IMAGE, PRIVILEGE_FLAGS, bin, cleanupDir, clearName, failing, kubeconfigWithOtherContext, leftovers, read, runtimeFor, withGroups } from "./helpers.js";
 
 const flags = (extra: Record<string, unknown> = {}) => ({
   image: K3S_IMAGE,

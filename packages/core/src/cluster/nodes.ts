@@ -9,7 +9,7 @@ import { silentProgress, withStep } from "../logger.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, NodeSpec, PortMapping } from "../types.js";
 import { crashCheck } from "./crash.js";
-import { accessFromKubeconfig, kubeRequest, waitForReady } from "./kubeapi.js";
+import { accessFromKubeconfig, kubeRequest, waitForReady, type KubeAccess } from "./kubeapi.js";
 import { getCluster, getKubeconfig, readKeptSpec, type ClusterSummary, type LifecycleOptions } from "./query.js";
 import {
   CLUSTER_SPEC_IN_NODE,
@@ -223,7 +223,23 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
     return made;
   } catch (err) {
     for (const name of made) await runtime.nodes.delete(name, { force: true }).catch(() => {});
+    // A server that joined stays an etcd member until its Node is deleted (k3s' etcd member controller):
+    // without this, a rollback after the join leaves a member that never comes back (one loss closer to no quorum).
+    if (made.length) {
+      const access = await getKubeconfig(clusterName, { runtime })
+        .then((k) => accessFromKubeconfig(k))
+        .catch(() => undefined);
+      for (const name of made) await deleteNodeObject(access, name, opts.logger);
+    }
     throw err;
+  }
+}
+
+/** Deletes a node's Kubernetes Node object (gone already is fine); says so when it could not. */
+async function deleteNodeObject(access: KubeAccess | undefined, name: string, logger: LifecycleOptions["logger"]): Promise<void> {
+  const res = access ? await kubeRequest(access, `/api/v1/nodes/${encodeURIComponent(name.toLowerCase())}`, { method: "DELETE" }).catch((e: Error) => ({ status: 0, body: e.message })) : undefined;
+  if (!res || (res.status >= 300 && res.status !== 404)) {
+    logger?.warn(`the Kubernetes Node ${name} could not be deleted (${res ? `HTTP ${res.status}` : "API not reachable"}); remove it with kubectl delete node ${name}`);
   }
 }
 
@@ -266,10 +282,7 @@ export async function deleteNodes(nodeNames: string[], opts: LifecycleOptions): 
         }
       }
       await runtime.nodes.delete(name, { force: true });
-      const res = access ? await kubeRequest(access, `/api/v1/nodes/${encodeURIComponent(name.toLowerCase())}`, { method: "DELETE" }).catch((e: Error) => ({ status: 0, body: e.message })) : undefined;
-      if (!res || (res.status >= 300 && res.status !== 404)) {
-        opts.logger?.warn(`the Kubernetes Node ${name} could not be deleted (${res ? `HTTP ${res.status}` : "API not reachable"}); remove it with kubectl delete node ${name}`);
-      }
+      await deleteNodeObject(access, name, opts.logger);
     });
     removed.push(name);
   }
