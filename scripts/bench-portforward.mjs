@@ -9,7 +9,8 @@
 // protocol, a plain byte relay (local TCP → TLS with the same certificates, client certificate
 // included → a relay in the child → the sink), stream.pipe both ways. What the endpoint costs
 // beyond that floor is the port-forward protocol and its implementation; the floor's own ratio to
-// direct TCP is what TLS and two extra hops cost on the machine.
+// direct TCP is what TLS and two extra hops cost on the machine. The same relay without TLS shows
+// the hops' share alone.
 //
 //   import { benchPortForward } from "./bench-portforward.mjs";   const r = await benchPortForward(5);
 //   node scripts/bench-portforward.mjs [--runs N] [--mb N]         prints the result as JSON
@@ -78,7 +79,14 @@ async function serve() {
     c.pipe(t).on("error", () => c.destroy());
   });
   await new Promise((resolve) => relay.listen(0, "127.0.0.1", resolve));
-  process.stdout.write(`${JSON.stringify({ kubeconfig: api.kubeconfig, sink: sink.address().port, relay: relay.address().port })}\n`);
+  // And the same without TLS: what the two extra hops alone cost.
+  const plainRelay = createServer((t) => {
+    const c = connect(sink.address().port, "127.0.0.1");
+    t.pipe(c).on("error", () => t.destroy());
+    c.pipe(t).on("error", () => c.destroy());
+  });
+  await new Promise((resolve) => plainRelay.listen(0, "127.0.0.1", resolve));
+  process.stdout.write(`${JSON.stringify({ kubeconfig: api.kubeconfig, sink: sink.address().port, relay: relay.address().port, plainRelay: plainRelay.address().port })}\n`);
   process.stdin.resume();
   process.stdin.on("end", () => process.exit(0));
 }
@@ -122,12 +130,15 @@ async function transfer(port, bytes) {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** The floor's near end: a local TCP port relayed over TLS (the kubeconfig's CA and client certificate) to the child's relay. */
+/**
+ * The floor's near end: a local TCP port relayed over TLS (the kubeconfig's CA and client certificate)
+ * to the child's relay; without a kubeconfig, over plain TCP to the child's plain relay.
+ */
 async function startFloorRelay(kc, relayPort) {
   const opts = {};
-  await kc.applyToHTTPSOptions(opts);
+  if (kc) await kc.applyToHTTPSOptions(opts);
   const server = createServer({ allowHalfOpen: true }, (s) => {
-    const t = tlsConnect({ host: "127.0.0.1", port: relayPort, ca: opts.ca, cert: opts.cert, key: opts.key });
+    const t = kc ? tlsConnect({ host: "127.0.0.1", port: relayPort, ca: opts.ca, cert: opts.cert, key: opts.key }) : connect(relayPort, "127.0.0.1");
     s.pipe(t).on("error", () => s.destroy());
     t.pipe(s).on("error", () => t.destroy());
   });
@@ -138,7 +149,7 @@ async function startFloorRelay(kc, relayPort) {
 /**
  * @param {number} runs measured runs of each side (after one warm-up each)
  * @param {{ mb?: number }} [options] megabytes each way per run (default 64)
- * @returns {Promise<{ name: string, runs: number, subjectMs: number, baselineMs: number, ratio: number, bytes: number, subjectMBps: number, baselineMBps: number, floor: { name: string, floorMs: number, floorMBps: number, floorRatio: number, subjectToFloor: number } }>}
+ * @returns {Promise<{ name: string, runs: number, subjectMs: number, baselineMs: number, ratio: number, bytes: number, subjectMBps: number, baselineMBps: number, floor: { name: string, floorMs: number, floorMBps: number, floorRatio: number, subjectToFloor: number, hopsMs: number, hopsRatio: number } }>}
  */
 export async function benchPortForward(runs = 5, options = {}) {
   const bytes = (options.mb ?? 64) << 20;
@@ -150,7 +161,7 @@ export async function benchPortForward(runs = 5, options = {}) {
         throw new Error(`the fake API server exited ${code}`);
       }),
     ]);
-    const { kubeconfig, sink, relay } = JSON.parse(line);
+    const { kubeconfig, sink, relay, plainRelay } = JSON.parse(line);
     const require = createRequire(new URL("package.json", sdkDir));
     const { KubeConfig } = await import(pathToFileURL(require.resolve("@kubernetes/client-node")).href);
     const { forwardPod } = await import(new URL("dist/index.js", sdkDir).href);
@@ -158,22 +169,27 @@ export async function benchPortForward(runs = 5, options = {}) {
     kc.loadFromString(kubeconfig);
     const ep = await forwardPod(kc, { pod: "sink-0", port: "sink" });
     const floor = await startFloorRelay(kc, relay);
+    const hops = await startFloorRelay(undefined, plainRelay);
     try {
       await ep.ready;
       await transfer(ep.port, bytes);
       await transfer(sink, bytes);
       await transfer(floor.port, bytes);
+      await transfer(hops.port, bytes);
       const a = [];
       const b = [];
       const f = [];
+      const h = [];
       for (let i = 0; i < runs; i++) {
         a.push(await transfer(ep.port, bytes));
         b.push(await transfer(sink, bytes));
         f.push(await transfer(floor.port, bytes));
+        h.push(await transfer(hops.port, bytes));
       }
       const subjectMs = +median(a).toFixed(1);
       const baselineMs = +median(b).toFixed(1);
       const floorMs = +median(f).toFixed(1);
+      const hopsMs = +median(h).toFixed(1);
       const mbps = (ms) => +((2 * bytes) / (1 << 20) / (ms / 1000)).toFixed(0);
       return {
         name: `port-forward: ${bytes >> 20} MB each way through an endpoint (ws + TLS, v4.channel.k8s.io) vs direct TCP to the same sink`,
@@ -190,11 +206,14 @@ export async function benchPortForward(runs = 5, options = {}) {
           floorMBps: mbps(floorMs),
           floorRatio: +(floorMs / baselineMs).toFixed(2),
           subjectToFloor: +(subjectMs / floorMs).toFixed(2),
+          hopsMs,
+          hopsRatio: +(hopsMs / baselineMs).toFixed(2),
         },
       };
     } finally {
       await ep.close();
       floor.server.close();
+      hops.server.close();
     }
   } finally {
     child.stdin.end();

@@ -177,6 +177,7 @@ else {
     process.stdout.write(`${r.name}\n  ${r.subjectMs} ms vs ${r.baselineMs} ms (median of ${r.runs}) → ratio ${r.ratio}\n`);
     if (r.floor) {
       process.stdout.write(`  floor, ${r.floor.name}: ${r.floor.floorMs} ms → ratio ${r.floor.floorRatio} to direct TCP; the endpoint is ${r.floor.subjectToFloor}× the floor\n`);
+      process.stdout.write(`  the same relay without TLS (the two extra hops alone): ${r.floor.hopsMs} ms → ratio ${r.floor.hopsRatio}\n`);
     }
   }
 }
