@@ -206,7 +206,12 @@ class PodmanNodes implements NodeClient {
   }
 
   async stop(name: string, options: StopOptions = {}): Promise<void> {
-    const stop = () => this.#podman.call(cmd.stopArgs(name, options.timeoutSeconds), { node: name }, { signal: options.signal });
+    const stopNow = () => this.#podman.call(cmd.stopArgs(name, options.timeoutSeconds), { node: name }, { signal: options.signal });
+    // A stop that lands while podman restarts the node itself fails with "container state improper": try again below.
+    const stop = () =>
+      stopNow().catch((err: unknown) => {
+        if (!(isK3tsError(err) && /container state improper/.test(String(err.meta?.stderr ?? "")))) throw err;
+      });
     await stop();
     // A stop that finds a node with a restart policy between two runs (podman's state "stopped", before its
     // clean-up) does not mark it stopped by the user, and podman starts it again. Stop until it has exited.
@@ -218,6 +223,7 @@ class PodmanNodes implements NodeClient {
       await delay(RESTART_STOP_PAUSE_MS, options.signal);
       await stop();
     }
+    await stopNow(); // still restarting after every attempt: podman's own error
   }
 
   async delete(name: string, options: DeleteOptions = {}): Promise<void> {
