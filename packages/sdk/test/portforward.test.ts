@@ -394,14 +394,31 @@ describe("forwardPod", () => {
   });
 });
 
-/** A byte pattern that shows any byte lost, repeated or out of place: byte i of stream `seed`. */
+/** The period of {@link pattern}: a prime, so no read or frame size lines up with it. */
+const PERIOD = 65521;
+const bases = new Map<number, Buffer>();
+
+/** Bytes `from` … `from + length` of stream `seed`: a pattern that shows any byte lost, repeated or out of place. */
 function pattern(seed: number, from: number, length: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  for (let i = 0; i < length; i++) {
-    const n = from + i;
-    b[i] = (n * 31 + (n >>> 8) * 7 + (n >>> 16) + seed * 13) & 0xff;
+  let base = bases.get(seed);
+  if (!base) {
+    base = Buffer.allocUnsafe(2 * PERIOD);
+    for (let i = 0; i < base.length; i++) {
+      const n = i % PERIOD;
+      base[i] = (n * 31 + (n >>> 8) * 7 + seed * 13) & 0xff;
+    }
+    bases.set(seed, base);
   }
-  return b;
+  const at = from % PERIOD;
+  if (length <= PERIOD) return base.subarray(at, at + length);
+  const out = Buffer.allocUnsafe(length);
+  for (let done = 0; done < length; ) {
+    const start = (from + done) % PERIOD;
+    const n = Math.min(PERIOD, length - done);
+    base.copy(out, done, start, start + n);
+    done += n;
+  }
+  return out;
 }
 
 /** Resolves once `read()` stopped changing for a few polls: the pipe is full and stays full. */
