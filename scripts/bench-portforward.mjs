@@ -26,48 +26,54 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const sdkDir = new URL("../packages/sdk/", import.meta.url);
 const self = fileURLToPath(import.meta.url);
 
-const median = (xs) => {
+export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/**
+ * The sink's connection handler. The protocol: the client's first byte says what to do. "U" + 4-byte
+ * length: read that many bytes, answer "k". "D" + 4-byte length: send that many bytes, then end.
+ * Self-contained (no imports), so that its source also runs as `node -e` inside a node's container
+ * (bench-portforward-kubectl.mjs).
+ */
+export function sinkHandler(s) {
+  const block = Buffer.alloc(64 << 10, 0x5a);
+  s.on("error", () => {});
+  let header = Buffer.alloc(0);
+  let left = -1;
+  s.on("data", (d) => {
+    if (left < 0) {
+      header = Buffer.concat([header, d]);
+      if (header.length < 5) return;
+      const op = String.fromCharCode(header[0]);
+      const n = header.readUInt32BE(1);
+      d = header.subarray(5);
+      if (op === "D") {
+        let sent = 0;
+        const pump = () => {
+          while (sent < n) {
+            const chunk = block.subarray(0, Math.min(block.length, n - sent));
+            sent += chunk.length;
+            if (!s.write(chunk)) return void s.once("drain", pump);
+          }
+          s.end();
+        };
+        left = 0;
+        return pump();
+      }
+      left = n;
+    }
+    left -= d.length;
+    if (left === 0) s.write("k");
+  });
+}
+
 /** Child side: the fake API server with one pod whose port 9000 is a sink/source. */
 async function serve() {
   const { startPortForwardFakeApi, APISERVER_TLS } = await import(new URL("test/portforward-fake-api.ts", sdkDir).href);
-  // The protocol: the client's first byte says what to do. "U" + 4-byte length: read that many bytes, answer "k".
-  // "D" + 4-byte length: send that many bytes, then end.
-  const block = Buffer.alloc(64 << 10, 0x5a);
-  const sink = createServer((s) => {
-    s.on("error", () => {});
-    let header = Buffer.alloc(0);
-    let left = -1;
-    s.on("data", (d) => {
-      if (left < 0) {
-        header = Buffer.concat([header, d]);
-        if (header.length < 5) return;
-        const op = String.fromCharCode(header[0]);
-        const n = header.readUInt32BE(1);
-        d = header.subarray(5);
-        if (op === "D") {
-          let sent = 0;
-          const pump = () => {
-            while (sent < n) {
-              const chunk = block.subarray(0, Math.min(block.length, n - sent));
-              sent += chunk.length;
-              if (!s.write(chunk)) return void s.once("drain", pump);
-            }
-            s.end();
-          };
-          left = 0;
-          return pump();
-        }
-        left = n;
-      }
-      left -= d.length;
-      if (left === 0) s.write("k");
-    });
-  });
+  const sink = createServer(sinkHandler);
   await new Promise((resolve) => sink.listen(0, "127.0.0.1", resolve));
   const api = await startPortForwardFakeApi();
   api.addPod({ name: "sink-0", labels: { app: "sink" }, ports: [{ name: "sink", containerPort: 9000 }], backend: { 9000: sink.address().port } });
@@ -91,8 +97,8 @@ async function serve() {
   process.stdin.on("end", () => process.exit(0));
 }
 
-/** One transfer of `bytes` each way over a new connection to `port`; returns ms. */
-async function transfer(port, bytes) {
+/** One transfer of `bytes` each way over a new connection to `port` (a sink, directly or forwarded); returns ms. */
+export async function transfer(port, bytes) {
   const start = process.hrtime.bigint();
   // upload
   {

@@ -10,10 +10,12 @@
 //   portforward  bytes both ways through an sdk endpoint (the port-forward protocol over ws + TLS, against
 //             an in-process fake API server in a child process) against a direct TCP connection to the same sink;
 //             beside it the floor: the same hops as a plain TLS byte relay, and its own ratio to direct TCP
+//   portforward-kubectl  the same through a cluster of the k3s stand-in on Docker: an sdk endpoint against
+//             `kubectl port-forward` to one sink (needs the engine, the stand-in image and kubectl)
 // The cluster benchmarks run on Docker with the k3s stand-in (pnpm fixtures builds it), unless
 // K3TS_BENCH_K3S_IMAGE names a real k3s image.
 //
-// Usage: pnpm bench [--runs N] [--cluster-runs N] [--json] [--only startup|create|scale|import|portforward]
+// Usage: pnpm bench [--runs N] [--cluster-runs N] [--json] [--only startup|create|scale|import|portforward|portforward-kubectl]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { mkdtempSync } from "node:fs";
@@ -21,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchImport } from "./bench-import.mjs";
 import { benchPortForward } from "./bench-portforward.mjs";
+import { benchPortForwardKubectl } from "./bench-portforward-kubectl.mjs";
 
 const args = process.argv.slice(2);
 const runs = Number(args.includes("--runs") ? args[args.indexOf("--runs") + 1] : 30);
@@ -170,6 +173,7 @@ if (!only || only === "import") {
 }
 
 if (!only || only === "portforward") results.push(await benchPortForward(7, { mb: 64 }));
+if (!only || only === "portforward-kubectl") results.push(await benchPortForwardKubectl(5, { mb: 64 }));
 
 if (asJson) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
@@ -179,5 +183,6 @@ else {
       process.stdout.write(`  floor, ${r.floor.name}: ${r.floor.floorMs} ms → ratio ${r.floor.floorRatio} to direct TCP; the endpoint is ${r.floor.subjectToFloor}× the floor\n`);
       process.stdout.write(`  the same relay without TLS (the two extra hops alone): ${r.floor.hopsMs} ms → ratio ${r.floor.hopsRatio}\n`);
     }
+    if (r.apart) process.stdout.write(`  ${r.apart.name}: ${r.apart.apartMs} ms → ratio ${r.apart.apartRatio}\n`);
   }
 }
