@@ -2,7 +2,7 @@ import { delimiter, isAbsolute, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { K3tsError, isK3tsError } from "./errors.js";
 import { silentLogger } from "./logger.js";
-import { RUNTIME_API_VERSION, type Runtime, type RuntimeContext, type RuntimePlugin } from "./runtime.js";
+import { RUNTIME_API_CHANGES, RUNTIME_API_VERSION, type Runtime, type RuntimeContext, type RuntimePlugin } from "./runtime.js";
 
 /** The first-party runtimes, in auto-detection order. */
 export const BUILTIN_RUNTIMES = ["docker", "podman"] as const;
@@ -82,9 +82,13 @@ export function validatePlugin(candidate: unknown, source: string): RuntimePlugi
   }
   const plugin = value as unknown as RuntimePlugin;
   if (plugin.apiVersion !== RUNTIME_API_VERSION) {
+    // An older plugin lacks what the versions since added: it is refused, never used with a fallback.
+    const added = Object.entries(RUNTIME_API_CHANGES)
+      .filter(([v]) => Number(v) > plugin.apiVersion && Number(v) <= RUNTIME_API_VERSION)
+      .map(([v, what]) => `v${v}: ${what}`);
     throw new K3tsError(
       "PLUGIN_API_MISMATCH",
-      `runtime plugin ${plugin.meta.name} (${source}) implements runtime API v${plugin.apiVersion}, but this k3ts needs v${RUNTIME_API_VERSION}`,
+      `runtime plugin ${plugin.meta.name} (${source}) implements runtime API v${plugin.apiVersion}, but this k3ts needs v${RUNTIME_API_VERSION}${added.length ? ` (added since: ${added.join("; ")})` : ""}`,
       {
         meta: { source, plugin: plugin.meta.name, pluginApiVersion: plugin.apiVersion, coreApiVersion: RUNTIME_API_VERSION },
         hint: `install a version of ${plugin.meta.name} built for runtime API v${RUNTIME_API_VERSION}`,

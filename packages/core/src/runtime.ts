@@ -12,10 +12,19 @@ import type {
 
 /**
  * The version of the {@link Runtime} contract. A plugin declares the version it implements; the
- * loader refuses a plugin whose version differs. Any breaking change to the interfaces in this file
- * bumps it (and is a major changeset for @k3ts/core).
+ * loader refuses a plugin whose version differs (`PLUGIN_API_MISMATCH`, naming what the newer version
+ * added). Any change to the interfaces in this file bumps it (and is a major changeset for @k3ts/core).
+ *
+ * - v1: the first contract.
+ * - v2: `networks.list(filter)` and `volumes.inspect(name)`; core finds the networks it made by their
+ *   labels (rollback, delete). A v1 plugin lacks both, so it is refused, never half-used.
  */
-export const RUNTIME_API_VERSION = 1;
+export const RUNTIME_API_VERSION = 2;
+
+/** What each {@link RUNTIME_API_VERSION} added, for the loader's message to a plugin of an older one. */
+export const RUNTIME_API_CHANGES: Readonly<Record<number, string>> = {
+  2: "networks.list(filter) and volumes.inspect(name)",
+};
 
 /**
  * Every runtime call takes one options object; `signal` aborts it with an `ABORTED` error. A signal
@@ -150,6 +159,12 @@ export interface NetworkClient {
   ensure(spec: NetworkSpec, options?: CallOptions): Promise<{ network: NetworkInfo; created: boolean }>;
   /** `NETWORK_NOT_FOUND`. */
   inspect(name: string, options?: CallOptions): Promise<NetworkInfo>;
+  /**
+   * The networks whose labels match every pair of the filter (an empty value matches any value),
+   * each as `inspect` reports it (labels, subnet, gateway, members). Without a filter, every network
+   * the engine has, its own default ones included. (Since v2.)
+   */
+  list(filter?: LabelFilter, options?: CallOptions): Promise<NetworkInfo[]>;
   /** `NETWORK_NOT_FOUND` when missing, `NETWORK_IN_USE` while any node is attached (in any state, not only members). */
   delete(name: string, options?: CallOptions): Promise<void>;
   /**
@@ -167,6 +182,8 @@ export interface VolumeClient {
   ensure(spec: VolumeSpec, options?: CallOptions): Promise<{ volume: VolumeInfo; created: boolean }>;
   /** `VOLUME_NOT_FOUND` when missing, `VOLUME_IN_USE` while any node mounts it, whatever the node's state. */
   delete(name: string, options?: CallOptions): Promise<void>;
+  /** The volume with its labels, as `list` reports it. `VOLUME_NOT_FOUND` when missing. (Since v2.) */
+  inspect(name: string, options?: CallOptions): Promise<VolumeInfo>;
   /** The volumes whose labels match every pair of the filter (an empty value matches any value), with their labels. */
   list(filter?: LabelFilter, options?: CallOptions): Promise<VolumeInfo[]>;
 }

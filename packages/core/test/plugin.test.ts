@@ -72,6 +72,8 @@ describe("loadRuntimePlugin", () => {
 
   it("refuses an old API version and a module that is not a plugin", async () => {
     expect(await codeOf(loadRuntimePlugin(plugin("old-api.mjs")))).toMatchObject({ code: "PLUGIN_API_MISMATCH" });
+    // A v1 plugin lacks what v2 added: it is refused with a message that says what, not used with a fallback.
+    expect((await codeOf(loadRuntimePlugin(plugin("old-api.mjs")))).message).toContain("implements runtime API v1, but this k3ts needs v2 (added since: v2: networks.list(filter) and volumes.inspect(name))");
     expect(await codeOf(loadRuntimePlugin(plugin("not-a-plugin.mjs")))).toMatchObject({ code: "PLUGIN_INVALID" });
     expect(await codeOf(loadRuntimePlugin(plugin("missing.mjs")))).toMatchObject({ code: "PLUGIN_NOT_FOUND" });
   });
@@ -84,7 +86,7 @@ describe("loadRuntimePlugin", () => {
       writeFileSync(join(root, "package.json"), JSON.stringify({ name, type: "module", exports: "./index.js" }));
       writeFileSync(join(root, "index.js"), body);
     };
-    const def = (name: string, api = 1) =>
+    const def = (name: string, api = RUNTIME_API_VERSION) =>
       `export default { meta: { name: ${JSON.stringify(name)}, version: "1.0.0" }, apiVersion: ${api}, isAvailable: async () => ({ available: true }), create: () => ({ name: ${JSON.stringify(name)} }) };`;
     pkg("k3ts-runtime-nerdctl", def("nerdctl"));
     pkg("@acme/k3ts-runtime-lima", def("lima"));

@@ -1895,6 +1895,11 @@ class MemoryNetworks implements NetworkClient {
     return networkInfo(this.engine, this.engine.network(name));
   }
 
+  async list(filter: LabelFilter = {}, options: CallOptions = {}): Promise<NetworkInfo[]> {
+    this.engine.guard(options.signal);
+    return [...this.engine.networks.values()].filter((n) => matchesLabels(n.labels, filter.labels)).map((n) => networkInfo(this.engine, n));
+  }
+
   async delete(name: string, options: CallOptions = {}): Promise<void> {
     this.engine.guard(options.signal);
     this.engine.network(name);
@@ -1938,6 +1943,13 @@ class MemoryVolumes implements VolumeClient {
       throw new K3tsError("VOLUME_IN_USE", `volume ${name} is mounted by ${users.join(", ")}`, { meta: { volume: name, nodes: users } });
     }
     this.engine.volumes.delete(name);
+  }
+
+  async inspect(name: string, options: CallOptions = {}): Promise<VolumeInfo> {
+    this.engine.guard(options.signal);
+    const volume = this.engine.volumes.get(name);
+    if (!volume) throw new K3tsError("VOLUME_NOT_FOUND", `volume ${name} not found`, { meta: { volume: name } });
+    return volumeInfo(volume);
   }
 
   async list(filter: LabelFilter = {}, options: CallOptions = {}): Promise<VolumeInfo[]> {
