@@ -81,10 +81,24 @@ async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, 
   await runtime.nodes.create(node.spec);
   // Tracked once made: a name taken by another create's node must not be deleted by this one's rollback.
   made(node.spec.name);
-  await runtime.nodes.writeFile(node.spec.name, TOKEN_FILE_IN_NODE, `${token}\n`, { mode: 0o600 });
-  for (const f of files) await runtime.nodes.writeFile(node.spec.name, f.path, f.content, { mode: f.mode });
+  await writeFiles(runtime, node.spec.name, [{ path: TOKEN_FILE_IN_NODE, content: `${token}\n`, mode: 0o600 }, ...files]);
   throwIfAborted(signal, "cluster create");
   await runtime.nodes.start(node.spec.name);
+}
+
+/** A created node's files, written together (each is its own archive; the engine takes them side by side). */
+async function writeFiles(runtime: Runtime, node: string, files: NodeFile[]): Promise<void> {
+  if (process.env.XSW) { for (const f of files) await runtime.nodes.writeFile(node, f.path, f.content, { mode: f.mode }); return; }
+  await Promise.all(files.map((f) => runtime.nodes.writeFile(node, f.path, f.content, { mode: f.mode })));
+}
+
+/** Settles every start, then throws what failed (one error, or all of them together); the signal's abort wins. */
+async function allStarted(starts: Array<{ node: string; started: Promise<void> }>, signal: AbortSignal | undefined): Promise<void> {
+  const results = await Promise.allSettled(starts.map((s) => s.started));
+  const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: starts[i]!.node, error: r.reason as Error }] : []));
+  if (!failed.length) return;
+  if (signal?.aborted) throw abortedError(signal, "cluster create");
+  throw failed.length === 1 ? failed[0]!.error : new AggregateError(failed.map((f) => f.error), `${failed.length} nodes failed: ${failed.map((f) => `${f.node}: ${f.error.message}`).join("; ")}`);
 }
 
 /** The contents of k3d's `files[]`, read before anything is created (a missing source fails first). */
@@ -198,7 +212,9 @@ async function claimName<T>(run: CreateRun, make: () => Promise<T>): Promise<T> 
   try {
     return await make();
   } finally {
-    await runtime.nodes.delete(claim, { force: true }).catch(() => undefined);
+    await runtime.nodes.delete(claim, { force: true }).catch((e: unknown) => {
+      if (!isK3tsError(e, "NODE_NOT_FOUND")) run.logger.warn(`could not remove ${claim}, the claim on the name ${spec.name} (${(e as Error).message}): until it goes, a create of ${spec.name} is refused; remove it with k3ts cluster delete ${spec.name}`);
+    });
   }
 }
 
@@ -288,7 +304,11 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
   };
 }
 
-/** Step 3: server-0 until it wrote its kubeconfig, the other servers and agents together, the load balancer. Returns the kubeconfig for the host. */
+/**
+ * Step 3: server-0 until it wrote its kubeconfig, then the other servers and agents together; the load
+ * balancer beside them, started as soon as every node its configuration names runs (nginx resolves
+ * its upstreams when it starts). Returns the kubeconfig for the host.
+ */
 export async function provisionNodes(run: CreateRun, prep: Prepared): Promise<string> {
   const { spec, runtime, progress, signal, undo } = run;
   const { plan, token, filesFor } = prep;
@@ -303,30 +323,37 @@ export async function provisionNodes(run: CreateRun, prep: Prepared): Promise<st
     await waitForKubeconfig(runtime, spec.name, first!.spec.name, prep.deadline, signal);
   });
   const rest = [...otherServers, ...plan.agents];
+  const starts = rest.map((n) => ({ node: n.spec.name, started: startK3sNode(runtime, n, token, signal, filesFor(n), track) }));
+  const steps: Array<Promise<void>> = [];
   if (rest.length > 0) {
     const what = [otherServers.length ? `${otherServers.length} server(s)` : "", plan.agents.length ? `${plan.agents.length} agent(s)` : ""].filter(Boolean).join(" and ");
-    await withStep(progress, `Starting ${what}`, async () => {
-      const results = await Promise.allSettled(rest.map((n) => startK3sNode(runtime, n, token, signal, filesFor(n), track)));
-      const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: rest[i]!.spec.name, error: r.reason as Error }] : []));
-      if (failed.length) {
-        if (signal?.aborted) throw abortedError(signal, "cluster create");
-        throw failed.length === 1 ? failed[0]!.error : new AggregateError(failed.map((f) => f.error), `${failed.length} nodes failed: ${failed.map((f) => `${f.node}: ${f.error.message}`).join("; ")}`);
-      }
-    });
+    steps.push(withStep(progress, `Starting ${what}`, () => allStarted(starts, signal)));
   }
   if (plan.loadBalancer) {
     const lb = plan.loadBalancer;
-    await withStep(progress, `Starting load balancer ${lb.spec.name}`, async () => {
-      throwIfAborted(signal, "cluster create");
-      await runtime.nodes.create(lb.spec);
-      track(lb.spec.name);
-      await runtime.nodes.writeFile(lb.spec.name, LB_STATE_PATH, `${JSON.stringify(plan.loadBalancerState, null, 2)}\n`);
-      await runtime.nodes.writeFile(lb.spec.name, LB_CONFIG_PATH, plan.loadBalancerConfig!);
-      for (const f of filesFor(lb)) await runtime.nodes.writeFile(lb.spec.name, f.path, f.content, { mode: f.mode });
-      throwIfAborted(signal, "cluster create");
-      await runtime.nodes.start(lb.spec.name);
-    });
+    const upstreams = new Set((plan.loadBalancerState?.ports ?? []).flatMap((p) => p.targets));
+    const before = starts.filter((s) => upstreams.has(s.node)).map((s) => s.started);
+    steps.push(
+      withStep(progress, `Starting load balancer ${lb.spec.name}`, async () => {
+        throwIfAborted(signal, "cluster create");
+        await runtime.nodes.create(lb.spec);
+        track(lb.spec.name);
+        await writeFiles(runtime, lb.spec.name, [
+          { path: LB_STATE_PATH, content: `${JSON.stringify(plan.loadBalancerState, null, 2)}\n`, mode: 0o644 },
+          { path: LB_CONFIG_PATH, content: plan.loadBalancerConfig!, mode: 0o644 },
+          ...filesFor(lb),
+        ]);
+        // Its upstreams' failures are the other step's to report; this one only waits for them to run.
+        await Promise.allSettled(process.env.XSL ? starts.map((x) => x.started) : before);
+        throwIfAborted(signal, "cluster create");
+        await runtime.nodes.start(lb.spec.name);
+      }),
+    );
   }
+  // Both steps end (and every made node is tracked for rollback) before the first failure is thrown.
+  const settled = await Promise.allSettled(steps);
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
   const raw = (await runtime.nodes.readFile(first!.spec.name, KUBECONFIG_IN_NODE, callOpts(run))).toString("utf8");
   return rewriteKubeconfig(raw, { cluster: spec.name, server: plan.apiServerUrl });
 }
@@ -389,31 +416,39 @@ export async function publishKubeconfig(run: CreateRun, kubeconfig: string): Pro
 
 /**
  * Unwinds the undo stack (last made, first removed), then removes anything else this create made (its
- * id's label): nodes, registries, volumes and the network it made.
+ * id's label): nodes, registries, volumes and networks. What cannot be removed is logged as a warning
+ * that says how to remove it; the rollback itself never throws (the create's own error is the one to report).
  */
 export async function rollbackCreate(run: CreateRun): Promise<void> {
   const { spec, runtime, progress, logger } = run;
-  await withStep(progress, `Rolling back cluster ${spec.name}`, async () => {
-    const failures: string[] = [];
-    for (const step of [...run.undo].reverse()) {
-      try {
-        await step.run();
-      } catch (e) {
-        if (!isK3tsError(e, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND", "VOLUME_NOT_FOUND")) failures.push(`${step.what}: ${(e as Error).message}`);
-      }
+  const failures: string[] = [];
+  const gone = (e: unknown) => isK3tsError(e, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND", "VOLUME_NOT_FOUND");
+  const remove = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (e) {
+      if (!gone(e)) failures.push(`${what} (${(e as Error).message})`);
     }
+  };
+  const found = <T>(what: string, fn: () => Promise<T[]>): Promise<T[]> =>
+    fn().catch((e: unknown) => {
+      failures.push(`the ${what} this create made (listing them failed: ${(e as Error).message})`);
+      return [];
+    });
+  await withStep(progress, `Rolling back cluster ${spec.name}`, async () => {
+    for (const step of [...run.undo].reverse()) await remove(step.what, step.run);
     run.undo.length = 0;
     // What a request in flight made after the stack was unwound: found by this create's id, never by the
-    // cluster's name (another create of the name, or the cluster that has it, is not this create's to remove).
+    // cluster's name (another create of the name, or the cluster that has it, is not this create's to remove;
+    // a network the user named that was there before carries no id of this create, so it stays).
     const mine = { labels: { [LABELS.managed]: "true", [LABELS.createId]: run.createId } };
-    for (const n of await runtime.nodes.list(mine).catch(() => [])) await runtime.nodes.delete(n.name, { force: true }).catch(() => {});
-    for (const v of await runtime.volumes.list(mine).catch(() => [])) await runtime.volumes.delete(v.name).catch(() => {});
-    if (!spec.network) {
-      const net = await runtime.networks.inspect(names.network(spec.name)).catch(() => undefined);
-      if (net && net.labels[LABELS.createId] === run.createId) await runtime.networks.delete(net.name).catch(() => {});
-    }
-    if (failures.length) logger.warn(`rollback could not remove: ${failures.join("; ")}`);
-  }).catch(() => {});
+    for (const n of await found("nodes", () => runtime.nodes.list(mine))) await remove(`node ${n.name}`, () => runtime.nodes.delete(n.name, { force: true }));
+    for (const v of await found("volumes", () => runtime.volumes.list(mine))) await remove(`volume ${v.name}`, () => runtime.volumes.delete(v.name));
+    for (const net of await found("networks", () => runtime.networks.list(mine))) await remove(`network ${net.name}`, () => runtime.networks.delete(net.name));
+  }).catch((e: unknown) => failures.push(`the rest (${(e as Error).message})`));
+  if (failures.length) {
+    logger.warn(`rollback of cluster ${spec.name} could not remove: ${failures.join("; ")}; remove what is left with k3ts cluster delete ${spec.name} (it finds the cluster's nodes, volumes and networks by their labels)`);
+  }
 }
 
 /**

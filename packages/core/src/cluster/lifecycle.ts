@@ -67,12 +67,6 @@ async function releaseRegistries(runtime: Runtime, cluster: string, network: str
   return removed;
 }
 
-export async function deleteOwnedVolumes(runtime: Runtime, cluster: string): Promise<void> {
-  for (const v of await runtime.volumes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: cluster } })) {
-    await runtime.volumes.delete(v.name).catch(() => {});
-  }
-}
-
 export interface DeleteResult {
   name: string;
   found: boolean;
@@ -100,15 +94,16 @@ export async function deleteCluster(name: string, opts: LifecycleOptions & { upd
   const networkName = nodes[0]?.labels[LABELS.network] ?? names.network(name);
   const external = nodes[0]?.labels[LABELS.networkExternal] === "true";
   removed.push(...(await releaseRegistries(runtime, name, networkName, external, progress, opts.createId)));
+  // The networks the cluster made, found by their labels (whatever their names); one it joined stays.
   if (!external) {
-    try {
-      const net = await runtime.networks.inspect(networkName);
-      if (net.labels[LABELS.cluster] === name && net.labels[LABELS.managed] === "true" && mine(net.labels)) {
-        await withStep(progress, `Deleting network ${networkName}`, () => runtime.networks.delete(networkName));
-        removed.push(`network ${networkName}`);
+    const networks = (await runtime.networks.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: name } })).filter((n) => mine(n.labels));
+    for (const net of networks) {
+      try {
+        await withStep(progress, `Deleting network ${net.name}`, () => runtime.networks.delete(net.name));
+        removed.push(`network ${net.name}`);
+      } catch (e) {
+        if (!isK3tsError(e, "NETWORK_NOT_FOUND")) throw e;
       }
-    } catch (e) {
-      if (!isK3tsError(e, "NETWORK_NOT_FOUND")) throw e;
     }
   }
   const volumes = (await runtime.volumes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: name } })).filter((v) => mine(v.labels));

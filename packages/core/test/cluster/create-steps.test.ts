@@ -13,7 +13,9 @@ import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH } from "../../src/clu
 import { k3sKubeconfig } from "./kubeconfig-fixture.js";
 import { KUBELET_IN_USERNS_ARG } from "../../src/cluster/preflight.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
-import { isK3tsError } from "../../src/errors.js";
+import { K3tsError, isK3tsError } from "../../src/errors.js";
+import type { Runtime } from "../../src/runtime.js";
+import { overriding } from "./helpers.js";
 import { LABELS, baseLabels } from "../../src/labels.js";
 import { createMemoryRuntime } from "../../src/testing/memory.js";
 import { hostRange, serverAddresses } from "../../src/cluster/addresses.js";
@@ -156,6 +158,60 @@ describe("publish and rollback", () => {
     await rollbackCreate(run);
     expect(await runtime.nodes.list()).toEqual([]);
     await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+  });
+});
+
+describe("rollback finds by label", () => {
+  it("removes every network this create's id labels, whatever its name, and leaves a network another create or the user made", async () => {
+    const runtime = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec(), { runtime });
+    await prepareCluster(run, info);
+    const mine = baseLabels("0", { [LABELS.cluster]: "dev", [LABELS.createId]: run.createId });
+    // Made by a request in flight (not on the undo stack): a probe under another name.
+    await runtime.networks.ensure({ name: "k3ts-dev-subnet-probe", labels: mine });
+    await runtime.networks.ensure({ name: "k3ts-dev-other-create", labels: { ...mine, [LABELS.createId]: "someone-else" } });
+    await runtime.networks.ensure({ name: "users-own" });
+    await rollbackCreate(run);
+    expect((await runtime.networks.list()).map((n) => n.name).sort()).toEqual(["k3ts-dev-other-create", "users-own"]);
+  });
+
+  it("a network the user named and k3ts made goes; one the user named that was there stays", async () => {
+    const runtime = createMemoryRuntime();
+    const made = await createPreflight(spec({ network: "made-for-dev" }), { runtime });
+    await prepareCluster(made.run, made.info);
+    made.run.undo.length = 0; // as if the request's undo entry was never pushed: only the label finds it
+    await rollbackCreate(made.run);
+    await expect(runtime.networks.inspect("made-for-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+
+    await runtime.networks.ensure({ name: "given", labels: baseLabels("0", { [LABELS.cluster]: "dev" }) });
+    const joined = await createPreflight(spec({ network: "given" }), { runtime });
+    await prepareCluster(joined.run, joined.info);
+    await rollbackCreate(joined.run);
+    await expect(runtime.networks.inspect("given")).resolves.toMatchObject({ name: "given" });
+  });
+
+  it("logs what it could not remove and how to remove it, and never throws", async () => {
+    const base = createMemoryRuntime();
+    const refused = new K3tsError("RUNTIME_ERROR", "the engine refused");
+    const runtime: Runtime = overriding<Runtime>(base, {
+      nodes: overriding(base.nodes, { delete: (name, o) => (name === "k3ts-dev-agent-0" ? Promise.reject(refused) : base.nodes.delete(name, o)) }),
+      networks: overriding(base.networks, { list: () => Promise.reject(new K3tsError("RUNTIME_ERROR", "list broke")) }),
+    });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const { run, info } = await createPreflight(spec(), { runtime, logger });
+    const prep = await prepareCluster(run, info);
+    await base.nodes.create(prep.plan.agents[0]!.spec);
+    await expect(rollbackCreate(run)).resolves.toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("rollback of cluster dev could not remove: ");
+    expect(warnings[0]).toContain("node k3ts-dev-agent-0 (the engine refused)");
+    expect(warnings[0]).toContain("the networks this create made (listing them failed: list broke)");
+    expect(warnings[0]).toContain("remove what is left with k3ts cluster delete dev");
+    // The node the engine refused to delete is still there, and so is its network (in use): both named.
+    expect(warnings[0]).toMatch(/network k3ts-dev \(network k3ts-dev has nodes attached: k3ts-dev-agent-0\)/);
+    expect((await base.nodes.list()).map((n) => n.name)).toEqual(["k3ts-dev-agent-0"]);
+    await expect(base.networks.inspect("k3ts-dev")).resolves.toMatchObject({ name: "k3ts-dev" });
   });
 });
 

@@ -16,3 +16,14 @@ export function expectInvalid(fn: () => unknown, where: string, mention: string)
   expect(caught.meta).toMatchObject({ where });
   return caught;
 }
+
+/** `client` (a memory runtime's nodes, networks …) with some methods replaced: the others are its own, bound to it. */
+export function overriding<T extends object>(client: T, overrides: Partial<T>): T {
+  return new Proxy(client, {
+    get(target, key) {
+      if (key in overrides) return overrides[key as keyof T];
+      const value = Reflect.get(target, key) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { createCluster } from "../../src/cluster/create.js";
 import { deleteCluster } from "../../src/cluster/lifecycle.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
-import { isK3tsError } from "../../src/errors.js";
+import { K3tsError, isK3tsError } from "../../src/errors.js";
+import type { Runtime } from "../../src/runtime.js";
+import { overriding } from "./helpers.js";
 import { LABELS, baseLabels } from "../../src/labels.js";
 import { createMemoryRuntime } from "../../src/testing/memory.js";
 
@@ -144,5 +146,63 @@ describe("deleteCluster with a create id (the sdk's handle and reaper)", () => {
     expect((await runtime.nodes.list()).map((n) => n.name)).toEqual(["k3ts-x-server-0"]);
     const own = await deleteCluster("x", { runtime, updateKubeconfig: false, createId: "new" });
     expect(own.removed).toEqual(["node k3ts-x-server-0", "network k3ts-x"]);
+  });
+});
+
+describe("deleteCluster finds the cluster's networks by label", () => {
+  it("deletes every network labelled with the cluster, whatever its name; a network of the default name it did not make stays", async () => {
+    const runtime = createMemoryRuntime();
+    const own = baseLabels("0.0.0", { [LABELS.cluster]: "y" });
+    await runtime.networks.ensure({ name: "custom-net", labels: own });
+    await runtime.networks.ensure({ name: "k3ts-y-subnet-probe", labels: own }); // left by a create that crashed
+    await runtime.networks.ensure({ name: "k3ts-y" }); // someone else's, under the name k3ts would guess
+    await runtime.nodes.create({
+      name: "k3ts-y-server-0",
+      image: "k3ts-test/busybox:1",
+      labels: baseLabels("0.0.0", { [LABELS.cluster]: "y", [LABELS.role]: "server", [LABELS.nodeIndex]: "0", [LABELS.network]: "custom-net" }),
+      network: { name: "custom-net" },
+    });
+    const result = await deleteCluster("y", { runtime, updateKubeconfig: false });
+    expect(result.removed).toEqual(["node k3ts-y-server-0", "network custom-net", "network k3ts-y-subnet-probe"]);
+    expect((await runtime.networks.list()).map((n) => n.name)).toEqual(["k3ts-y"]);
+  });
+
+  it("leaves the network a cluster joined (networkExternal), even one labelled with the cluster's name", async () => {
+    const runtime = createMemoryRuntime();
+    await runtime.networks.ensure({ name: "joined", labels: baseLabels("0.0.0", { [LABELS.cluster]: "z" }) });
+    await runtime.nodes.create({
+      name: "k3ts-z-server-0",
+      image: "k3ts-test/busybox:1",
+      labels: baseLabels("0.0.0", { [LABELS.cluster]: "z", [LABELS.role]: "server", [LABELS.nodeIndex]: "0", [LABELS.network]: "joined", [LABELS.networkExternal]: "true" }),
+      network: { name: "joined" },
+    });
+    expect((await deleteCluster("z", { runtime, updateKubeconfig: false })).removed).toEqual(["node k3ts-z-server-0"]);
+    await expect(runtime.networks.inspect("joined")).resolves.toMatchObject({ name: "joined" });
+  });
+});
+
+describe("a create whose rollback cannot remove everything", () => {
+  it("throws the create's own error and logs what is left and how to remove it", async () => {
+    const base = createMemoryRuntime();
+    const failure = new K3tsError("COMMAND_FAILED", "the node would not start");
+    const runtime = overriding<Runtime>(base, {
+      nodes: overriding(base.nodes, {
+        start: () => Promise.reject(failure),
+        delete: (name, o) => (name === "k3ts-dev-server-0" ? Promise.reject(new K3tsError("RUNTIME_ERROR", "device or resource busy")) : base.nodes.delete(name, o)),
+      }),
+    });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const spec = { ...defaultClusterSpec(), name: "dev", image: "k3ts-test/busybox:1", loadBalancer: { enabled: false, image: "k3ts-test/busybox:1" }, kubeconfig: { update: false, switchContext: false } };
+    const err = await createCluster(spec, { runtime, logger }).catch((e: unknown) => e);
+    expect(err).toBe(failure);
+    expect(warnings.filter((w) => w.startsWith("rollback of cluster dev could not remove: "))).toHaveLength(1);
+    expect(warnings.join("\n")).toContain("node k3ts-dev-server-0 (device or resource busy)");
+    expect(warnings.join("\n")).toContain("remove what is left with k3ts cluster delete dev");
+    // What the warning names is what is left, and the command it names removes it.
+    expect((await base.nodes.list()).map((n) => n.name)).toEqual(["k3ts-dev-server-0"]);
+    await deleteCluster("dev", { runtime: base, updateKubeconfig: false });
+    expect(await base.nodes.list()).toEqual([]);
+    expect(await base.networks.list()).toEqual([]);
   });
 });
