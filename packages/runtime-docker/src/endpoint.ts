@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { K3tsError } from "@k3ts/core";
 
 /** How to reach a Docker-API engine, in dockerode's terms. */
 export interface DockerEndpoint {
@@ -40,7 +41,9 @@ export function parseDockerHost(url: string, extra: Partial<DockerEndpoint> = {}
     };
   }
   if (parsed.protocol !== "tcp:" && parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new Error(`unsupported Docker host ${url}: use unix://, tcp://, http(s):// or ssh://`);
+    throw new K3tsError("INVALID_ARGUMENT", `${source === "context" ? `docker context ${extra.contextName ?? ""}` : source === "option" ? "host" : "DOCKER_HOST"}: unsupported Docker host ${url}: use unix://, tcp://, http(s):// or ssh://`, {
+      meta: { where: source, host: url },
+    });
   }
   const tls = extra.tlsVerify === true || parsed.protocol === "https:" || extra.certPath !== undefined;
   return {
@@ -92,12 +95,28 @@ export function resolveDockerEndpoint(
   if (contextName && contextName !== "default") {
     const id = createHash("sha256").update(contextName).digest("hex");
     const metaFile = join(configDir, "contexts", "meta", id, "meta.json");
-    if (!files.exists(metaFile)) throw new Error(`docker context ${JSON.stringify(contextName)} not found (${metaFile})`);
-    const meta = JSON.parse(files.read(metaFile)) as {
-      Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } };
-    };
+    const where = env.DOCKER_CONTEXT ? "DOCKER_CONTEXT" : join(configDir, "config.json");
+    if (!files.exists(metaFile)) {
+      throw new K3tsError("INVALID_ARGUMENT", `${where}: docker context ${JSON.stringify(contextName)} not found (${metaFile})`, {
+        meta: { where, context: contextName, path: metaFile },
+        hint: "docker context ls lists the contexts there are",
+      });
+    }
+    let meta: { Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } } };
+    try {
+      meta = JSON.parse(files.read(metaFile)) as typeof meta;
+    } catch (err) {
+      throw new K3tsError("INVALID_ARGUMENT", `${metaFile}: docker context ${JSON.stringify(contextName)} is not JSON: ${(err as Error).message}`, {
+        meta: { where: metaFile, context: contextName, path: metaFile },
+        cause: err,
+      });
+    }
     const host = meta.Endpoints?.docker?.Host;
-    if (!host) throw new Error(`docker context ${JSON.stringify(contextName)} has no docker endpoint`);
+    if (!host) {
+      throw new K3tsError("INVALID_ARGUMENT", `${metaFile}: docker context ${JSON.stringify(contextName)} has no docker endpoint`, {
+        meta: { where: metaFile, context: contextName, path: metaFile },
+      });
+    }
     const tlsDir = join(configDir, "contexts", "tls", id, "docker");
     return parseDockerHost(host, {
       source: "context",

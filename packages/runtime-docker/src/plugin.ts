@@ -7,16 +7,17 @@ import { DockerRuntime, type DockerRuntimeOptions } from "./runtime.js";
 /** Is a Docker-API engine answering where the docker CLI would look? */
 export async function dockerAvailability(env: Record<string, string | undefined>, timeoutMs = 3000): Promise<Availability> {
   let endpoint;
+  let runtime;
   try {
     endpoint = resolveDockerEndpoint(env);
+    runtime = new DockerRuntime({ env });
   } catch (err) {
-    return { available: false, reason: (err as Error).message };
+    return { available: false, ...(endpoint ? { endpoint: endpoint.url } : {}), reason: (err as Error).message };
   }
   if (endpoint.socketPath) {
     if (!existsSync(endpoint.socketPath)) return { available: false, endpoint: endpoint.url, reason: "no socket there" };
     if (!statSync(endpoint.socketPath).isSocket()) return { available: false, endpoint: endpoint.url, reason: "not a socket" };
   }
-  const runtime = new DockerRuntime({ env });
   try {
     await runtime.info({ signal: AbortSignal.timeout(timeoutMs) });
     return { available: true, endpoint: endpoint.url };

@@ -1,4 +1,6 @@
 import { Readable, Writable, type Duplex } from "node:stream";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import Docker from "dockerode";
 import {
   K3tsError,
@@ -64,7 +66,7 @@ function sig(signal: AbortSignal | undefined): Record<string, never> {
 /** Calls a dockerode method whose typings lack the options overload it has at run time. */
 function loose<T>(target: object, method: string, options: object): Promise<T> {
   const fn = (target as Record<string, (o: object) => Promise<T>>)[method];
-  if (!fn) throw new Error(`dockerode has no ${method}()`);
+  if (!fn) throw new K3tsError("RUNTIME_ERROR", `dockerode has no ${method}()`, { meta: { runtime: "docker", method }, hint: "reinstall @k3ts/runtime-docker (its dockerode is not the one it was built with)" });
   return fn.call(target, options);
 }
 
@@ -73,18 +75,38 @@ function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return signal?.aborted === true || name === "AbortError";
 }
 
-/** Builds dockerode's connection options from an endpoint. */
-export function dockerodeOptions(endpoint: DockerEndpoint): Docker.DockerOptions {
+/**
+ * Builds dockerode's connection options from an endpoint. Everything is given explicitly: the TLS
+ * material is read here from the endpoint's certPath (ca.pem, cert.pem, key.pem, as the docker CLI
+ * reads them), so docker-modem never falls back to the process's own DOCKER_* variables, and nothing
+ * is written to the process's environment. A TLS file that cannot be read is INVALID_ARGUMENT naming it.
+ */
+export function dockerodeOptions(endpoint: DockerEndpoint, read: (path: string) => Buffer = readFileSync): Docker.DockerOptions {
   if (endpoint.socketPath) return { socketPath: endpoint.socketPath };
   const opts: Docker.DockerOptions = {
     protocol: endpoint.protocol ?? "http",
     ...(endpoint.host ? { host: endpoint.host } : {}),
     ...(endpoint.port ? { port: endpoint.port } : {}),
     ...(endpoint.username ? { username: endpoint.username } : {}),
+    // Not the process's DOCKER_CERT_PATH files (docker-modem's defaults): only what the endpoint names.
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
   };
   if (endpoint.certPath && endpoint.protocol === "https") {
-    // docker-modem reads ca.pem/cert.pem/key.pem from DOCKER_CERT_PATH itself when given the path.
-    Object.assign(opts, { ca: undefined });
+    const file = (name: string): Buffer => {
+      const path = join(endpoint.certPath!, name);
+      try {
+        return read(path);
+      } catch (err) {
+        throw new K3tsError("INVALID_ARGUMENT", `${path}: cannot read the TLS ${name} for ${endpoint.url}: ${(err as Error).message}`, {
+          meta: { where: path, path, endpoint: endpoint.url },
+          cause: err,
+          hint: "DOCKER_CERT_PATH (or the docker context's TLS store) must hold ca.pem, cert.pem and key.pem",
+        });
+      }
+    };
+    Object.assign(opts, { ca: file("ca.pem"), cert: file("cert.pem"), key: file("key.pem") });
   }
   return opts;
 }
@@ -104,12 +126,12 @@ export class DockerRuntime implements Runtime {
   constructor(options: DockerRuntimeOptions = {}) {
     const env = options.env ?? process.env;
     this.endpoint = options.host ? resolveDockerEndpoint({ ...env, DOCKER_HOST: options.host }) : resolveDockerEndpoint(env);
-    if (this.endpoint.certPath && !env.DOCKER_CERT_PATH) process.env.DOCKER_CERT_PATH = this.endpoint.certPath;
     this.docker = new Docker(dockerodeOptions(this.endpoint));
     this.logger = options.logger ?? silentLogger;
     this.networks = {
       ensure: (spec, o) => this.ensureNetwork(spec, o),
       inspect: (name, o) => this.inspectNetwork(name, o),
+      list: (filter, o) => this.listNetworks(filter, o),
       delete: (name, o) => this.deleteNetwork(name, o),
       connect: (network, node, o) => this.connectNetwork(network, node, o),
       disconnect: (network, node, o) => this.disconnectNetwork(network, node, o),
@@ -117,6 +139,7 @@ export class DockerRuntime implements Runtime {
     this.volumes = {
       ensure: (spec, o) => this.ensureVolume(spec, o),
       delete: (name, o) => this.deleteVolume(name, o),
+      inspect: (name, o) => this.inspectVolume(name, o),
       list: (filter, o) => this.listVolumes(filter, o),
     };
     this.nodes = {
@@ -196,11 +219,27 @@ export class DockerRuntime implements Runtime {
     );
   }
 
+  /** The engine's network list holds no containers: each network is inspected, as networks.inspect reports it. */
+  private listNetworks(filter: LabelFilter = {}, options: CallOptions = {}): Promise<NetworkInfo[]> {
+    return this.call({ kind: "engine" }, "list networks", options.signal, async () => {
+      const summaries = await this.docker.listNetworks({ filters: { label: labelFilters(filter.labels) }, ...sig(options.signal) });
+      const networks = await Promise.all(
+        summaries.map((n) =>
+          loose<Docker.NetworkInspectInfo>(this.docker.getNetwork(n.Id), "inspect", sig(options.signal)).then(fromNetworkInspect, (err: unknown) => {
+            if ((err as { statusCode?: number }).statusCode === 404) return undefined; // removed meanwhile
+            throw err;
+          }),
+        ),
+      );
+      return networks.filter((n): n is NetworkInfo => n !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+    });
+  }
+
   private async deleteNetwork(name: string, options: CallOptions = {}): Promise<void> {
     await this.call({ kind: "network", name }, "delete network", options.signal, async () => {
       // Resolve the exact name first: the engine would also accept an ID prefix.
       const info = await loose<Docker.NetworkInspectInfo>(this.docker.getNetwork(name), "inspect", sig(options.signal));
-      if (info.Name !== name) throw Object.assign(new Error(`network ${name} not found`), { statusCode: 404 });
+      if (info.Name !== name) throw new K3tsError("NETWORK_NOT_FOUND", `network ${name} not found (the engine matched ${info.Name} by ID prefix)`, { meta: { runtime: "docker", network: name } });
       // Docker removes a network that only stopped or created containers are on (they then fail to start);
       // the contract refuses while any node is attached, whatever its state, as Podman does.
       // A container that never ran matches by network name only (it has no endpoint, so no network id yet).
@@ -255,6 +294,12 @@ export class DockerRuntime implements Runtime {
   private async deleteVolume(name: string, options: CallOptions = {}): Promise<void> {
     await this.call({ kind: "volume", name }, "delete volume", options.signal, () =>
       this.docker.getVolume(name).remove(sig(options.signal)),
+    );
+  }
+
+  private inspectVolume(name: string, options: CallOptions = {}): Promise<VolumeInfo> {
+    return this.call({ kind: "volume", name }, "inspect volume", options.signal, async () =>
+      fromVolumeInspect(await this.docker.getVolume(name).inspect(sig(options.signal))),
     );
   }
 
