@@ -186,6 +186,11 @@ export function networkInspectArgs(name: string): string[] {
   return ["network", "inspect", "--format", "json", "--", name];
 }
 
+/** Networks with every label key of the filter (values are matched by the caller: podman's filter cannot say "any value"). */
+export function networkListArgs(filter?: LabelFilter): string[] {
+  return ["network", "ls", "--format", "json", ...labelFilterArgs(filter)];
+}
+
 /** Exit status 0 when the network exists, 1 when not. */
 export function networkExistsArgs(name: string): string[] {
   return ["network", "exists", "--", name];

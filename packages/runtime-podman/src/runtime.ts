@@ -332,6 +332,12 @@ class PodmanNetworks implements NetworkClient {
     return found;
   }
 
+  async list(filter: LabelFilter = {}, options: CallOptions = {}): Promise<NetworkInfo[]> {
+    const networks = await this.#podman.jsonArray<PodmanNetwork>(cmd.networkListArgs(filter), {}, options);
+    const matching = networks.filter((n) => matchesLabels(toNetworkInfo(n).labels, filter.labels));
+    return (await Promise.all(matching.map((n) => this.#withMembers(n, options)))).sort(byName);
+  }
+
   async delete(name: string, options: CallOptions = {}): Promise<void> {
     await this.#podman.call(cmd.networkRemoveArgs(name), { network: name }, options);
   }
@@ -368,7 +374,11 @@ class PodmanNetworks implements NetworkClient {
       throw err;
     }
     if (!net) return undefined;
-    // `podman network inspect` lists no containers (4.x): ask ps, then read each one's address.
+    return this.#withMembers(net, options, name);
+  }
+
+  /** `podman network inspect` and `ls` list no containers (4.x): ask ps, then read each one's address. */
+  async #withMembers(net: PodmanNetwork, options: CallOptions, name = net.name ?? ""): Promise<NetworkInfo> {
     const rows = await this.#podman.listIds(cmd.listOnNetworkArgs(net.name ?? name), options);
     const members = await this.#podman.inspectContainers(rows.map((r) => r.Id).filter((id): id is string => !!id), options);
     return toNetworkInfo(net, members);
@@ -394,6 +404,12 @@ class PodmanVolumes implements VolumeClient {
 
   async delete(name: string, options: CallOptions = {}): Promise<void> {
     await this.#podman.call(cmd.volumeRemoveArgs(name), { volume: name }, options);
+  }
+
+  async inspect(name: string, options: CallOptions = {}): Promise<VolumeInfo> {
+    const found = await this.#find(name, options);
+    if (!found) throw notFoundError("VOLUME_NOT_FOUND", { volume: name }, cmd.volumeInspectArgs(name));
+    return found;
   }
 
   async list(filter: LabelFilter = {}, options: CallOptions = {}): Promise<VolumeInfo[]> {

@@ -20,6 +20,7 @@ import {
   volumeArg,
   volumeCreateArgs,
   volumeListArgs,
+  networkListArgs,
 } from "../src/command.js";
 
 const base: NodeSpec = { name: "k3ts-demo-server-0", image: "rancher/k3s:v1.31.4-k3s1" };
@@ -124,6 +125,7 @@ describe("small argv builders", () => {
     ],
     ["volume create", volumeCreateArgs({ name: "v", labels: { k: "" } }), ["volume", "create", "--label", "k=", "--", "v"]],
     ["volume ls by label", volumeListArgs({ labels: { "k3ts.io/cluster": "demo" } }), ["volume", "ls", "--format", "json", "--filter", "label=k3ts.io/cluster"]],
+    ["network ls by label keys (values matched by the caller)", networkListArgs({ labels: { "k3ts.io/cluster": "demo", "k3ts.io/managed": "" } }), ["network", "ls", "--format", "json", "--filter", "label=k3ts.io/cluster", "--filter", "label=k3ts.io/managed"]],
     ["save", saveArgs(["a:1", "b:2"]), ["save", "--format", "docker-archive", "--multi-image-archive", "--", "a:1", "b:2"]],
   ];
 
