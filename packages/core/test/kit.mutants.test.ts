@@ -403,6 +403,34 @@ mutant("networks.delete: a missing network is fine", { networks: (n) => ({ delet
 mutant("networks.delete does nothing", { networks: (n) => ({ delete: async (name) => void (await n.inspect(name)) }) });
 mutant("networks.inspect: a missing network is RUNTIME_ERROR", { networks: (n) => ({ inspect: recode(n.inspect, "NETWORK_NOT_FOUND", "RUNTIME_ERROR") }) });
 mutant("networks.connect: a missing network is a plain error", { networks: (n) => ({ connect: recode(n.connect, "NETWORK_NOT_FOUND", "plain") }) });
+mutant("networks.list ignores the filter", { networks: (n) => ({ list: (_f, o) => n.list({}, o) }) });
+mutant("networks.list returns nothing without a filter", { networks: (n) => ({ list: async (f, o) => (f?.labels && Object.keys(f.labels).length ? n.list(f, o) : []) }) });
+mutant("networks.list takes an empty value literally", {
+  networks: (n) => ({ list: async (f, o) => (await n.list(f, o)).filter((x) => Object.entries(f?.labels ?? {}).every(([k, val]) => val !== "" || x.labels[k] === "")) }),
+});
+mutant("networks.list matches any one label, not all", {
+  networks: (n) => ({
+    list: async (f, o) => {
+      const [suite, ...rest] = Object.entries(f?.labels ?? {});
+      if (!suite || rest.length === 0) return n.list(f, o);
+      const seen = new Map<string, Awaited<ReturnType<NetworkClient["list"]>>[number]>();
+      for (const [k, val] of rest) for (const x of await n.list({ labels: { [suite[0]]: suite[1], [k]: val } }, o)) seen.set(x.name, x);
+      return [...seen.values()];
+    },
+  }),
+});
+mutant("networks.list reports no labels", { networks: (n) => ({ list: async (f, o) => (await n.list(f, o)).map((x) => ({ ...x, labels: {} })) }) });
+mutant("networks.list reports no members", { networks: (n) => ({ list: async (f, o) => (await n.list(f, o)).map((x) => ({ ...x, members: [] })) }) });
+mutant("networks.list reports no subnet or gateway", { networks: (n) => ({ list: async (f, o) => (await n.list(f, o)).map(({ subnet: _s, gateway: _g, ...x }) => x) }) });
+mutant("networks.list still reports a deleted network", {
+  networks: (n) => {
+    const deleted: Array<Awaited<ReturnType<NetworkClient["inspect"]>>> = [];
+    return {
+      delete: async (name, o) => { const info = await n.inspect(name, o); await n.delete(name, o); deleted.push(info); },
+      list: async (f, o) => [...(await n.list(f, o)), ...deleted.filter((x) => Object.entries(f?.labels ?? {}).every(([k, v]) => k in x.labels && (v === "" || x.labels[k] === v)))],
+    };
+  },
+});
 
 // ------------------------------------------------------------------ volumes
 mutant("volumes.ensure says created: true every time", { volumes: (v) => ({ ensure: async (s, o) => ({ ...(await v.ensure(s, o)), created: true }) }) });
@@ -423,6 +451,19 @@ mutant("volumes.list matches any one label, not all", {
   }),
 });
 mutant("volumes.list reports no labels", { volumes: (v) => ({ list: async (f, o) => (await v.list(f, o)).map((x) => ({ ...x, labels: {} })) }) });
+mutant("volumes.inspect: a missing volume is RUNTIME_ERROR", { volumes: (v) => ({ inspect: recode(v.inspect, "VOLUME_NOT_FOUND", "RUNTIME_ERROR") }) });
+mutant("volumes.inspect: a missing volume is a plain error", { volumes: (v) => ({ inspect: recode(v.inspect, "VOLUME_NOT_FOUND", "plain") }) });
+mutant("volumes.inspect of a missing volume reports an empty one", { volumes: (v) => ({ inspect: async (name, o) => v.inspect(name, o).catch((err: unknown) => { if (isK3tsError(err, "VOLUME_NOT_FOUND")) return { name, labels: {} }; throw err; }) }) });
+mutant("volumes.inspect reports no labels", { volumes: (v) => ({ inspect: async (name, o) => ({ ...(await v.inspect(name, o)), labels: {} }) }) });
+mutant("volumes.inspect drops labels with empty values", { volumes: (v) => ({ inspect: async (name, o) => { const x = await v.inspect(name, o); return { ...x, labels: Object.fromEntries(Object.entries(x.labels).filter(([, val]) => val !== "")) }; } }) });
+mutant("volumes.inspect refuses a volume a node mounts", {
+  volumes: (v, base) => ({
+    inspect: async (name, o) => {
+      if ([...engineOf(base).nodes.values()].some((n) => (n.spec.volumes ?? []).some((m) => m.source === name))) throw new K3tsError("VOLUME_IN_USE", `volume ${name} is in use`);
+      return v.inspect(name, o);
+    },
+  }),
+});
 mutant("volumes.delete refuses only while a running node mounts the volume", {
   volumes: (v, base) => ({
     delete: async (name, o) => {
@@ -477,10 +518,10 @@ mutant("info ignores the signal", { info: (i) => (o) => i(withoutSignal(o)) });
 for (const method of ["create", "start", "stop", "delete", "list", "inspect", "exec", "logs", "writeFile", "readFile"] as const) {
   mutant(`nodes.${method} ignores an already-fired signal`, { nodes: (n) => deaf(n, method) });
 }
-for (const method of ["ensure", "inspect", "delete", "connect", "disconnect"] as const) {
+for (const method of ["ensure", "inspect", "list", "delete", "connect", "disconnect"] as const) {
   mutant(`networks.${method} ignores an already-fired signal`, { networks: (n) => deaf(n, method) });
 }
-for (const method of ["ensure", "delete", "list"] as const) mutant(`volumes.${method} ignores an already-fired signal`, { volumes: (v) => deaf(v, method) });
+for (const method of ["ensure", "delete", "inspect", "list"] as const) mutant(`volumes.${method} ignores an already-fired signal`, { volumes: (v) => deaf(v, method) });
 for (const method of ["exists", "pull", "save", "load"] as const) mutant(`images.${method} ignores an already-fired signal`, { images: (i) => deaf(i, method) });
 mutant("nodes.delete deletes, then reports ABORTED", {
   nodes: (n) => ({ delete: async (name, o) => { await n.delete(name, withoutSignal(o)); if (o?.signal?.aborted) throw new K3tsError("ABORTED", "aborted"); } }),

@@ -878,6 +878,42 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.runtime.networks.delete(net);
     },
   },
+  {
+    group: "networks",
+    name: "list selects by every label given, an empty value matching any value, and reports what inspect does",
+    async run(ctx) {
+      const pick = "k3ts.io/conformance-pick";
+      const mark = "k3ts.io/conformance-mark";
+      const [a, b, c] = [ctx.name("nl-a"), ctx.name("nl-b"), ctx.name("nl-c")];
+      const specs: Array<[string, Record<string, string>]> = [[a, { [pick]: "a", [mark]: "x" }], [b, { [pick]: "b" }], [c, { [mark]: "x" }]];
+      for (const [name, labels] of specs) {
+        ctx.track("network", name);
+        await ctx.runtime.networks.ensure({ name, labels: { ...ctx.labels, ...labels } });
+      }
+      const names = async (labels: Record<string, string>) => (await ctx.runtime.networks.list({ labels: { ...ctx.labels, ...labels } })).map((n) => n.name).sort();
+      assert.deepEqual(await names({}), [a, b, c].sort(), "networks.list: the suite's label selects the suite's networks, and only them");
+      assert.deepEqual(await names({ [pick]: "" }), [a, b].sort(), "networks.list: an empty value matches any value of the key");
+      assert.deepEqual(await names({ [pick]: "a" }), [a], "networks.list: a value selects that value only");
+      assert.deepEqual(await names({ [pick]: "a", [mark]: "x" }), [a], "networks.list: every label must match");
+      assert.deepEqual(await names({ [pick]: "b", [mark]: "x" }), [], "networks.list: every label must match");
+      assert.deepEqual(await names({ [mark]: "" }), [a, c].sort(), "networks.list: an empty value matches any value of the key");
+      assert.deepEqual(await names({ [pick]: "c" }), [], "networks.list: no network has that value");
+      const all = (await ctx.runtime.networks.list()).map((n) => n.name);
+      assert.ok([a, b, c].every((n) => all.includes(n)), `networks.list without a filter: every network, the suite's included (got ${all.length} networks)`);
+      // A running member, so the members list is compared too.
+      const member = ctx.name("nl-member");
+      await ctx.node({ name: member, command: SLEEPER, network: { name: a } });
+      await ctx.runtime.nodes.start(member);
+      const listed = (await ctx.runtime.networks.list({ labels: { ...ctx.labels, [pick]: "a" } }))[0];
+      const inspected = await ctx.runtime.networks.inspect(a);
+      assert.deepEqual(listed, inspected, "networks.list reports each network as networks.inspect does (id, labels, subnet, gateway, members)");
+      assert.equal(listed?.labels[mark], "x", "networks.list reports the labels");
+      assert.deepEqual(listed?.members.map((m) => m.name), [member], "networks.list: the members are the running nodes attached");
+      await ctx.runtime.nodes.delete(member);
+      await ctx.runtime.networks.delete(b);
+      assert.deepEqual(await names({ [pick]: "" }), [a], "networks.delete: the network is gone from networks.list");
+    },
+  },
   // ---------------------------------------------------------------- volumes
   {
     group: "volumes",
@@ -953,6 +989,29 @@ export const conformanceChecks: ConformanceCheck[] = [
       await ctx.runtime.volumes.delete(vol);
       await expectCodeOf("volumes.delete", "a volume that does not exist is VOLUME_NOT_FOUND", ctx.runtime.volumes.delete(vol), "VOLUME_NOT_FOUND");
       assert.equal((await ctx.runtime.volumes.list({ labels: { ...ctx.labels, "k3ts.io/vol": "yes" } })).length, 0, "volumes.delete: the volume is gone from volumes.list");
+    },
+  },
+  {
+    group: "volumes",
+    name: "inspect reports a volume's name and labels as list does; VOLUME_NOT_FOUND when missing",
+    async run(ctx) {
+      const vol = ctx.name("vol-inspect");
+      ctx.track("volume", vol);
+      const labels = { ...ctx.labels, "k3ts.io/vol": "inspected", "k3ts.io/empty": "" };
+      await ctx.runtime.volumes.ensure({ name: vol, labels });
+      const inspected = await ctx.runtime.volumes.inspect(vol);
+      assert.equal(inspected.name, vol, "volumes.inspect: the volume's name");
+      for (const [k, v] of Object.entries(labels)) assert.equal(inspected.labels[k], v, `volumes.inspect: the label ${k} as given`);
+      const listed = (await ctx.runtime.volumes.list({ labels: { ...ctx.labels, "k3ts.io/vol": "inspected" } })).find((v) => v.name === vol);
+      assert.deepEqual(inspected.labels, listed?.labels, "volumes.inspect reports the labels volumes.list does");
+      // In use, it is inspected all the same.
+      const user = ctx.name("vol-inspect-user");
+      await ctx.node({ name: user, command: SLEEPER, volumes: [{ type: "volume", source: vol, target: "/data" }] });
+      assert.equal((await ctx.runtime.volumes.inspect(vol)).name, vol, "volumes.inspect of a volume a node mounts");
+      await ctx.runtime.nodes.delete(user);
+      await ctx.runtime.volumes.delete(vol);
+      await expectCodeOf("volumes.inspect", "a volume that does not exist is VOLUME_NOT_FOUND", ctx.runtime.volumes.inspect(vol), "VOLUME_NOT_FOUND");
+      await expectCodeOf("volumes.inspect", "a volume that was never made is VOLUME_NOT_FOUND", ctx.runtime.volumes.inspect(ctx.name("never-made")), "VOLUME_NOT_FOUND");
     },
   },
   // ---------------------------------------------------------------- images
@@ -1132,11 +1191,13 @@ export const conformanceChecks: ConformanceCheck[] = [
         ["nodes.writeFile", () => nodes.writeFile(node, "/tmp/aborted.txt", "never", { signal })],
         ["nodes.readFile", () => nodes.readFile(node, "/etc/passwd", { signal })],
         ["networks.inspect", () => networks.inspect(net, { signal })],
+        ["networks.list", () => networks.list({ labels: ctx.labels }, { signal })],
         ["networks.connect", () => networks.connect(net, node, { signal })],
         ["networks.disconnect", () => networks.disconnect(net, node, { signal })],
         ["networks.delete", () => networks.delete(net, { signal })],
         ["volumes.ensure", () => volumes.ensure({ name: ctx.name("aborted-vol2"), labels: ctx.labels }, { signal })],
         ["volumes.list", () => volumes.list({ labels: ctx.labels }, { signal })],
+        ["volumes.inspect", () => volumes.inspect(vol, { signal })],
         ["volumes.delete", () => volumes.delete(vol, { signal })],
         ["images.pull", () => images.pull("k3ts.invalid/conformance/never:1", { signal })],
         ["images.save", () => images.save([ctx.image], { signal })],
@@ -1279,7 +1340,7 @@ export async function runCheck(check: ConformanceCheck, runtime: Runtime, option
   } catch (err) {
     cleanupError = err;
   }
-  const leaked = [...(await leftovers(runtime, prefix).catch(() => [])), ...(await leftNetworks(runtime, networks))];
+  const leaked = [...new Set([...(await leftovers(runtime, prefix).catch(() => [])), ...(await leftNetworks(runtime, networks))])];
   return {
     group: check.group,
     name: check.name,
@@ -1342,7 +1403,8 @@ export async function runConformanceChecks(
 export async function leftovers(runtime: Runtime, prefix: string): Promise<string[]> {
   const nodes = await runtime.nodes.list({ labels: { [SUITE_LABEL]: prefix } });
   const volumes = await runtime.volumes.list({ labels: { [SUITE_LABEL]: prefix } });
-  return [...nodes.map((n) => `node ${n.name}`), ...volumes.map((v) => `volume ${v.name}`)];
+  const networks = await runtime.networks.list({ labels: { [SUITE_LABEL]: prefix } });
+  return [...nodes.map((n) => `node ${n.name}`), ...volumes.map((v) => `volume ${v.name}`), ...networks.map((n) => `network ${n.name}`)];
 }
 
 export { SUITE_LABEL as CONFORMANCE_SUITE_LABEL };

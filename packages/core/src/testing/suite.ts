@@ -4,8 +4,9 @@ import type { Runtime } from "../runtime.js";
 import { CONFORMANCE_SUITE_LABEL, conformanceChecks, resultError, runCheck, type ConformanceOptions } from "./conformance.js";
 
 /**
- * Removes nodes and volumes that an earlier run of the suite left behind when it was killed before
- * its clean-up (another prefix, same suite label). Networks cannot be listed through the contract.
+ * Removes nodes, volumes and networks that an earlier run of the suite left behind when it was killed
+ * before its clean-up (another prefix, same suite label), all found by that label. A stale object that
+ * cannot be removed is skipped (the run's own leak checks only look at its own prefix).
  */
 async function sweepStale(runtime: Runtime, prefix: string): Promise<void> {
   const label = { [CONFORMANCE_SUITE_LABEL]: "" };
@@ -14,6 +15,9 @@ async function sweepStale(runtime: Runtime, prefix: string): Promise<void> {
   }
   for (const volume of await runtime.volumes.list({ labels: label })) {
     if (volume.labels[CONFORMANCE_SUITE_LABEL] !== prefix) await runtime.volumes.delete(volume.name).catch(() => {});
+  }
+  for (const network of await runtime.networks.list({ labels: label })) {
+    if (network.labels[CONFORMANCE_SUITE_LABEL] !== prefix) await runtime.networks.delete(network.name).catch(() => {});
   }
 }
 
