@@ -83,7 +83,10 @@ export async function kubeRequest(access: KubeAccess, path: string, options: Kub
         res.on("error", reject);
       },
     );
-    req.on("timeout", () => req.destroy(new Error(`no answer from ${url.host} within ${options.timeoutMs ?? 5000} ms`)));
+    req.on("timeout", () => {
+      const ms = options.timeoutMs ?? 5000;
+      req.destroy(new K3tsError("TIMEOUT", `no answer from ${url.host} within ${ms} ms (${options.method ?? "GET"} ${path})`, { meta: { server: url.host, path, timeoutMs: ms } }));
+    });
     req.on("error", (err) => reject(options.signal?.aborted ? abortedError(options.signal, "API request") : err));
     req.end(payload);
   });
@@ -142,7 +145,9 @@ function internalIP(addresses: Array<{ type?: string; address?: string }> = []):
 /** The cluster's Nodes and whether each is Ready. */
 export async function listNodeReadiness(access: KubeAccess, options: { signal?: AbortSignal } = {}): Promise<NodeReadiness[]> {
   const res = await kubeGet(access, "/api/v1/nodes", options);
-  if (res.status !== 200) throw new Error(`GET /api/v1/nodes answered ${res.status}: ${res.body.slice(0, 200)}`);
+  if (res.status !== 200) {
+    throw new K3tsError("KUBE_API_ERROR", `GET /api/v1/nodes answered ${res.status}: ${res.body.slice(0, 200)}`, { meta: { path: "/api/v1/nodes", status: res.status } });
+  }
   const list = JSON.parse(res.body) as NodeList;
   return (list.items ?? []).map((n) => ({
     name: n.metadata?.name ?? "",

@@ -222,7 +222,11 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
     }
     return made;
   } catch (err) {
-    for (const name of made) await runtime.nodes.delete(name, { force: true }).catch(() => {});
+    for (const name of made) {
+      await runtime.nodes.delete(name, { force: true }).catch((e: unknown) => {
+        if (!isK3tsError(e, "NODE_NOT_FOUND")) opts.logger?.warn(`node ${name} could not be removed after the failed add (${(e as Error).message}); remove it with k3ts node delete ${name}`);
+      });
+    }
     // A server that joined stays an etcd member until its Node is deleted (k3s' etcd member controller):
     // without this, a rollback after the join leaves a member that never comes back (one loss closer to no quorum).
     if (made.length) {
@@ -357,7 +361,9 @@ export async function editClusterPorts(clusterName: string, opts: EditPortsOptio
       await applyLbState(runtime, lbName, state, cluster.servers.length);
       await runtime.nodes.start(lbName);
     } catch (err) {
-      await runtime.nodes.delete(lbName, { force: true }).catch(() => {});
+      await runtime.nodes.delete(lbName, { force: true }).catch((e: unknown) => {
+        if (!isK3tsError(e, "NODE_NOT_FOUND")) opts.logger?.warn(`the new load balancer ${lbName} could not be removed to put the old one back (${(e as Error).message}), so the old one cannot be put back; remove it with k3ts node delete ${lbName}`);
+      });
       await runtime.nodes.create(oldSpec);
       await applyLbState(runtime, lbName, oldState, cluster.servers.length);
       await runtime.nodes.start(lbName);

@@ -131,7 +131,10 @@ async function openSource(runtime: Runtime, source: ImageSource, signal?: AbortS
 /** What the node's containerd holds, or the reason it cannot tell. */
 async function listNodeImages(runtime: Runtime, node: string, signal?: AbortSignal): Promise<NodeImages> {
   const r = await runtime.nodes.exec(node, ctrListCommand(), signal ? { signal } : {});
-  if (r.exitCode !== 0) throw new Error(`ctr images ls exited ${r.exitCode}: ${r.stderr.toString("utf8").trim() || r.stdout.toString("utf8").trim()}`);
+  if (r.exitCode !== 0) {
+    const output = r.stderr.toString("utf8").trim() || r.stdout.toString("utf8").trim();
+    throw new K3tsError("COMMAND_FAILED", `ctr images ls exited ${r.exitCode}: ${output}`, { meta: { node, command: ctrListCommand(), exitCode: r.exitCode, output } });
+  }
   return parseCtrImageList(r.stdout.toString("utf8"));
 }
 
@@ -169,7 +172,10 @@ async function streamInto(
         const r = await runtime.nodes.exec(state.node.name, ctrImportCommand(), { stdin: branch.stream, ...(opts.signal ? { signal: opts.signal } : {}) });
         const ms = performance.now() - started;
         if (archiveError) throw archiveError;
-        if (r.exitCode !== 0) throw new Error(`ctr images import exited ${r.exitCode}: ${r.stderr.toString("utf8").trim() || "no output"}`);
+        if (r.exitCode !== 0) {
+          const output = r.stderr.toString("utf8").trim() || "no output";
+          throw new K3tsError("COMMAND_FAILED", `ctr images import exited ${r.exitCode}: ${output}`, { meta: { node: state.node.name, command: ctrImportCommand(), exitCode: r.exitCode, output } });
+        }
         const before = state.present ?? new Map<string, string>();
         // What the node holds now (the import's references are read from it); without it, ctr's own lines.
         const after = await listNodeImages(runtime, state.node.name, opts.signal).catch(() => undefined);
@@ -319,7 +325,7 @@ export async function importImages(clusterName: string, sources: ReadonlyArray<s
     const lines = failures.map((f) => `  ${f.node}: ${f.source}: ${f.message}`).join("\n");
     throw new K3tsError("COMMAND_FAILED", `image import failed on ${new Set(failures.map((f) => f.node)).size} of ${states.length} node(s):\n${lines}`, {
       meta: { cluster: clusterName, failures, result },
-      cause: new AggregateError(failures.map((f) => new Error(`${f.node}: ${f.source}: ${f.message}`)), "image import failed"),
+      cause: new AggregateError(failures.map((f) => new K3tsError("COMMAND_FAILED", `${f.node}: ${f.source}: ${f.message}`, { meta: { node: f.node, source: f.source } })), "image import failed"),
     });
   }
   return result;

@@ -165,13 +165,13 @@ export async function createRegistry(spec: RegistrySpec, opts: CreateRegistryOpt
     if (!isK3tsError(err, "NODE_NOT_FOUND")) throw err;
   }
   await ensureImages(runtime, [spec.image], { progress, ...(signal ? { signal } : {}) });
-  const undo: Array<() => Promise<void>> = [];
+  const undo: Array<{ what: string; how: string; run: () => Promise<void> }> = [];
   try {
     let network = opts.network;
     if (!network) {
       network = spec.name;
       const { created } = await runtime.networks.ensure({ name: network, labels: baseLabels(version, { [LABELS.role]: "registry", [LABELS.registryNetwork]: spec.name }) });
-      if (created) undo.push(() => runtime.networks.delete(network!));
+      if (created) undo.push({ what: `network ${network}`, how: `${runtime.name} network rm ${network}`, run: () => runtime.networks.delete(network!) });
     }
     const hostPort = spec.hostPort ?? (await freePort(spec.hostIP));
     const port = spec.enforcePortMatch ? hostPort : REGISTRY_INTERNAL_PORT;
@@ -200,7 +200,7 @@ export async function createRegistry(spec: RegistrySpec, opts: CreateRegistryOpt
     if (secretConfig) nodeSpec.command = [REGISTRY_SECRET_CONFIG_PATH];
     await withStep(progress, `Creating registry ${spec.name} on ${hostAddress(spec.hostIP)}:${hostPort}`, async () => {
       throwIfAborted(signal, "registry create");
-      undo.push(() => runtime.nodes.delete(spec.name, { force: true }));
+      undo.push({ what: `registry ${spec.name}`, how: `k3ts registry delete ${spec.name}`, run: () => runtime.nodes.delete(spec.name, { force: true }) });
       await runtime.nodes.create(nodeSpec);
       if (secretConfig) await runtime.nodes.writeFile(spec.name, REGISTRY_SECRET_CONFIG_PATH, secretConfig, { mode: 0o600 });
       for (const extra of opts.extraNetworks ?? []) if (extra !== network) await runtime.networks.connect(extra, spec.name);
@@ -210,7 +210,11 @@ export async function createRegistry(spec: RegistrySpec, opts: CreateRegistryOpt
     });
     return await getRegistry(runtime, spec.name);
   } catch (err) {
-    for (const step of undo.reverse()) await step().catch(() => {});
+    for (const step of undo.reverse()) {
+      await step.run().catch((e: unknown) => {
+        if (!isK3tsError(e, "NODE_NOT_FOUND", "NETWORK_NOT_FOUND")) opts.logger?.warn(`${step.what} could not be removed after the failed registry create (${(e as Error).message}); remove it with ${step.how}`);
+      });
+    }
     throw err;
   }
 }

@@ -16,6 +16,7 @@ import { defaultClusterSpec } from "../../src/config/merge.js";
 import { K3tsError, isK3tsError } from "../../src/errors.js";
 import type { Runtime } from "../../src/runtime.js";
 import { overriding } from "./helpers.js";
+import { addNodes } from "../../src/cluster/nodes.js";
 import { LABELS, baseLabels } from "../../src/labels.js";
 import { createMemoryRuntime } from "../../src/testing/memory.js";
 import { hostRange, serverAddresses } from "../../src/cluster/addresses.js";
@@ -215,18 +216,19 @@ describe("rollback finds by label", () => {
   });
 });
 
-describe("provision", () => {
-  /** The memory runtime cannot run k3s: the plan's nodes run a stand-in of a stand-in, a server that writes its kubeconfig. */
-  function asFakeK3s(prep: Awaited<ReturnType<typeof prepareCluster>>): void {
-    const files = prep.filesFor;
-    prep.filesFor = (n) => [...files(n), ...(n.role === "server" ? [{ path: "/fake/k3s.yaml", content: K3S_WROTE, mode: 0o600 }] : [])];
-    for (const n of [...prep.plan.servers, ...prep.plan.agents, prep.plan.loadBalancer!]) {
-      n.spec.entrypoint = ["sh", "-c", n.role === "server" ? `cat /fake/k3s.yaml > ${KUBECONFIG_IN_NODE}; sleep 60` : "sleep 60"];
-      n.spec.command = [];
-    }
+/** The memory runtime cannot run k3s: the plan's nodes run a stand-in of a stand-in, a server that writes its kubeconfig. */
+function asFakeK3s(prep: Awaited<ReturnType<typeof prepareCluster>>): void {
+  const files = prep.filesFor;
+  prep.filesFor = (n) => [...files(n), ...(n.role === "server" ? [{ path: "/fake/k3s.yaml", content: K3S_WROTE, mode: 0o600 }] : [])];
+  for (const n of [...prep.plan.servers, ...prep.plan.agents, prep.plan.loadBalancer!]) {
+    n.spec.entrypoint = ["sh", "-c", n.role === "server" ? `cat /fake/k3s.yaml > ${KUBECONFIG_IN_NODE}; sleep 60` : "sleep 60"];
+    n.spec.command = [];
   }
+}
 
-  it("starts server-0 until it wrote its kubeconfig, then the others and the load balancer with its state; returns the kubeconfig for the host", async () => {
+describe("provision", () => {
+
+  it("starts server-0, then its agent and the load balancer with its state while it writes its kubeconfig; returns the kubeconfig for the host", async () => {
     const runtime = createMemoryRuntime();
     const { run, info } = await createPreflight(spec(), { runtime });
     const prep = await prepareCluster(run, info);
@@ -234,7 +236,7 @@ describe("provision", () => {
     const kubeconfig = await provisionNodes(run, prep);
     expect(kubeconfig).toContain(`server: ${prep.plan.apiServerUrl}`);
     expect(kubeconfig).toContain("current-context: k3ts-dev");
-    expect(run.undo.map((u) => u.what)).toEqual(["network k3ts-dev", "node k3ts-dev-server-0", "node k3ts-dev-agent-0", "node k3ts-dev-serverlb"]);
+    expect(run.undo.map((u) => u.what).sort()).toEqual(["network k3ts-dev", "node k3ts-dev-agent-0", "node k3ts-dev-server-0", "node k3ts-dev-serverlb"]);
     expect((await runtime.nodes.list()).map((n) => `${n.name} ${n.state}`).sort()).toEqual(["k3ts-dev-agent-0 running", "k3ts-dev-server-0 running", "k3ts-dev-serverlb running"]);
     expect((await runtime.nodes.readFile("k3ts-dev-server-0", "/etc/rancher/k3ts/token")).toString()).toBe(`${prep.token}\n`);
     expect(JSON.parse((await runtime.nodes.readFile("k3ts-dev-serverlb", LB_STATE_PATH)).toString())).toEqual(prep.plan.loadBalancerState);
@@ -252,10 +254,35 @@ describe("provision", () => {
     expect(isK3tsError(err, "CLUSTER_NOT_READY")).toBe(true);
     expect((err as Error).message).toMatch(/node k3ts-dev-server-0 exited/);
     expect((err as Error).message).toMatch(/exit 127/);
-    expect(run.undo.map((u) => u.what)).toEqual(["network k3ts-dev", "node k3ts-dev-server-0"]);
+    // The agent and the load balancer were made beside server-0's kubeconfig wait: on the stack too, so the rollback finds them.
+    expect(run.undo.map((u) => u.what).sort()).toEqual(["network k3ts-dev", "node k3ts-dev-agent-0", "node k3ts-dev-server-0", "node k3ts-dev-serverlb"]);
     await rollbackCreate(run);
     expect(await runtime.nodes.list()).toEqual([]);
     await expect(runtime.networks.inspect("k3ts-dev")).rejects.toMatchObject({ code: "NETWORK_NOT_FOUND" });
+  });
+});
+
+describe("a node add whose rollback cannot remove the node", () => {
+  it("logs the node and how to remove it, and throws the add's own error", async () => {
+    const base = createMemoryRuntime();
+    const { run, info } = await createPreflight(spec(), { runtime: base });
+    const prep = await prepareCluster(run, info);
+    asFakeK3s(prep);
+    await provisionNodes(run, prep);
+    const failure = new K3tsError("COMMAND_FAILED", "the new agent would not start");
+    const runtime = overriding<Runtime>(base, {
+      nodes: overriding(base.nodes, {
+        start: (name, o) => (name === "k3ts-dev-agent-1" ? Promise.reject(failure) : base.nodes.start(name, o)),
+        delete: (name, o) => (name === "k3ts-dev-agent-1" ? Promise.reject(new K3tsError("RUNTIME_ERROR", "device or resource busy")) : base.nodes.delete(name, o)),
+      }),
+    });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const err = await addNodes("dev", { runtime, logger, role: "agent", wait: false }).catch((e: unknown) => e);
+    expect(err).toBe(failure);
+    expect(warnings).toContain("node k3ts-dev-agent-1 could not be removed after the failed add (device or resource busy); remove it with k3ts node delete k3ts-dev-agent-1");
+    expect((await base.nodes.list()).map((n) => n.name)).toContain("k3ts-dev-agent-1");
+    await rollbackCreate(run);
   });
 });
 

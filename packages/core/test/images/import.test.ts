@@ -1,4 +1,5 @@
 /** importImages against a fake runtime whose nodes run a tiny imitation of `ctr` (no engine). */
+import { isK3tsError } from "../../src/errors.js";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { LABELS } from "../../src/labels.js";
@@ -124,6 +125,9 @@ describe("importImages", () => {
     expect(err.message).toContain("k3ts-c-agent-0: me/app:1: ctr images import exited 1: ctr: failed to dial");
     expect(err.message).toContain("k3ts-c-agent-1: me/app:1: node k3ts-c-agent-1 is stopped");
     expect(err.meta.failures.map((f) => f.node)).toEqual(["k3ts-c-agent-0", "k3ts-c-agent-1"]);
+    // Each node's failure is a coded error too (the cause), with the node it happened on.
+    const causes = ((err as unknown as { cause: AggregateError }).cause).errors;
+    expect(causes.map((c: unknown) => [isK3tsError(c, "COMMAND_FAILED"), (c as { meta: { node: string } }).meta.node])).toEqual([[true, "k3ts-c-agent-0"], [true, "k3ts-c-agent-1"]]);
     expect(stores.get("k3ts-c-server-0")!.get("docker.io/me/app:1")).toMatch(/^sha256:/);
   });
 
