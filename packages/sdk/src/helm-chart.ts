@@ -89,7 +89,7 @@ function globRegExp(pattern: string): RegExp {
     else if (c === "\\" && i + 1 < pattern.length) re += `\\${pattern[++i]}`;
     else if (c === "[") {
       const close = pattern.indexOf("]", i + 2);
-      if (close < 0) throw new Error(`syntax error in pattern ${JSON.stringify(pattern)}`);
+      if (close < 0) throw invalid(".helmignore", `${pattern}: syntax error in pattern (a [ without its ])`);
       const body = pattern.slice(i + 1, close);
       re += `[${body.startsWith("^") ? `^/${body.slice(1)}` : body}]`;
       i = close;

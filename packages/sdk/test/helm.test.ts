@@ -161,6 +161,14 @@ describe("the HelmChart object", () => {
     expect(keep("values.yaml", false)).toBe(false);
     expect(keep("Chart.yaml", false)).toBe(true);
     expect(() => helmIgnore("templates/**/x\n")).toThrow(/double-star \(\*\*\) syntax is not supported/);
+    // A class without its ] is refused as Helm refuses it, as bad input (INVALID_ARGUMENT naming the file and the rule).
+    let bad: unknown;
+    try {
+      helmIgnore("ok.txt\nfile[ab.txt\n");
+    } catch (err) {
+      bad = err;
+    }
+    expect(bad).toMatchObject({ code: "INVALID_ARGUMENT", message: ".helmignore: file[ab.txt: syntax error in pattern (a [ without its ])", meta: { where: ".helmignore" } });
   });
 
   it("every other HelmChart field the controller reads is reachable, checked before anything is sent", async () => {
