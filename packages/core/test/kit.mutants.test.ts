@@ -8,10 +8,10 @@
 import { Readable, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { K3tsError, isK3tsError } from "../src/errors.ts";
-import type { ExecOptions, ImageClient, NetworkClient, NodeClient, Runtime, RuntimeInfo, VolumeClient } from "../src/runtime.ts";
+import type { CallOptions, ExecOptions, ImageClient, NetworkClient, NodeClient, Runtime, RuntimeInfo, VolumeClient } from "../src/runtime.ts";
 import { runConformanceChecks, type CheckResult } from "../src/testing/conformance.ts";
 import { createMemoryRuntime, type MemoryRuntime } from "../src/testing/memory.ts";
-import type { Node, NodeSpec } from "../src/types.ts";
+import type { LabelFilter, Node, NodeSpec } from "../src/types.ts";
 
 const IMAGE = "k3ts-test/busybox:1";
 /** A check's time limit for mutants (the correct runtime needs about 2 s for the slowest check). */
@@ -119,6 +119,16 @@ function swallow<A extends unknown[], R>(call: (...a: A) => Promise<R>, code: st
       if (isK3tsError(err) && err.code === code) return value;
       throw err;
     }
+  };
+}
+/** A list call (volumes, networks) that matches the suite's label and any one other label given, not all of them. */
+function anyOneLabel<T extends { name: string }>(list: (filter?: LabelFilter, options?: CallOptions) => Promise<T[]>): (filter?: LabelFilter, options?: CallOptions) => Promise<T[]> {
+  return async (f, o) => {
+    const [suite, ...rest] = Object.entries(f?.labels ?? {});
+    if (!suite || rest.length === 0) return list(f, o);
+    const seen = new Map<string, T>();
+    for (const [k, val] of rest) for (const x of await list({ labels: { [suite[0]]: suite[1], [k]: val } }, o)) seen.set(x.name, x);
+    return [...seen.values()];
   };
 }
 const mapValues = (record: Record<string, string> | undefined, fn: (v: string) => string) =>
@@ -408,17 +418,7 @@ mutant("networks.list returns nothing without a filter", { networks: (n) => ({ l
 mutant("networks.list takes an empty value literally", {
   networks: (n) => ({ list: async (f, o) => (await n.list(f, o)).filter((x) => Object.entries(f?.labels ?? {}).every(([k, val]) => val !== "" || x.labels[k] === "")) }),
 });
-mutant("networks.list matches any one label, not all", {
-  networks: (n) => ({
-    list: async (f, o) => {
-      const [suite, ...rest] = Object.entries(f?.labels ?? {});
-      if (!suite || rest.length === 0) return n.list(f, o);
-      const seen = new Map<string, Awaited<ReturnType<NetworkClient["list"]>>[number]>();
-      for (const [k, val] of rest) for (const x of await n.list({ labels: { [suite[0]]: suite[1], [k]: val } }, o)) seen.set(x.name, x);
-      return [...seen.values()];
-    },
-  }),
-});
+mutant("networks.list matches any one label, not all", { networks: (n) => ({ list: anyOneLabel(n.list) }) });
 mutant("networks.list reports no labels", { networks: (n) => ({ list: async (f, o) => (await n.list(f, o)).map((x) => ({ ...x, labels: {} })) }) });
 mutant("networks.list reports no members", { networks: (n) => ({ list: async (f, o) => (await n.list(f, o)).map((x) => ({ ...x, members: [] })) }) });
 mutant("networks.list reports no subnet or gateway", { networks: (n) => ({ list: async (f, o) => (await n.list(f, o)).map(({ subnet: _s, gateway: _g, ...x }) => x) }) });
@@ -439,17 +439,7 @@ mutant("volumes.list ignores the filter", { volumes: (v) => ({ list: (_f, o) => 
 mutant("volumes.list takes an empty value literally", {
   volumes: (v) => ({ list: async (f, o) => (await v.list(f, o)).filter((x) => Object.entries(f?.labels ?? {}).every(([k, val]) => val !== "" || x.labels[k] === "")) }),
 });
-mutant("volumes.list matches any one label, not all", {
-  volumes: (v) => ({
-    list: async (f, o) => {
-      const [suite, ...rest] = Object.entries(f?.labels ?? {});
-      if (!suite || rest.length === 0) return v.list(f, o);
-      const seen = new Map<string, Awaited<ReturnType<VolumeClient["list"]>>[number]>();
-      for (const [k, val] of rest) for (const x of await v.list({ labels: { [suite[0]]: suite[1], [k]: val } }, o)) seen.set(x.name, x);
-      return [...seen.values()];
-    },
-  }),
-});
+mutant("volumes.list matches any one label, not all", { volumes: (v) => ({ list: anyOneLabel(v.list) }) });
 mutant("volumes.list reports no labels", { volumes: (v) => ({ list: async (f, o) => (await v.list(f, o)).map((x) => ({ ...x, labels: {} })) }) });
 mutant("volumes.inspect: a missing volume is RUNTIME_ERROR", { volumes: (v) => ({ inspect: recode(v.inspect, "VOLUME_NOT_FOUND", "RUNTIME_ERROR") }) });
 mutant("volumes.inspect: a missing volume is a plain error", { volumes: (v) => ({ inspect: recode(v.inspect, "VOLUME_NOT_FOUND", "plain") }) });

@@ -205,6 +205,36 @@ async function httpNode(ctx: CheckContext, name: string, body: string, extra: Pa
   return ctx.runtime.nodes.inspect(name);
 }
 
+/** Label keys the list checks select by. */
+const PICK = "k3ts.io/conformance-pick";
+const MARK = "k3ts.io/conformance-mark";
+
+/**
+ * Makes three objects with `make` (a: pick=a mark=x, b: pick=b, c: mark=x, each with the suite's labels)
+ * and holds `call` (volumes.list, networks.list) to the label-filter rules on them. Returns the names
+ * and the listing function, for the caller's further checks.
+ */
+async function checkLabelFilter(
+  ctx: CheckContext,
+  call: string,
+  prefix: string,
+  make: (name: string, labels: Record<string, string>) => Promise<unknown>,
+  list: (labels: Record<string, string>) => Promise<Array<{ name: string }>>,
+): Promise<{ a: string; b: string; c: string; names: (labels: Record<string, string>) => Promise<string[]> }> {
+  const [a, b, c] = [ctx.name(`${prefix}-a`), ctx.name(`${prefix}-b`), ctx.name(`${prefix}-c`)];
+  const specs: Array<[string, Record<string, string>]> = [[a, { [PICK]: "a", [MARK]: "x" }], [b, { [PICK]: "b" }], [c, { [MARK]: "x" }]];
+  for (const [name, labels] of specs) await make(name, { ...ctx.labels, ...labels });
+  const names = async (labels: Record<string, string>) => (await list({ ...ctx.labels, ...labels })).map((x) => x.name).sort();
+  assert.deepEqual(await names({}), [a, b, c].sort(), `${call}: the suite's label selects the suite's objects, and only them`);
+  assert.deepEqual(await names({ [PICK]: "" }), [a, b].sort(), `${call}: an empty value matches any value of the key`);
+  assert.deepEqual(await names({ [PICK]: "a" }), [a], `${call}: a value selects that value only`);
+  assert.deepEqual(await names({ [PICK]: "a", [MARK]: "x" }), [a], `${call}: every label must match`);
+  assert.deepEqual(await names({ [PICK]: "b", [MARK]: "x" }), [], `${call}: every label must match`);
+  assert.deepEqual(await names({ [MARK]: "" }), [a, c].sort(), `${call}: an empty value matches any value of the key`);
+  assert.deepEqual(await names({ [PICK]: "c" }), [], `${call}: no object has that value`);
+  return { a, b, c, names };
+}
+
 export const conformanceChecks: ConformanceCheck[] = [
   // ---------------------------------------------------------------- info
   {
@@ -882,36 +912,27 @@ export const conformanceChecks: ConformanceCheck[] = [
     group: "networks",
     name: "list selects by every label given, an empty value matching any value, and reports what inspect does",
     async run(ctx) {
-      const pick = "k3ts.io/conformance-pick";
-      const mark = "k3ts.io/conformance-mark";
-      const [a, b, c] = [ctx.name("nl-a"), ctx.name("nl-b"), ctx.name("nl-c")];
-      const specs: Array<[string, Record<string, string>]> = [[a, { [pick]: "a", [mark]: "x" }], [b, { [pick]: "b" }], [c, { [mark]: "x" }]];
-      for (const [name, labels] of specs) {
-        ctx.track("network", name);
-        await ctx.runtime.networks.ensure({ name, labels: { ...ctx.labels, ...labels } });
-      }
-      const names = async (labels: Record<string, string>) => (await ctx.runtime.networks.list({ labels: { ...ctx.labels, ...labels } })).map((n) => n.name).sort();
-      assert.deepEqual(await names({}), [a, b, c].sort(), "networks.list: the suite's label selects the suite's networks, and only them");
-      assert.deepEqual(await names({ [pick]: "" }), [a, b].sort(), "networks.list: an empty value matches any value of the key");
-      assert.deepEqual(await names({ [pick]: "a" }), [a], "networks.list: a value selects that value only");
-      assert.deepEqual(await names({ [pick]: "a", [mark]: "x" }), [a], "networks.list: every label must match");
-      assert.deepEqual(await names({ [pick]: "b", [mark]: "x" }), [], "networks.list: every label must match");
-      assert.deepEqual(await names({ [mark]: "" }), [a, c].sort(), "networks.list: an empty value matches any value of the key");
-      assert.deepEqual(await names({ [pick]: "c" }), [], "networks.list: no network has that value");
+      const { a, b, c, names } = await checkLabelFilter(
+        ctx,
+        "networks.list",
+        "nl",
+        (name, labels) => (ctx.track("network", name), ctx.runtime.networks.ensure({ name, labels })),
+        (labels) => ctx.runtime.networks.list({ labels }),
+      );
       const all = (await ctx.runtime.networks.list()).map((n) => n.name);
       assert.ok([a, b, c].every((n) => all.includes(n)), `networks.list without a filter: every network, the suite's included (got ${all.length} networks)`);
       // A running member, so the members list is compared too.
       const member = ctx.name("nl-member");
       await ctx.node({ name: member, command: SLEEPER, network: { name: a } });
       await ctx.runtime.nodes.start(member);
-      const listed = (await ctx.runtime.networks.list({ labels: { ...ctx.labels, [pick]: "a" } }))[0];
+      const listed = (await ctx.runtime.networks.list({ labels: { ...ctx.labels, [PICK]: "a" } }))[0];
       const inspected = await ctx.runtime.networks.inspect(a);
       assert.deepEqual(listed, inspected, "networks.list reports each network as networks.inspect does (id, labels, subnet, gateway, members)");
-      assert.equal(listed?.labels[mark], "x", "networks.list reports the labels");
+      assert.equal(listed?.labels[MARK], "x", "networks.list reports the labels");
       assert.deepEqual(listed?.members.map((m) => m.name), [member], "networks.list: the members are the running nodes attached");
       await ctx.runtime.nodes.delete(member);
       await ctx.runtime.networks.delete(b);
-      assert.deepEqual(await names({ [pick]: "" }), [a], "networks.delete: the network is gone from networks.list");
+      assert.deepEqual(await names({ [PICK]: "" }), [a], "networks.delete: the network is gone from networks.list");
     },
   },
   // ---------------------------------------------------------------- volumes
@@ -919,23 +940,15 @@ export const conformanceChecks: ConformanceCheck[] = [
     group: "volumes",
     name: "list selects by every label given, an empty value matching any value",
     async run(ctx) {
-      const pick = "k3ts.io/conformance-pick";
-      const mark = "k3ts.io/conformance-mark";
-      const [a, b, c] = [ctx.name("vl-a"), ctx.name("vl-b"), ctx.name("vl-c")];
-      const specs: Array<[string, Record<string, string>]> = [[a, { [pick]: "a", [mark]: "x" }], [b, { [pick]: "b" }], [c, { [mark]: "x" }]];
-      for (const [name, labels] of specs) {
-        ctx.track("volume", name);
-        await ctx.runtime.volumes.ensure({ name, labels: { ...ctx.labels, ...labels } });
-      }
-      const names = async (labels: Record<string, string>) => (await ctx.runtime.volumes.list({ labels: { ...ctx.labels, ...labels } })).map((v) => v.name).sort();
-      assert.deepEqual(await names({ [pick]: "" }), [a, b].sort(), "volumes.list: an empty value matches any value of the key");
-      assert.deepEqual(await names({ [pick]: "a" }), [a], "volumes.list: a value selects that value only");
-      assert.deepEqual(await names({ [pick]: "a", [mark]: "x" }), [a], "volumes.list: every label must match");
-      assert.deepEqual(await names({ [pick]: "b", [mark]: "x" }), [], "volumes.list: every label must match");
-      assert.deepEqual(await names({ [mark]: "" }), [a, c].sort(), "volumes.list: an empty value matches any value of the key");
-      assert.deepEqual(await names({ [pick]: "c" }), [], "volumes.list: no volume has that value");
+      const { a } = await checkLabelFilter(
+        ctx,
+        "volumes.list",
+        "vl",
+        (name, labels) => (ctx.track("volume", name), ctx.runtime.volumes.ensure({ name, labels })),
+        (labels) => ctx.runtime.volumes.list({ labels }),
+      );
       const listed = (await ctx.runtime.volumes.list({ labels: ctx.labels })).find((v) => v.name === a);
-      assert.equal(listed?.labels[mark], "x", "volumes.list reports the labels");
+      assert.equal(listed?.labels[MARK], "x", "volumes.list reports the labels");
     },
   },
   {
