@@ -4,8 +4,11 @@
 //
 //   startup   `k3ts --version` against `node -e 0`
 //   create    `k3ts cluster create` (1 server + 2 agents + load balancer, waiting until Ready) against
-//             the same network and containers made by raw `docker` calls in parallel (no waiting)
-//   scale     create with 8 agents against create with 1 agent
+//             the same network and containers made by raw `docker` calls in parallel (no waiting); beside
+//             it k3ts against the raw containers waited for until every node is Ready (what k3ts adds to
+//             k3s' own time), and that floor against the raw containers (k3s' own time)
+//   scale     create with 8 agents against create with 1 agent; beside it the floor: raw parallel docker
+//             run of 8 agents against 1, each until every node is Ready
 //   import    `k3ts image import` into a node against a raw `docker save | docker exec -i ctr import -` pipe
 //   portforward  bytes both ways through an sdk endpoint (the port-forward protocol over ws + TLS, against
 //             an in-process fake API server in a child process) against a direct TCP connection to the same sink;
@@ -18,7 +21,7 @@
 // Usage: pnpm bench [--runs N] [--cluster-runs N] [--json] [--only startup|create|scale|import|portforward|portforward-kubectl]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchImport } from "./bench-import.mjs";
@@ -89,11 +92,15 @@ function k3tsDelete(name) {
   sh(process.execPath, [bin, "--runtime", "docker", "cluster", "delete", name, "--kubeconfig", benchKubeconfig]);
 }
 
-/** The same network and containers, by raw docker calls started in parallel. */
-function rawCreate(name, agents) {
+/**
+ * The same network and containers, by raw docker calls started in parallel: the engine's own floor.
+ * With `ready`, also waited for until the server's API lists every node Ready (kubectl polling, as
+ * k3ts polls): the floor of a create that waits, what k3s itself takes.
+ */
+function rawCreate(name, agents, { ready = false } = {}) {
   const net = `bench-raw-${name}`;
   const containers = [
-    ["server-0", ["server"], []],
+    ["server-0", ["server"], ready ? ["-p", "127.0.0.1::6443"] : []],
     ...Array.from({ length: agents }, (_, i) => [`agent-${i}`, ["agent"], ["-e", `K3S_URL=https://bench-raw-${name}-server-0:6443`, "-e", "K3S_TOKEN=bench"]]),
   ];
   return timed(() => {
@@ -104,7 +111,25 @@ function rawCreate(name, agents) {
       "wait",
     ].join("\n");
     sh("sh", ["-c", script]);
+    if (ready) waitRawReady(`bench-raw-${name}-server-0`, agents + 1);
   });
+}
+
+/** Polls the raw server's API (its own kubeconfig, the published port) until `count` nodes are Ready. */
+function waitRawReady(server, count) {
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), "k3ts-bench-raw-")), "config");
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`${server}: ${count} nodes not Ready in 180 s`);
+    const kc = spawnSync("docker", ["exec", server, "cat", "/etc/rancher/k3s/k3s.yaml"], { encoding: "utf8" });
+    if (kc.status === 0 && kc.stdout.includes("certificate-authority-data")) {
+      const port = sh("docker", ["port", server, "6443/tcp"]).trim().split("\n")[0].split(":").pop();
+      writeFileSync(kubeconfig, kc.stdout.replace("https://127.0.0.1:6443", `https://127.0.0.1:${port}`));
+      const nodes = spawnSync("kubectl", ["--kubeconfig", kubeconfig, "get", "nodes", "--no-headers"], { encoding: "utf8" });
+      if (nodes.status === 0 && nodes.stdout.split("\n").filter((l) => / Ready /.test(l)).length >= count) return;
+    }
+    spawnSync("sleep", ["0.2"]);
+  }
 }
 
 function rawDelete(name) {
@@ -147,6 +172,44 @@ if (!only || only === "create") {
     ),
   );
 }
+if (!only || only === "create") {
+  results.push(
+    ratioOf(
+      "create against its floor: k3ts cluster create (1+2) vs raw parallel docker run of the same containers, both until every node is Ready",
+      "k3ts",
+      (i) => {
+        const ms = k3tsCreate(`bench-f${i}`, 2);
+        k3tsDelete(`bench-f${i}`);
+        return ms;
+      },
+      "raw until Ready",
+      (i) => {
+        const ms = rawCreate(`rf${i}`, 2, { ready: true });
+        rawDelete(`rf${i}`);
+        return ms;
+      },
+      clusterRuns,
+    ),
+  );
+  results.push(
+    ratioOf(
+      "create floor: raw parallel docker run until every node is Ready vs raw parallel docker run (what k3s itself takes)",
+      "raw until Ready",
+      (i) => {
+        const ms = rawCreate(`rr${i}`, 2, { ready: true });
+        rawDelete(`rr${i}`);
+        return ms;
+      },
+      "raw",
+      (i) => {
+        const ms = rawCreate(`rn${i}`, 2);
+        rawDelete(`rn${i}`);
+        return ms;
+      },
+      clusterRuns,
+    ),
+  );
+}
 if (!only || only === "scale") {
   results.push(
     ratioOf(
@@ -161,6 +224,24 @@ if (!only || only === "scale") {
       (i) => {
         const ms = k3tsCreate(`bench-o${i}`, 1);
         k3tsDelete(`bench-o${i}`);
+        return ms;
+      },
+      clusterRuns,
+    ),
+  );
+  results.push(
+    ratioOf(
+      "scale floor: raw parallel docker run of 8 agents vs of 1 agent, each until every node is Ready",
+      "raw 8 agents",
+      (i) => {
+        const ms = rawCreate(`re${i}`, 8, { ready: true });
+        rawDelete(`re${i}`);
+        return ms;
+      },
+      "raw 1 agent",
+      (i) => {
+        const ms = rawCreate(`ro${i}`, 1, { ready: true });
+        rawDelete(`ro${i}`);
         return ms;
       },
       clusterRuns,

@@ -86,10 +86,9 @@ async function startK3sNode(runtime: Runtime, node: PlannedNode, token: string, 
   await runtime.nodes.start(node.spec.name);
 }
 
-/** A created node's files, written together (each is its own archive; the engine takes them side by side). */
+/** A created node's files, one after the other (side by side measured no faster: the engine takes them in turn). */
 async function writeFiles(runtime: Runtime, node: string, files: NodeFile[]): Promise<void> {
-  if (process.env.XSW) { for (const f of files) await runtime.nodes.writeFile(node, f.path, f.content, { mode: f.mode }); return; }
-  await Promise.all(files.map((f) => runtime.nodes.writeFile(node, f.path, f.content, { mode: f.mode })));
+  for (const f of files) await runtime.nodes.writeFile(node, f.path, f.content, { mode: f.mode });
 }
 
 /** Settles every start, then throws what failed (one error, or all of them together); the signal's abort wins. */
@@ -305,34 +304,41 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
 }
 
 /**
- * Step 3: server-0 until it wrote its kubeconfig, then the other servers and agents together; the load
- * balancer beside them, started as soon as every node its configuration names runs (nginx resolves
- * its upstreams when it starts). Returns the kubeconfig for the host.
+ * Step 3: server-0 first; then at once its agents (a k3s agent waits for its server itself, retrying
+ * /cacerts every 2 s, as kind starts all its nodes together), the wait for server-0's kubeconfig, and the
+ * load balancer, started as soon as every node its configuration names runs (nginx resolves its
+ * upstreams when it starts). Joining servers start once server-0 wrote its kubeconfig (a server that
+ * joins before the first one initialized its datastore fails in k3s' bootstrap). Returns the kubeconfig
+ * for the host.
  */
 export async function provisionNodes(run: CreateRun, prep: Prepared): Promise<string> {
   const { spec, runtime, progress, signal, undo } = run;
   const { plan, token, filesFor } = prep;
   const track = (name: string) => undo.push({ what: `node ${name}`, run: () => runtime.nodes.delete(name, { force: true }) });
   const [first, ...otherServers] = plan.servers;
-  await withStep(progress, `Starting server ${first!.spec.name}`, async () => {
-    await startK3sNode(runtime, first!, token, signal, filesFor(first!), track).catch((err: unknown) => {
+  await withStep(progress, `Starting server ${first!.spec.name}`, () =>
+    startK3sNode(runtime, first!, token, signal, filesFor(first!), track).catch((err: unknown) => {
       // server-0's name is taken: another create of this cluster (on a network it joined) got there first.
       if (isK3tsError(err, "NODE_ALREADY_EXISTS")) throw beingCreated(spec.name, `${first!.spec.name} is there`, err);
       throw err;
-    });
-    await waitForKubeconfig(runtime, spec.name, first!.spec.name, prep.deadline, signal);
-  });
-  const rest = [...otherServers, ...plan.agents];
-  const starts = rest.map((n) => ({ node: n.spec.name, started: startK3sNode(runtime, n, token, signal, filesFor(n), track) }));
-  const steps: Array<Promise<void>> = [];
-  if (rest.length > 0) {
-    const what = [otherServers.length ? `${otherServers.length} server(s)` : "", plan.agents.length ? `${plan.agents.length} agent(s)` : ""].filter(Boolean).join(" and ");
-    steps.push(withStep(progress, `Starting ${what}`, () => allStarted(starts, signal)));
-  }
+    }),
+  );
+  const startOf = (n: PlannedNode) => {
+    const started = startK3sNode(runtime, n, token, signal, filesFor(n), track);
+    started.catch(() => undefined); // reported by allStarted
+    return { node: n.spec.name, started };
+  };
+  const agentStarts = plan.agents.map(startOf);
+  const kubeconfigStep = withStep(progress, `Waiting for ${first!.spec.name} to write its kubeconfig`, () => waitForKubeconfig(runtime, spec.name, first!.spec.name, prep.deadline, signal));
+  const serversStep = kubeconfigStep.then(() =>
+    otherServers.length ? withStep(progress, `Starting ${otherServers.length} server(s)`, () => allStarted(otherServers.map(startOf), signal)) : undefined,
+  );
+  const agentsStep = agentStarts.length ? withStep(progress, `Starting ${agentStarts.length} agent(s)`, () => allStarted(agentStarts, signal)) : undefined;
+  const steps: Array<Promise<unknown>> = [kubeconfigStep, serversStep, ...(agentsStep ? [agentsStep] : [])];
   if (plan.loadBalancer) {
     const lb = plan.loadBalancer;
     const upstreams = new Set((plan.loadBalancerState?.ports ?? []).flatMap((p) => p.targets));
-    const before = starts.filter((s) => upstreams.has(s.node)).map((s) => s.started);
+    const before = [...(otherServers.some((n) => upstreams.has(n.spec.name)) ? [serversStep] : []), ...agentStarts.filter((a) => upstreams.has(a.node)).map((a) => a.started)];
     steps.push(
       withStep(progress, `Starting load balancer ${lb.spec.name}`, async () => {
         throwIfAborted(signal, "cluster create");
@@ -343,16 +349,15 @@ export async function provisionNodes(run: CreateRun, prep: Prepared): Promise<st
           { path: LB_CONFIG_PATH, content: plan.loadBalancerConfig!, mode: 0o644 },
           ...filesFor(lb),
         ]);
-        // Its upstreams' failures are the other step's to report; this one only waits for them to run.
-        await Promise.allSettled(process.env.XSL ? starts.map((x) => x.started) : before);
+        // Its upstreams' failures are the other steps' to report; this one only waits for them to run.
+        await Promise.allSettled(before);
         throwIfAborted(signal, "cluster create");
         await runtime.nodes.start(lb.spec.name);
       }),
     );
   }
-  // Both steps end (and every made node is tracked for rollback) before the first failure is thrown.
-  const settled = await Promise.allSettled(steps);
-  const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  // Every step ends (and every made node is tracked for rollback) before the first failure is thrown.
+  const failure = (await Promise.allSettled(steps)).find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failure) throw failure.reason;
   const raw = (await runtime.nodes.readFile(first!.spec.name, KUBECONFIG_IN_NODE, callOpts(run))).toString("utf8");
   return rewriteKubeconfig(raw, { cluster: spec.name, server: plan.apiServerUrl });

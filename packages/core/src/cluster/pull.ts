@@ -15,9 +15,13 @@ export async function ensureImages(runtime: Runtime, refs: string[], options: { 
   const progress = options.progress ?? silentProgress;
   const o = options.signal ? { signal: options.signal } : {};
   const pulled: string[] = [];
-  for (const ref of [...new Set(refs)]) {
+  const unique = [...new Set(refs)];
+  throwIfAborted(options.signal, "pulling images");
+  // Asked all at once; the pulls of what is missing then go one at a time (one progress line each).
+  const present = await Promise.all(unique.map((ref) => runtime.images.exists(ref, o)));
+  for (const [i, ref] of unique.entries()) {
     throwIfAborted(options.signal, "pulling images");
-    if (await runtime.images.exists(ref, o)) continue;
+    if (present[i]) continue;
     await withStep(progress, `Pulling image ${ref}`, async (step) => {
       const layers = new Map<string, { current: number; total: number }>();
       await runtime.images.pull(ref, {

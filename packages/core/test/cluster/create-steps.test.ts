@@ -245,6 +245,38 @@ describe("provision", () => {
     expect(await runtime.nodes.list()).toEqual([]);
   });
 
+  it("agents and the load balancer do not wait for server-0's kubeconfig; joining servers do, and the load balancer waits for them", async () => {
+    const base = createMemoryRuntime();
+    const events: string[] = [];
+    let kubeconfigSeen = false;
+    const nodes = overriding(base.nodes, {
+      start: async (name: string, o?: { signal?: AbortSignal }) => {
+        events.push(`start ${name.replace("k3ts-dev-", "")}${kubeconfigSeen ? "" : " (before the kubeconfig)"}`);
+        await base.nodes.start(name, o);
+      },
+      readFile: async (name: string, path: string, o?: { signal?: AbortSignal }) => {
+        const content = await base.nodes.readFile(name, path, o);
+        if (path === KUBECONFIG_IN_NODE) kubeconfigSeen = true;
+        return content;
+      },
+    });
+    const runtime: Runtime = { ...base, nodes, info: (o) => base.info(o) };
+    const { run, info } = await createPreflight(spec({ servers: 3, agents: 2 }), { runtime });
+    const prep = await prepareCluster(run, info);
+    asFakeK3s(prep);
+    // server-0 takes a moment to write its kubeconfig, as k3s does.
+    prep.plan.servers[0]!.spec.entrypoint = ["sh", "-c", `sleep 0.3; cat /fake/k3s.yaml > ${KUBECONFIG_IN_NODE}; sleep 60`];
+    await provisionNodes(run, prep);
+    expect(events[0]).toBe("start server-0 (before the kubeconfig)");
+    expect(events).toContain("start agent-0 (before the kubeconfig)");
+    expect(events).toContain("start agent-1 (before the kubeconfig)");
+    expect(events).toContain("start server-1");
+    expect(events).toContain("start server-2");
+    // The load balancer names every server: it starts after the joining ones.
+    expect(events.at(-1)).toBe("start serverlb");
+    await rollbackCreate(run);
+  });
+
   it("a server that dies fails at once, quoting it, with what was made on the stack for the rollback", async () => {
     const runtime = createMemoryRuntime();
     const { run, info } = await createPreflight(spec(), { runtime });
