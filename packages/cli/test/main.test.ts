@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { RUNTIME_API_VERSION } from "@k3ts/core";
 import { runMain } from "./harness.js";
 import { attachDashValues, commandIn, commands, foldCommand, typedValues } from "../src/commands/index.js";
 import { formatTable } from "../src/output.js";
@@ -15,9 +16,9 @@ describe("k3ts CLI", () => {
   it("version: human text and JSON on stdout", async () => {
     const human = await k3ts(["version"]);
     expect(human.code).toBe(0);
-    expect(human.out).toMatch(/^k3ts version \d+\.\d+\.\d+\nruntime API v1\nnode /);
+    expect(human.out).toMatch(new RegExp(`^k3ts version \\d+\\.\\d+\\.\\d+\\nruntime API v${RUNTIME_API_VERSION}\\nnode `));
     const json = await k3ts(["version", "-o", "json"]);
-    expect(JSON.parse(json.out)).toMatchObject({ k3ts: expect.any(String), runtimeApi: 1 });
+    expect(JSON.parse(json.out)).toMatchObject({ k3ts: expect.any(String), runtimeApi: RUNTIME_API_VERSION });
     expect(json.err).toBe("");
   });
 
