@@ -152,100 +152,38 @@ function ratioOf(name, subjectLabel, subject, baselineLabel, baseline, n) {
 
 const results = [];
 if (!only || only === "startup") results.push(compare("startup: k3ts --version vs node -e 0", [bin, "--version"], ["-e", "0"]));
+/** One timed k3ts create (then deleted), per run index. */
+const k3tsRun = (prefix, agents) => (i) => {
+  const ms = k3tsCreate(`bench-${prefix}${i}`, agents);
+  k3tsDelete(`bench-${prefix}${i}`);
+  return ms;
+};
+/** One timed raw create (then deleted), per run index. */
+const rawRun = (prefix, agents, opts) => (i) => {
+  const ms = rawCreate(`${prefix}${i}`, agents, opts);
+  rawDelete(`${prefix}${i}`);
+  return ms;
+};
+const untilReady = { ready: true };
+
 if (!only || only === "create") {
   results.push(
-    ratioOf(
-      "create: k3ts cluster create (1+2, until Ready) vs raw parallel docker run of the same containers",
-      "k3ts",
-      (i) => {
-        const ms = k3tsCreate(`bench-c${i}`, 2);
-        k3tsDelete(`bench-c${i}`);
-        return ms;
-      },
-      "raw",
-      (i) => {
-        const ms = rawCreate(`r${i}`, 2);
-        rawDelete(`r${i}`);
-        return ms;
-      },
-      clusterRuns,
-    ),
-  );
-}
-if (!only || only === "create") {
-  results.push(
+    ratioOf("create: k3ts cluster create (1+2, until Ready) vs raw parallel docker run of the same containers", "k3ts", k3tsRun("c", 2), "raw", rawRun("r", 2), clusterRuns),
     ratioOf(
       "create against its floor: k3ts cluster create (1+2) vs raw parallel docker run of the same containers, both until every node is Ready",
       "k3ts",
-      (i) => {
-        const ms = k3tsCreate(`bench-f${i}`, 2);
-        k3tsDelete(`bench-f${i}`);
-        return ms;
-      },
+      k3tsRun("f", 2),
       "raw until Ready",
-      (i) => {
-        const ms = rawCreate(`rf${i}`, 2, { ready: true });
-        rawDelete(`rf${i}`);
-        return ms;
-      },
+      rawRun("rf", 2, untilReady),
       clusterRuns,
     ),
-  );
-  results.push(
-    ratioOf(
-      "create floor: raw parallel docker run until every node is Ready vs raw parallel docker run (what k3s itself takes)",
-      "raw until Ready",
-      (i) => {
-        const ms = rawCreate(`rr${i}`, 2, { ready: true });
-        rawDelete(`rr${i}`);
-        return ms;
-      },
-      "raw",
-      (i) => {
-        const ms = rawCreate(`rn${i}`, 2);
-        rawDelete(`rn${i}`);
-        return ms;
-      },
-      clusterRuns,
-    ),
+    ratioOf("create floor: raw parallel docker run until every node is Ready vs raw parallel docker run (what k3s itself takes)", "raw until Ready", rawRun("rr", 2, untilReady), "raw", rawRun("rn", 2), clusterRuns),
   );
 }
 if (!only || only === "scale") {
   results.push(
-    ratioOf(
-      "scale: k3ts cluster create with 8 agents vs with 1 agent",
-      "8 agents",
-      (i) => {
-        const ms = k3tsCreate(`bench-e${i}`, 8);
-        k3tsDelete(`bench-e${i}`);
-        return ms;
-      },
-      "1 agent",
-      (i) => {
-        const ms = k3tsCreate(`bench-o${i}`, 1);
-        k3tsDelete(`bench-o${i}`);
-        return ms;
-      },
-      clusterRuns,
-    ),
-  );
-  results.push(
-    ratioOf(
-      "scale floor: raw parallel docker run of 8 agents vs of 1 agent, each until every node is Ready",
-      "raw 8 agents",
-      (i) => {
-        const ms = rawCreate(`re${i}`, 8, { ready: true });
-        rawDelete(`re${i}`);
-        return ms;
-      },
-      "raw 1 agent",
-      (i) => {
-        const ms = rawCreate(`ro${i}`, 1, { ready: true });
-        rawDelete(`ro${i}`);
-        return ms;
-      },
-      clusterRuns,
-    ),
+    ratioOf("scale: k3ts cluster create with 8 agents vs with 1 agent", "8 agents", k3tsRun("e", 8), "1 agent", k3tsRun("o", 1), clusterRuns),
+    ratioOf("scale floor: raw parallel docker run of 8 agents vs of 1 agent, each until every node is Ready", "raw 8 agents", rawRun("re", 8, untilReady), "raw 1 agent", rawRun("ro", 1, untilReady), clusterRuns),
   );
 }
 
