@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `k3ts --version` alone is answered here from a module of a few lines (the same line main() prints),
 // so that the commonest check loads no parser, no core and no runtime. Everything else runs main().
+// Builtins come through process.getBuiltinModule: an ESM import of one builds its ESM facade, which
+// costs node:fs more than the rest of this path.
 const argv = process.argv.slice(2);
 if (argv.length === 1 && argv[0] === "--version") {
   const { versionLine } = await import("../dist/version-line.js");
-  const { writeSync } = await import("node:fs");
+  const { writeSync } = process.getBuiltinModule("node:fs");
   const line = Buffer.from(`${versionLine()}\n`);
   let written = 0;
   try {
@@ -14,8 +16,7 @@ if (argv.length === 1 && argv[0] === "--version") {
     process.stdout.write(line.subarray(written)); // EAGAIN on a full non-blocking pipe, and the like
   }
 } else {
-  const { default: module } = await import("node:module");
-  module.enableCompileCache?.();
+  process.getBuiltinModule("node:module").enableCompileCache?.();
   const { main } = await import("../dist/main.js");
   const controller = new AbortController();
   process.once("SIGINT", () => {
