@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import {
   DEFAULT_CREATE_TIMEOUT_MS,
+  DEFAULT_K3S_IMAGE,
   K3tsError,
   defaultClusterSpec,
   mergeSpec,
@@ -28,6 +29,7 @@ import {
   type ClusterSpecInput,
   type Filtered,
   type Logger,
+  type MountSpec,
   type Progress,
   type Runtime,
 } from "@k3ts/core";
@@ -40,8 +42,13 @@ export interface ClusterSpecOptions {
   servers?: number;
   /** Default 0. */
   agents?: number;
-  /** The k3s image. Default: K3TS_IMAGE, else core's default (rancher/k3s). */
+  /** The k3s image. Default: K3TS_IMAGE, else core's default (rancher/k3s). Not with `k3sVersion`. */
   image?: string;
+  /**
+   * A k3s release, `v1.33.4-k3s1` (or `v1.33.4+k3s1` as `k3s --version` prints it): the image
+   * `rancher/k3s:<version>` with `+` as `-` (image tags cannot hold `+`). Not with `image`.
+   */
+  k3sVersion?: string;
   /** The API endpoint on the host, `[HOST:]PORT` as `--api-port` takes it (`6443`, `127.0.0.1:6550`, `random`). Default: 127.0.0.1 and a free port. */
   api?: string;
   /** `[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL][@NODEFILTER]`, e.g. `8080:80@loadbalancer`. */
@@ -66,6 +73,14 @@ export interface ClusterSpecOptions {
   subnet?: string;
   /** Cluster token; 32 random bytes when absent. */
   token?: string;
+  /**
+   * A named volume of the engine for server-0's k3s data directory (`/var/lib/rancher/k3s`: the
+   * datastore, certificates, local-path volumes, images). It is not the cluster's: delete leaves it,
+   * and a cluster made again on it starts with that data. k3s encrypts its data with the cluster
+   * token, so `token` is required; one server and no agents (a new agent, or an embedded-etcd peer,
+   * with the name of one the data remembers is refused by k3s).
+   */
+  dataVolume?: string;
   /** Memory limits (`512m`, `1g` or bytes). */
   memory?: { servers?: string | number; agents?: string | number };
   /** `false` for no load balancer; `{ image }` for another nginx image. Default: enabled, K3TS_LB_IMAGE or nginx. */
@@ -115,8 +130,8 @@ export interface ClusterOptions extends ClusterSpecOptions {
 export const DEFAULT_TIMEOUT_MS = DEFAULT_CREATE_TIMEOUT_MS;
 
 const KNOWN: ReadonlySet<string> = new Set<keyof ClusterOptions>([
-  "name", "servers", "agents", "image", "api", "ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels",
-  "capAdd", "hostAliases", "network", "subnet", "token", "memory", "loadBalancer", "privileged", "wait", "timeout", "rollback",
+  "name", "servers", "agents", "image", "k3sVersion", "api", "ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels",
+  "capAdd", "hostAliases", "network", "subnet", "token", "dataVolume", "memory", "loadBalancer", "privileged", "wait", "timeout", "rollback",
   "runtime", "reuse", "keep", "reaper", "updateKubeconfig", "kubeconfigPath", "signal", "logger", "progress", "environment",
 ]);
 
@@ -199,6 +214,42 @@ function loadBalancer(value: unknown): ClusterSpecInput["loadBalancer"] {
   return { ...(enabled !== undefined ? { enabled } : {}), ...(image !== undefined ? { image } : {}) };
 }
 
+/** k3s's data directory, where `dataVolume` is mounted. */
+export const K3S_DATA_DIR = "/var/lib/rancher/k3s";
+
+/** A k3s release as its image tags and `k3s --version` spell it: v1.33.4-k3s1, v1.30.0-rc1+k3s2. */
+const K3S_VERSION = /^v\d+\.\d+\.\d+(?:-rc\d+)?[+-]k3s\d+$/;
+
+/** `image`, or the image of `k3sVersion` in core's default repository (the two conflict). */
+function k3sImage(o: Record<string, unknown>): string | undefined {
+  const image = text(o.image, "image");
+  const version = text(o.k3sVersion, "k3sVersion");
+  if (version === undefined) return image;
+  if (image !== undefined) throw invalid("k3sVersion", `conflicts with image ${JSON.stringify(image)}: give one of k3sVersion and image`, version);
+  if (!K3S_VERSION.test(version)) throw invalid("k3sVersion", `${JSON.stringify(version)} is not a k3s release (want e.g. v1.33.4-k3s1)`, version);
+  return `${DEFAULT_K3S_IMAGE.slice(0, DEFAULT_K3S_IMAGE.lastIndexOf(":"))}:${version.replace("+", "-")}`;
+}
+
+/** A volume name as Docker and Podman accept it. */
+const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * `dataVolume`: the named volume at server-0's k3s data directory, as a `volumes` entry; checked
+ * against what k3s needs to start again on the data it holds (see {@link ClusterSpecOptions.dataVolume}).
+ */
+function dataVolume(o: Record<string, unknown>, volumes: Array<Filtered<MountSpec>> | undefined): Filtered<MountSpec> | undefined {
+  const name = text(o.dataVolume, "dataVolume");
+  if (name === undefined) return undefined;
+  if (!VOLUME_NAME.test(name)) throw invalid("dataVolume", `${JSON.stringify(name)} is not a volume name (letters, digits, _, . and -, starting with a letter or digit)`, name);
+  const why = "k3s on the volume's data refuses";
+  if (o.token === undefined) throw invalid("dataVolume", `needs token: k3s encrypts its data with the cluster token, and a cluster made again on volume ${name} must have the same one`);
+  if ((o.servers ?? 1) !== 1) throw invalid("dataVolume", `only with one server (servers is ${JSON.stringify(o.servers)}): ${why} embedded-etcd peers at new addresses`);
+  if ((o.agents ?? 0) !== 0) throw invalid("dataVolume", `only without agents (agents is ${JSON.stringify(o.agents)}): ${why} a new agent with the name and another node password of one it remembers`);
+  const i = (volumes ?? []).findIndex((v) => v.value.target === K3S_DATA_DIR);
+  if (i >= 0) throw invalid("dataVolume", `conflicts with volumes[${i}], which mounts ${K3S_DATA_DIR} too`);
+  return { value: { source: name, target: K3S_DATA_DIR, readOnly: false }, filters: [parseNodeFilter("server:0", "dataVolume")] };
+}
+
 /** A fresh cluster name: `sdk-` and 8 random hex digits. */
 export function randomClusterName(): string {
   return `sdk-${randomBytes(4).toString("hex")}`;
@@ -221,7 +272,7 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
     name: o.name === undefined ? undefined : validateClusterName(text(o.name, "name")!, "name"),
     servers: count(o.servers, "servers", 1),
     agents: count(o.agents, "agents", 0),
-    image: text(o.image, "image"),
+    image: k3sImage(o),
     api: api ? parseApiPort(api, "api") : undefined,
     ...Object.fromEntries(Object.entries(FILTERED).map(([field, [parse, suffixes]]) => [field, filtered(o[field], field, parse, suffixes)])),
     hostAliases: list(o.hostAliases, "hostAliases").map((h, i) => parseHostAlias(h, `hostAliases[${i}]`)),
@@ -235,6 +286,8 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
     timeoutMs: timeout(o.timeout),
     rollback: flag(o.rollback, "rollback"),
   };
+  const data = dataVolume(o, input.volumes);
+  if (data) input.volumes = [...(input.volumes ?? []), data];
   flag(o.reuse, "reuse");
   flag(o.keep, "keep");
   flag(o.reaper, "reaper");

@@ -109,6 +109,54 @@ describe("clusterSpec", () => {
     expect(err.message).toMatch(message);
   });
 
+  describe("k3sVersion", () => {
+    it("is the image rancher/k3s:<version> (core's default repository), + spelled - as image tags need", () => {
+      const repo = DEFAULT_K3S_IMAGE.slice(0, DEFAULT_K3S_IMAGE.lastIndexOf(":"));
+      expect(clusterSpec({ ...NO_ENV, k3sVersion: "v1.33.4-k3s1" }).image).toBe(`${repo}:v1.33.4-k3s1`);
+      expect(clusterSpec({ ...NO_ENV, k3sVersion: "v1.30.0-rc1+k3s2" }).image).toBe(`${repo}:v1.30.0-rc1-k3s2`);
+    });
+
+    it("wins over K3TS_IMAGE, as image does", () => {
+      expect(clusterSpec({ environment: { K3TS_IMAGE: "mine/k3s:x" }, k3sVersion: "v1.32.1-k3s1" }).image).toMatch(/:v1\.32\.1-k3s1$/);
+    });
+
+    it.each([
+      [{ k3sVersion: "v1.33.4-k3s1", image: "mine/k3s:1" }, /conflicts with image "mine\/k3s:1"/],
+      [{ k3sVersion: "1.33" }, /"1\.33" is not a k3s release \(want e\.g\. v1\.33\.4-k3s1\)/],
+      [{ k3sVersion: "v1.33.4" }, /not a k3s release/],
+      [{ k3sVersion: "v1.33.4-k3s1 " }, /not a k3s release/],
+      [{ k3sVersion: 133 }, /not a non-empty string/],
+    ])("%j is INVALID_ARGUMENT naming k3sVersion", (options, message) => {
+      const err = invalidWhere(() => clusterSpec({ ...NO_ENV, ...(options as object) }));
+      expect(err.where).toBe("k3sVersion");
+      expect(err.message).toMatch(message);
+    });
+  });
+
+  describe("dataVolume", () => {
+    it("mounts the named volume at k3s's data directory of server-0 only", () => {
+      const spec = clusterSpec({ ...NO_ENV, dataVolume: "shop-data", token: "s3cret", volumes: ["/srv/seed:/seed@server:0"] });
+      expect(spec.volumes.map((v) => ({ ...v.value, filters: v.filters.map((f) => f.source) }))).toEqual([
+        { source: "/srv/seed", target: "/seed", readOnly: false, filters: ["server:0"] },
+        { source: "shop-data", target: "/var/lib/rancher/k3s", readOnly: false, filters: ["server:0"] },
+      ]);
+    });
+
+    it.each([
+      [{ dataVolume: "shop-data" }, /needs token/],
+      [{ dataVolume: "/srv/k3s", token: "t" }, /"\/srv\/k3s" is not a volume name/],
+      [{ dataVolume: "data:ro", token: "t" }, /not a volume name/],
+      [{ dataVolume: "", token: "t" }, /not a non-empty string/],
+      [{ dataVolume: "d", token: "t", servers: 3 }, /only with one server \(servers is 3\)/],
+      [{ dataVolume: "d", token: "t", agents: 1 }, /only without agents \(agents is 1\)/],
+      [{ dataVolume: "d", token: "t", volumes: ["/tmp/x:/data", "other:/var/lib/rancher/k3s@server:0"] }, /conflicts with volumes\[1\]/],
+    ])("%j is INVALID_ARGUMENT naming dataVolume", (options, message) => {
+      const err = invalidWhere(() => clusterSpec({ ...NO_ENV, ...(options as object) }));
+      expect(err.where).toBe("dataVolume");
+      expect(err.message).toMatch(message);
+    });
+  });
+
   it("k3ts.io/ labels come only from the sdk itself (up's environment label), after the user's", () => {
     const spec = clusterSpec(withSdkLabels({ ...NO_ENV, runtimeLabels: ["team=a"] }, { "k3ts.io/environment": "shop" }));
     expect(spec.runtimeLabels.map((l) => l.value)).toEqual([{ key: "team", value: "a" }, { key: "k3ts.io/environment", value: "shop" }]);

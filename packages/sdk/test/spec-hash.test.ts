@@ -24,6 +24,8 @@ describe("spec hash", () => {
       [{ servers: 3 }, "servers"],
       [{ agents: 2 }, "agents"],
       [{ image: "other/k3s:1" }, "image"],
+      [{ k3sVersion: "v1.32.1-k3s1" }, "image"],
+      [{ dataVolume: "data", token: "t" }, "volumes"],
       [{ api: "6550" }, "api"],
       [{ ports: ["8080:80"] }, "ports"],
       [{ env: ["A=1"] }, "env"],

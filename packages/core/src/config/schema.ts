@@ -122,6 +122,7 @@ export const K3TS_ENVIRONMENT_SCHEMA: JsonSchema = {
             servers: { type: "integer", minimum: 1, description: "server nodes; default 1" },
             agents: { type: "integer", minimum: 0, description: "agent nodes; default 0" },
             image: nonEmpty("k3s image"),
+            k3sVersion: nonEmpty("a k3s release, e.g. v1.33.4-k3s1: the image rancher/k3s:<version> (not with image)"),
             api: nonEmpty("API endpoint on the host, [HOST:]PORT as --api-port takes it (6443, 127.0.0.1:6550, random)"),
             ports: list(nonEmpty("[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL][@NODEFILTER], e.g. 8080:80@loadbalancer")),
             volumes: list(nonEmpty("[SOURCE:]DEST[:ro|rw][@NODEFILTER]")),
@@ -134,6 +135,7 @@ export const K3TS_ENVIRONMENT_SCHEMA: JsonSchema = {
             network: nonEmpty("existing network to join instead of creating k3ts-NAME"),
             subnet: nonEmpty("IPv4 CIDR for the created network"),
             token: nonEmpty("cluster token (default: random)"),
+            dataVolume: nonEmpty("a named volume for server-0's /var/lib/rancher/k3s, kept when the cluster is deleted (needs token; one server, no agents)"),
             memory: object({
               servers: { type: ["string", "integer"], description: "memory limit per server: 512m, 1g or bytes" },
               agents: { type: ["string", "integer"], description: "memory limit per agent: 512m, 1g or bytes" },

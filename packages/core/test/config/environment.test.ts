@@ -74,6 +74,12 @@ describe("kind: Environment", () => {
     expect(configKind(VALID)).toEqual({ apiVersion: "k3ts.io/v1alpha1", kind: "Environment" });
   });
 
+  it("takes the sdk's k3sVersion and dataVolume cluster options (checked by the sdk past the schema)", () => {
+    const text = VALID.replace("    agents: 2\n", "    agents: 0\n    k3sVersion: v1.33.4-k3s1\n    dataVolume: dev-data\n    token: s3cret\n");
+    expect(loadEnvironmentConfig(text).spec.cluster).toMatchObject({ k3sVersion: "v1.33.4-k3s1", dataVolume: "dev-data", token: "s3cret" });
+    expect(places(VALID.replace("    agents: 2\n", "    agents: 2\n    k3sVersion: \"\"\n    dataVolume: 3\n"))).toEqual(["10:17 /spec/cluster/k3sVersion", "11:17 /spec/cluster/dataVolume"]);
+  });
+
   it("reports every problem at once, with line, column and JSON pointer", () => {
     const text = `apiVersion: k3ts.io/v1alpha1
 kind: Environment
