@@ -38,6 +38,9 @@ import {
 import { deleteOnExit, processEndingBySignal } from "./cleanup.js";
 import { isReaped, reapOnCrash, reapTargetFor, reaperEnabled, type ReapTarget } from "./reaper-client.js";
 import { forwardService, type Endpoint, type EndpointOptions } from "./endpoint.js";
+import { installHelmChart, uninstallHelmChart, type HelmChartOptions, type HelmChartResult, type UninstallHelmChartOptions } from "./helm.js";
+import { applyManifests, type ApplyManifestsOptions, type ApplyResult, type KubeObject, type ManifestSource } from "./manifests.js";
+import { waitForRollout, type RolloutOptions } from "./manifests-rollout.js";
 import { clusterSpec, type ClusterOptions } from "./options.js";
 import { differingFields, hashSpec, specLabels, type SpecField } from "./spec-hash.js";
 
@@ -190,12 +193,20 @@ export class Cluster implements AsyncDisposable {
     return path;
   }
 
-  /** A @kubernetes/client-node KubeConfig for the cluster (`kc.makeApiClient(CoreV1Api)`). */
-  async kubeClient(options: KubeconfigOptions = {}): Promise<KubeConfig> {
+  /**
+   * A @kubernetes/client-node KubeConfig for the cluster (`kc.makeApiClient(CoreV1Api)`), loaded
+   * from {@link kubeconfig} (which gives the same as YAML text).
+   */
+  async kubeConfig(options: KubeconfigOptions = {}): Promise<KubeConfig> {
     const [text, { KubeConfig }] = await Promise.all([this.kubeconfig(options), import("@kubernetes/client-node")]);
     const kc = new KubeConfig();
     kc.loadFromString(text);
     return kc;
+  }
+
+  /** @deprecated Renamed {@link kubeConfig} (it returns a KubeConfig, not a client); kept as an alias. */
+  kubeClient(options: KubeconfigOptions = {}): Promise<KubeConfig> {
+    return this.kubeConfig(options);
   }
 
   /**
@@ -204,10 +215,49 @@ export class Cluster implements AsyncDisposable {
    * then `await web.ready` and `fetch(web.url)`. See {@link forwardService}.
    */
   async endpoint(service: string, port: number | string, options: EndpointOptions = {}): Promise<Endpoint> {
-    return forwardService(await this.kubeClient(), { ...options, service, port });
+    return forwardService(await this.kubeConfig(), { ...options, service, port });
   }
 
-  /** Stops every node (load balancer, agents, servers). */
+  /**
+   * Applies manifests to the cluster with server-side apply: {@link applyManifests} with this
+   * cluster's KubeConfig (files, directories, kustomizations, URLs and objects; `wait` for rollouts).
+   *
+   * @example
+   * const applied = await cluster.apply(["k8s/"]);
+   */
+  async apply(sources: ManifestSource | ManifestSource[], options: ApplyManifestsOptions = {}): Promise<ApplyResult> {
+    return applyManifests(await this.kubeConfig(), sources, options);
+  }
+
+  /**
+   * Installs or upgrades a Helm release through k3s's helm-controller: {@link installHelmChart} with
+   * this cluster's KubeConfig.
+   *
+   * @example
+   * await cluster.helm({ name: "redis", chart: "redis", repo: "https://charts.bitnami.com/bitnami" });
+   */
+  async helm(options: HelmChartOptions): Promise<HelmChartResult> {
+    return installHelmChart(await this.kubeConfig(), options);
+  }
+
+  /** Uninstalls a Helm release {@link helm} installed: {@link uninstallHelmChart} with this cluster's KubeConfig. */
+  async uninstallHelm(options: UninstallHelmChartOptions): Promise<{ deleted: boolean }> {
+    return uninstallHelmChart(await this.kubeConfig(), options);
+  }
+
+  /**
+   * Waits for workloads to roll out as `kubectl rollout status` decides (Jobs: until Complete):
+   * {@link waitForRollout} with this cluster's KubeConfig. Takes objects (only kind, name and
+   * namespace are read) or what {@link apply} returned.
+   *
+   * @example
+   * await cluster.rollout(await cluster.apply(["k8s/"]), { timeout: "2m" });
+   */
+  async rollout(objects: KubeObject | KubeObject[] | ApplyResult, options: RolloutOptions = {}): Promise<void> {
+    const list = Array.isArray(objects) ? objects : "kind" in objects ? [objects] : objects.objects.map((a) => a.object);
+    return waitForRollout(await this.kubeConfig(), list, options);
+  }
+
   /**
    * Copies images into the nodes' containerd, as `k3ts image import` does: image references are read
    * from the engine (`docker save` / `podman save`), `{ kind: "file", path }` are archives; every
@@ -224,6 +274,7 @@ export class Cluster implements AsyncDisposable {
     return coreImportImages(this.#s.name, images, { runtime, ...(progress ? { progress } : {}), ...options });
   }
 
+  /** Stops every node (load balancer, agents, servers). */
   async stop(): Promise<ClusterSummary> {
     return stopCluster(this.#s.name, this.#lifecycle());
   }

@@ -28,7 +28,6 @@ import type { ApplyChange } from "./manifests.js";
 import { jobPodLog, rolloutState } from "./manifests-rollout.js";
 import { isChartDirectory, loadValues, packageChart, setValues, valuesContent, type HelmValues } from "./helm-chart.js";
 
-export { mergeValues, packageChart } from "./helm-chart.js";
 export type { HelmValues } from "./helm-chart.js";
 
 export interface HelmChartOptions {

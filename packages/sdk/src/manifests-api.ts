@@ -90,7 +90,7 @@ export class KubeApi {
 
   constructor(kc: KubeConfig, options: KubeApiOptions = {}) {
     if (typeof kc !== "object" || kc === null || typeof (kc as KubeConfig).getCurrentCluster !== "function") {
-      throw new K3tsError("INVALID_ARGUMENT", "kubeConfig: not a @kubernetes/client-node KubeConfig (cluster.kubeClient() returns one)", { meta: { where: "kubeConfig" } });
+      throw new K3tsError("INVALID_ARGUMENT", "kubeConfig: not a @kubernetes/client-node KubeConfig (cluster.kubeConfig() returns one)", { meta: { where: "kubeConfig" } });
     }
     this.#kc = kc;
     this.#sleep = options.sleep ?? pause;

@@ -120,7 +120,7 @@ async function connect(env: Environment, options: UpOptions, create: boolean): P
   const spec = env.cluster.create;
   if (!create) {
     const cluster = await getCluster(spec.name, { ...(options.runtime ? { runtime: options.runtime } : {}), environment: vars, ...(options.signal ? { signal: options.signal } : {}) });
-    return { kc: await cluster.kubeClient(), cluster };
+    return { kc: await cluster.kubeConfig(), cluster };
   }
   let cluster: Cluster;
   try {
@@ -144,7 +144,7 @@ async function connect(env: Environment, options: UpOptions, create: boolean): P
     const sources = (status: string) => [...new Set(r.nodes.flatMap((n) => n.images.filter((i) => i.status === status).map((i) => i.source)))];
     options.onEvent?.({ type: "images", imported: sources("imported"), skipped: sources("skipped"), warnings: r.warnings });
   }
-  return { kc: await cluster.kubeClient(), cluster };
+  return { kc: await cluster.kubeConfig(), cluster };
 }
 
 /** Converges the environment in `envFile` (or an already-loaded one). */

@@ -5,7 +5,9 @@
  * apply changes nothing), from a small object store, and with scripted answers for the state a
  * controller would move (`script(path, [...])`: one answer per GET, the last one repeated).
  */
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 
@@ -68,7 +70,7 @@ export class FakeApiServer {
   readonly #overrides = new Map<string, Answer>();
   /** Scripts that answer only once the object is in the store (a controller reports on what exists). */
   readonly #afterStore = new Set<string>();
-  #server: Server | undefined;
+  #server: Server | HttpsServer | undefined;
   #rv = 100;
   #uid = 0;
 
@@ -106,6 +108,30 @@ export class FakeApiServer {
       currentContext: "fake",
     });
     return kc;
+  }
+
+  /**
+   * Serves HTTPS with client-certificate auth instead, as k3s does (test/fixtures/pki), and returns
+   * the kubeconfig k3s would write in the node: everything named `default`, server 127.0.0.1:6443.
+   */
+  async startTls(): Promise<string> {
+    const pki = (f: string) => readFileSync(new URL(`./fixtures/pki/${f}`, import.meta.url), "utf8");
+    this.#server = createHttpsServer({ key: pki("server.key"), cert: pki("server.crt"), ca: pki("ca.crt"), requestCert: true, rejectUnauthorized: true }, (req, res) => void this.#handle(req, res));
+    await new Promise<void>((r) => this.#server!.listen(0, "127.0.0.1", r));
+    const b64 = (f: string) => Buffer.from(pki(f)).toString("base64");
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "default", server: "https://127.0.0.1:6443", caData: b64("ca.crt"), skipTLSVerify: false }],
+      users: [{ name: "default", certData: b64("client.crt"), keyData: b64("client.key") }],
+      contexts: [{ name: "default", cluster: "default", user: "default" }],
+      currentContext: "default",
+    });
+    return kc.exportConfig(); // JSON, which is YAML too
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return (this.#server!.address() as AddressInfo).port;
   }
 
   get url(): string {
