@@ -9,7 +9,7 @@
  * The cluster is deleted when the program ends (`await using`), also on Ctrl-C.
  */
 import { fileURLToPath } from "node:url";
-import { applyManifests, createCluster, installHelmChart, waitForRollout, type ClusterOptions } from "@k3ts/sdk";
+import { createCluster, type ClusterOptions } from "@k3ts/sdk";
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -26,7 +26,6 @@ export interface QuickstartResult {
 export async function quickstart(options: Partial<ClusterOptions> = {}, log: (line: string) => void = console.log, appImage = process.env.APP_IMAGE): Promise<QuickstartResult> {
   await using cluster = await createCluster({ runtime: process.env.K3TS_RUNTIME ?? "docker", agents: 1, ...options });
   log(`cluster ${cluster.name} is ready`);
-  const kc = await cluster.kubeClient();
 
   // 0. An image built on this machine goes into the nodes' containerd (k3s would otherwise pull the chart's busybox:1.36).
   if (appImage) {
@@ -35,18 +34,18 @@ export async function quickstart(options: Partial<ClusterOptions> = {}, log: (li
   }
 
   // 1. Manifests: the demo namespace and its settings, built with kustomize, applied server-side.
-  const applied = await applyManifests(kc, [here("./manifests")]);
+  const applied = await cluster.apply([here("./manifests")]);
   log(`applied ${applied.objects.length} objects (${applied.changed} changed)`);
 
   // 2. A Helm chart from a local directory: packaged into the HelmChart's chartContent, installed by k3s.
-  const release = await installHelmChart(kc, {
+  const release = await cluster.helm({
     name: "hello",
     chart: here("./chart"),
     targetNamespace: "demo",
     values: [here("./chart/values.yaml"), { greeting: "Hello from k3ts", ...(appImage ? { image: appImage } : {}) }],
   });
   log(`helm release ${release.name} installed by job ${release.jobName}`);
-  await waitForRollout(kc, [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "hello", namespace: "demo" } }], { timeout: "2m" });
+  await cluster.rollout({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "hello", namespace: "demo" } }, { timeout: "2m" });
 
   // 3. The Service, on a local port, for as long as this scope lives.
   await using web = await cluster.endpoint("hello", "http", { namespace: "demo" });

@@ -36,7 +36,7 @@ for (const engine of ENGINES) {
     });
 
     it("lists the nodes Ready through client-node's CoreV1Api", async () => {
-      const kc = await cluster.kubeClient();
+      const kc = await cluster.kubeConfig();
       expect(kc.getCurrentContext()).toBe(`k3ts-${name}`);
       expect(kc.getCurrentCluster()?.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       const list = await kc.makeApiClient(CoreV1Api).listNode();
@@ -95,7 +95,7 @@ for (const engine of ENGINES) {
       const stopped = await cluster.stop();
       expect([...stopped.servers, ...stopped.agents].map((n) => n.state)).toEqual(["stopped", "stopped"]);
       await cluster.start();
-      const list = await (await cluster.kubeClient()).makeApiClient(CoreV1Api).listNode();
+      const list = await (await cluster.kubeConfig()).makeApiClient(CoreV1Api).listNode();
       expect(list.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))).toBe(true);
     }, 120_000);
 

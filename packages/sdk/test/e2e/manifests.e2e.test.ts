@@ -60,7 +60,7 @@ for (const engine of ENGINES) {
     });
 
     it("applies a kustomized directory with server-side apply (field manager k3ts), then again without changes, then deletes it", async () => {
-      const kc = await cluster.kubeClient();
+      const kc = await cluster.kubeConfig();
       const first = await applyManifests(kc, dir);
       expect(first.objects.map((o) => `${o.kind}/${o.name} ${o.change}`)).toEqual([
         // kustomize's own order (it sorts by kind), Namespaces first.
@@ -89,7 +89,7 @@ for (const engine of ENGINES) {
     }, 120_000);
 
     it("waitForRollout waits for a Deployment, a StatefulSet, a DaemonSet and a Job that succeeds", async () => {
-      const kc = await cluster.kubeClient();
+      const kc = await cluster.kubeConfig();
       await applyManifests(kc, workloads);
       const seen: string[] = [];
       await waitForRollout(kc, workloads, { timeout: "3m", onStatus: (o, s) => seen.push(`${o}: ${s}`) });
@@ -107,7 +107,7 @@ for (const engine of ENGINES) {
     }, 240_000);
 
     it("a Job that fails (backoffLimit 0) is COMMAND_FAILED carrying its pod's log", async () => {
-      const kc = await cluster.kubeClient();
+      const kc = await cluster.kubeConfig();
       const failing: KubeObject = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "explode", namespace: NS }, spec: { backoffLimit: 0, template: podTemplate("explode", sh("echo boom; exit 3"), "Never") } };
       await applyManifests(kc, [failing]);
       const err = await waitForRollout(kc, [failing], { timeout: "3m" }).catch((e: unknown) => e);
@@ -120,7 +120,7 @@ for (const engine of ENGINES) {
     }, 240_000);
 
     it("installs a local chart with values objects and files merged, upgrades it with a new value, then uninstalls it", async () => {
-      const kc = await cluster.kubeClient();
+      const kc = await cluster.kubeConfig();
       const data = async () => {
         const r = await kubectl(kubeconfig, ["get", "configmap", "greeter-config", "-n", "e2e-helm", "-o", "jsonpath={.data}"]);
         expect(r.exitCode, r.stderr).toBe(0);
@@ -155,7 +155,7 @@ for (const engine of ENGINES) {
     }, 300_000);
 
     it("a repo chart that cannot be fetched fails with the helm pod's log (no such host), not after the whole timeout", async () => {
-      const kc = await cluster.kubeClient();
+      const kc = await cluster.kubeConfig();
       // The helm Job retries with backoffLimit 1000 and never turns Failed; the SDK reads its pod. A
       // timeout longer than this test's own limit: only that early failure can pass.
       const err = await installHelmChart(kc, { name: "unreachable", chart: "nginx", repo: "https://charts.example.invalid", timeout: "10m" }).catch((e: unknown) => e);
@@ -168,7 +168,7 @@ for (const engine of ENGINES) {
     }, 180_000);
 
     it("a chart that fails once (its CRD applied beside it, a moment later) installs on the helm-controller's next run", async () => {
-      const kc = await cluster.kubeClient();
+      const kc = await cluster.kubeConfig();
       const crd = {
         apiVersion: "apiextensions.k8s.io/v1",
         kind: "CustomResourceDefinition",
@@ -192,7 +192,7 @@ for (const engine of ENGINES) {
     }, 180_000);
 
     it("a local chart of 600 KB (a large CRD-like template, as charts carry) packages whole and installs", async () => {
-      const kc = await cluster.kubeClient();
+      const kc = await cluster.kubeConfig();
       const dir = await mkdtemp(join(tmpdir(), "k3ts-big-chart-"));
       await mkdir(join(dir, "templates"), { recursive: true });
       await writeFile(join(dir, "Chart.yaml"), "apiVersion: v2\nname: big\nversion: 0.1.0\n");
