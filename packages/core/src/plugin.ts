@@ -2,7 +2,17 @@ import { delimiter, isAbsolute, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { K3tsError, isK3tsError } from "./errors.js";
 import { silentLogger } from "./logger.js";
-import { RUNTIME_API_CHANGES, RUNTIME_API_VERSION, type Runtime, type RuntimeContext, type RuntimePlugin } from "./runtime.js";
+import {
+  RUNTIME_API_CHANGES,
+  RUNTIME_API_VERSION,
+  type ImageClient,
+  type NetworkClient,
+  type NodeClient,
+  type Runtime,
+  type RuntimeContext,
+  type RuntimePlugin,
+  type VolumeClient,
+} from "./runtime.js";
 
 /** The first-party runtimes, in auto-detection order. */
 export const BUILTIN_RUNTIMES = ["docker", "podman"] as const;
@@ -98,6 +108,37 @@ export function validatePlugin(candidate: unknown, source: string): RuntimePlugi
   return plugin;
 }
 
+/** Every method of the contract, by group (the types make each list whole: a method the interface adds must be named here). */
+const CONTRACT: { [G in "networks" | "volumes" | "nodes" | "images"]: Record<keyof { networks: NetworkClient; volumes: VolumeClient; nodes: NodeClient; images: ImageClient }[G], true> } = {
+  networks: { ensure: true, inspect: true, list: true, delete: true, connect: true, disconnect: true },
+  volumes: { ensure: true, delete: true, inspect: true, list: true },
+  nodes: { create: true, start: true, stop: true, delete: true, list: true, inspect: true, exec: true, logs: true, writeFile: true, readFile: true },
+  images: { exists: true, pull: true, save: true, load: true },
+};
+
+/**
+ * Checks that what a plugin's create() made has every call of the API version it declares. A plugin
+ * that takes its apiVersion from @k3ts/core's RUNTIME_API_VERSION follows the core it runs with, not what
+ * it implements: built for v1, it would claim v2 and lack v2's calls. That is PLUGIN_INVALID naming them,
+ * here, not a TypeError in the middle of a delete.
+ */
+export function validateRuntime(candidate: unknown, plugin: RuntimePlugin): Runtime {
+  const value = candidate as Record<string, Record<string, unknown> | undefined> | undefined;
+  const missing: string[] = [];
+  if (typeof value?.info !== "function") missing.push("info()");
+  for (const [group, methods] of Object.entries(CONTRACT)) {
+    for (const method of Object.keys(methods)) if (typeof value?.[group]?.[method] !== "function") missing.push(`${group}.${method}()`);
+  }
+  if (missing.length) {
+    const added = Object.entries(RUNTIME_API_CHANGES).map(([v, what]) => `v${v}: ${what}`);
+    throw new K3tsError("PLUGIN_INVALID", `runtime plugin ${plugin.meta.name} declares runtime API v${plugin.apiVersion}, but its runtime lacks ${missing.join(", ")}`, {
+      meta: { plugin: plugin.meta.name, apiVersion: plugin.apiVersion, missing },
+      hint: `install a version of ${plugin.meta.name} built for runtime API v${RUNTIME_API_VERSION} (${added.join("; ")}); a plugin declares the version it implements, not @k3ts/core's RUNTIME_API_VERSION`,
+    });
+  }
+  return candidate as Runtime;
+}
+
 async function resolveSpecifier(specifier: string, parents: string[]): Promise<string | undefined> {
   // Loaded on use: it is the heaviest import on the CLI's start-up path otherwise.
   const { resolve: resolveModule } = await import("import-meta-resolve");
@@ -191,7 +232,7 @@ export async function selectRuntime(options: SelectRuntimeOptions = {}): Promise
   const named = options.name ?? env.K3TS_RUNTIME;
   if (named) {
     const plugin = await loadRuntimePlugin(named, options);
-    const runtime = await plugin.create(ctx, options.pluginOptions);
+    const runtime = validateRuntime(await plugin.create(ctx, options.pluginOptions), plugin);
     return { runtime, plugin, reason: options.name ? "flag" : "env" };
   }
   const reasons: string[] = [];
@@ -211,7 +252,7 @@ export async function selectRuntime(options: SelectRuntimeOptions = {}): Promise
     }));
     if (availability.available) {
       ctx.logger.debug(`runtime ${name} detected`, { endpoint: availability.endpoint });
-      return { runtime: await plugin.create(ctx, options.pluginOptions), plugin, reason: "detected" };
+      return { runtime: validateRuntime(await plugin.create(ctx, options.pluginOptions), plugin), plugin, reason: "detected" };
     }
     reasons.push(`${name}: ${availability.reason ?? "not reachable"}${availability.endpoint ? ` (${availability.endpoint})` : ""}`);
   }

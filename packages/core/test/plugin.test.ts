@@ -87,7 +87,7 @@ describe("loadRuntimePlugin", () => {
       writeFileSync(join(root, "index.js"), body);
     };
     const def = (name: string, api = RUNTIME_API_VERSION) =>
-      `export default { meta: { name: ${JSON.stringify(name)}, version: "1.0.0" }, apiVersion: ${api}, isAvailable: async () => ({ available: true }), create: () => ({ name: ${JSON.stringify(name)} }) };`;
+      `import { stubRuntime } from ${JSON.stringify(plugin("stub-runtime.mjs"))}; export default { meta: { name: ${JSON.stringify(name)}, version: "1.0.0" }, apiVersion: ${api}, isAvailable: async () => ({ available: true }), create: () => stubRuntime(${JSON.stringify(name)}) };`;
     pkg("k3ts-runtime-nerdctl", def("nerdctl"));
     pkg("@acme/k3ts-runtime-lima", def("lima"));
     pkg("@acme/k3ts-runtime", def("acme"));
@@ -153,6 +153,15 @@ describe("selectRuntime", () => {
     });
     expect(picked.reason).toBe("detected");
     expect(picked.runtime).toMatchObject({ name: "fake-good", created: { k3tsVersion: "9.9.9", options: { socket: "/x" } } });
+  });
+
+  it("refuses a runtime that lacks calls of the version its plugin declares, naming them (a v1 plugin that took core's RUNTIME_API_VERSION)", async () => {
+    for (const how of [{ name: plugin("half-upgraded.mjs") }, { detect: [plugin("half-upgraded.mjs")] }]) {
+      const result = await codeOf(selectRuntime({ env: {}, context: ctx, ...how }));
+      expect(result.code).toBe("PLUGIN_INVALID");
+      expect(result.message).toBe(`runtime plugin fake-half declares runtime API v${RUNTIME_API_VERSION}, but its runtime lacks networks.list(), volumes.inspect()`);
+      expect(result.meta).toMatchObject({ plugin: "fake-half", missing: ["networks.list()", "volumes.inspect()"] });
+    }
   });
 
   it("says per runtime why nothing was found", async () => {
