@@ -1,0 +1,210 @@
+/**
+ * The host-images registry: a pull-only OCI distribution endpoint that answers from the engine's image
+ * store through a {@link Runtime}, for the nodes to use as a mirror ahead of the real registries.
+ *
+ * - `GET|HEAD /v2/`: 200 and `Docker-Distribution-API-Version: registry/2.0`.
+ * - `GET|HEAD /v2/<name>/manifests/<tag>`: the engine's image for the name (see names.ts), saved into
+ *   the cache (one save at a time per name: concurrent requests share it) and answered with its OCI
+ *   manifest; an image the engine lacks is 404 `MANIFEST_UNKNOWN`, so containerd tries its next endpoint.
+ * - `GET|HEAD /v2/<name>/manifests/<digest>` and `/v2/<name>/blobs/<digest>`: from the cache only
+ *   (containerd asks by digest after it resolved the tag here), 404 `MANIFEST_UNKNOWN`/`BLOB_UNKNOWN`
+ *   otherwise. Blobs stream from their file, with `Range` for a resumed fetch.
+ * - Any write: 405 `UNSUPPORTED`.
+ *
+ * Every answer carries `Docker-Content-Digest` where a digest applies; errors have the spec's body,
+ * `{"errors":[{"code","message","detail"}]}`.
+ */
+import { createReadStream } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { pipeline } from "node:stream/promises";
+import { K3tsError, isK3tsError } from "../errors.js";
+import { silentLogger, type Logger } from "../logger.js";
+import type { Runtime } from "../runtime.js";
+import { HostImageCache, type CachedImage } from "./cache.js";
+import { exportImage } from "./export.js";
+import { REPOSITORY_NAME, SHA256_DIGEST, TAG, engineRefs } from "./names.js";
+
+export interface HostImageRegistryOptions {
+  runtime: Runtime;
+  /** The cache directory (made when missing; reused across restarts). */
+  cacheDir: string;
+  /** The cache's bound in bytes (default 10 GiB). */
+  maxBytes?: number;
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** The port (default 0: one the system picks). */
+  port?: number;
+  /** Closes the registry when it fires. */
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+export interface HostImageRegistry {
+  /** `http://<host>:<port>`, the endpoint to list in registries.yaml. */
+  readonly url: string;
+  readonly port: number;
+  readonly cache: HostImageCache;
+  /** Stops listening, ends open connections and exports; the port is free when it resolves. Idempotent. */
+  close(): Promise<void>;
+}
+
+export type DistributionErrorCode = "MANIFEST_UNKNOWN" | "BLOB_UNKNOWN" | "NAME_UNKNOWN" | "NAME_INVALID" | "DIGEST_INVALID" | "UNSUPPORTED" | "UNKNOWN";
+
+const API_VERSION_HEADER = { "Docker-Distribution-API-Version": "registry/2.0" };
+const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
+
+function sendError(res: ServerResponse, status: number, code: DistributionErrorCode, message: string, detail?: unknown): void {
+  const body = JSON.stringify({ errors: [{ code, message, ...(detail === undefined ? {} : { detail }) }] });
+  res.writeHead(status, { ...API_VERSION_HEADER, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+  res.end(res.req.method === "HEAD" ? undefined : body);
+}
+
+/** One `bytes=a-b` range within `size`, or undefined for none or one that does not parse (the whole blob is sent). */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | "unsatisfiable" | undefined {
+  const m = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return undefined;
+  const start = m[1] === "" ? Math.max(0, size - Number(m[2])) : Number(m[1]);
+  const end = m[1] === "" || m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return start > end || start >= size ? "unsatisfiable" : { start, end };
+}
+
+class HostImages {
+  readonly #resolving = new Map<string, Promise<CachedImage | undefined>>();
+
+  constructor(
+    private readonly runtime: Runtime,
+    readonly cache: HostImageCache,
+    private readonly signal: AbortSignal,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The engine's image for the first of `refs` it has, saved into the cache; undefined when it has none. */
+  resolve(refs: string[]): Promise<CachedImage | undefined> {
+    const key = refs.join("\n");
+    let pending = this.#resolving.get(key);
+    if (!pending) {
+      pending = this.#export(refs).finally(() => this.#resolving.delete(key));
+      this.#resolving.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #export(refs: string[]): Promise<CachedImage | undefined> {
+    for (const ref of refs) {
+      try {
+        const started = Date.now();
+        const image = await exportImage(this.runtime, ref, this.cache, { signal: this.signal });
+        this.logger.debug("host images: exported", { image: ref, id: image.id, ms: Date.now() - started });
+        return image;
+      } catch (err) {
+        if (!isK3tsError(err, "IMAGE_NOT_FOUND")) throw err;
+      }
+    }
+    return undefined;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://host-images");
+    const path = url.pathname;
+    if (!path.startsWith("/v2")) return sendError(res, 404, "UNSUPPORTED", `${path} is not a distribution API path`);
+    if (req.method !== "GET" && req.method !== "HEAD") return sendError(res, 405, "UNSUPPORTED", "this registry serves pulls only (GET and HEAD)");
+    if (path === "/v2" || path === "/v2/") {
+      res.writeHead(200, { ...API_VERSION_HEADER, "Content-Type": "application/json", "Content-Length": 2 });
+      return void res.end(req.method === "HEAD" ? undefined : "{}");
+    }
+    const route = ROUTE.exec(path);
+    if (!route) return sendError(res, 404, "UNSUPPORTED", `${path} is not served here (pulls of manifests and blobs only)`);
+    const [, name, kind, reference] = route as unknown as [string, string, "manifests" | "blobs", string];
+    if (!REPOSITORY_NAME.test(name)) return sendError(res, 400, "NAME_INVALID", `invalid repository name ${name}`, { name });
+    if (kind === "blobs") {
+      if (!SHA256_DIGEST.test(reference)) return sendError(res, 400, "DIGEST_INVALID", `invalid digest ${reference}`, { digest: reference });
+      return this.#blob(req, res, reference);
+    }
+    if (SHA256_DIGEST.test(reference)) {
+      const image = this.cache.imageByManifest(reference);
+      if (!image) return sendError(res, 404, "MANIFEST_UNKNOWN", `manifest ${reference} is not in the host image cache`, { name, digest: reference });
+      return this.#manifest(req, res, image);
+    }
+    if (!TAG.test(reference)) return sendError(res, 404, "MANIFEST_UNKNOWN", `invalid reference ${reference}`, { name, reference });
+    const ns = url.searchParams.get("ns") ?? undefined;
+    const refs = engineRefs(name, reference, ns);
+    const image = refs.length > 0 ? await this.resolve(refs) : undefined;
+    if (!image) return sendError(res, 404, "MANIFEST_UNKNOWN", `the engine has no image ${refs[0] ?? `${name}:${reference}`}`, { name, tag: reference, ...(ns ? { ns } : {}) });
+    return this.#manifest(req, res, image);
+  }
+
+  async #manifest(req: IncomingMessage, res: ServerResponse, image: CachedImage): Promise<void> {
+    await this.#send(req, res, image.manifest.digest, image.manifest.mediaType, "MANIFEST_UNKNOWN");
+  }
+
+  async #blob(req: IncomingMessage, res: ServerResponse, digest: string): Promise<void> {
+    await this.#send(req, res, digest, "application/octet-stream", "BLOB_UNKNOWN");
+  }
+
+  /** Sends a cached blob's bytes (all, or the asked range), holding it against eviction meanwhile. */
+  async #send(req: IncomingMessage, res: ServerResponse, digest: string, contentType: string, unknown: DistributionErrorCode): Promise<void> {
+    const lease = this.cache.lease();
+    try {
+      const blob = lease.hold(digest) ? this.cache.blob(digest) : undefined;
+      if (!blob) return sendError(res, 404, unknown, `${digest} is not in the host image cache`, { digest });
+      await this.cache.touchBlob(digest);
+      const headers = { ...API_VERSION_HEADER, "Content-Type": contentType, "Docker-Content-Digest": digest, "Accept-Ranges": "bytes", ETag: `"${digest}"` };
+      const range = unknown === "BLOB_UNKNOWN" ? parseRange(req.headers.range, blob.size) : undefined;
+      if (range === "unsatisfiable") {
+        res.writeHead(416, { ...headers, "Content-Range": `bytes */${blob.size}`, "Content-Length": 0 });
+        return void res.end();
+      }
+      const { start, end } = range ?? { start: 0, end: blob.size - 1 };
+      res.writeHead(range ? 206 : 200, {
+        ...headers,
+        "Content-Length": end - start + 1,
+        ...(range ? { "Content-Range": `bytes ${start}-${end}/${blob.size}` } : {}),
+      });
+      if (req.method === "HEAD" || blob.size === 0) return void res.end();
+      await pipeline(createReadStream(blob.path, { start, end }), res);
+    } finally {
+      await lease.release();
+    }
+  }
+}
+
+/**
+ * Starts the host-images registry (see the module comment) on `host:port` with its cache in
+ * `cacheDir`. It runs until `close()` or the signal.
+ */
+export async function startHostImageRegistry(options: HostImageRegistryOptions): Promise<HostImageRegistry> {
+  if (options.signal?.aborted) throw new K3tsError("ABORTED", "the host image registry was aborted before it started", { cause: options.signal.reason });
+  const logger = options.logger ?? silentLogger;
+  const cache = await HostImageCache.open(options.cacheDir, { maxBytes: options.maxBytes });
+  const stop = new AbortController();
+  const images = new HostImages(options.runtime, cache, stop.signal, logger);
+  const server: Server = createServer((req, res) => {
+    images.handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        logger.warn("host images: a request failed", { url: req.url, error: err instanceof Error ? err.message : String(err) });
+        sendError(res, 500, "UNKNOWN", err instanceof Error ? err.message : String(err));
+      } else res.destroy();
+    });
+  });
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(err.code === "EADDRINUSE" ? new K3tsError("PORT_IN_USE", `${host}:${options.port} is in use`, { meta: { host, port: options.port }, cause: err }) : err),
+    );
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= new Promise<void>((resolve) => {
+      options.signal?.removeEventListener("abort", close);
+      stop.abort();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }));
+  options.signal?.addEventListener("abort", close, { once: true });
+  const shown = host.includes(":") ? `[${host}]` : host;
+  logger.debug("host images: serving", { url: `http://${shown}:${port}`, cacheDir: options.cacheDir });
+  return { url: `http://${shown}:${port}`, port, cache, close };
+}
