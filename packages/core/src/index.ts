@@ -214,5 +214,5 @@ export type {
   NodeFailure,
   ArchiveImage,
 } from "./images/index.js";
-export { DEFAULT_HOST_IMAGE_CACHE_BYTES, engineRefs, pruneHostImageCache, startHostImageRegistry } from "./hostimages/index.js";
+export { DEFAULT_HOST_IMAGE_CACHE_BYTES, pruneHostImageCache, startHostImageRegistry } from "./hostimages/index.js";
 export type { CachedImage, HostImageCache, HostImageRegistry, HostImageRegistryOptions } from "./hostimages/index.js";
