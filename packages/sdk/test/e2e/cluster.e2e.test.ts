@@ -4,6 +4,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { isK3tsError, type Runtime } from "@k3ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCluster, getCluster, type Cluster } from "../../src/cluster.ts";
+import type { ClusterOptions } from "../../src/options.ts";
 import { ENGINES, runtimeFor, fresh, kubectl, leftovers, testOptions } from "./helpers.ts";
 
 
@@ -122,6 +123,33 @@ for (const engine of ENGINES) {
       }
       expect(await leftovers(rt, short)).toEqual([]);
     }, 180_000);
+
+    it("dataVolume: the data outlives delete and the next cluster on it starts with it; another token is refused, and the volume stays", async () => {
+      const data = await fresh(rt, `sdk-e2e-data-${engine[0]}`);
+      const volume = `k3ts-e2e-data-${engine[0]}`;
+      await rt.volumes.delete(volume).catch(() => undefined);
+      const options: ClusterOptions = { ...testOptions(data, rt), dataVolume: volume, token: "e2e-data-token" };
+      const kept = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kept", namespace: "default" }, data: { a: "1" } };
+      try {
+        {
+          await using first = await createCluster(options);
+          expect((await first.apply([kept])).objects.map((o) => o.change)).toEqual(["created"]);
+        }
+        expect(await leftovers(rt, data)).toEqual([]);
+        expect((await rt.volumes.inspect(volume)).name).toBe(volume);
+        // k3s encrypts its data with the token: a cluster with another one cannot start on it (and its rollback leaves the volume).
+        const refused = await createCluster({ ...options, token: "another-token", timeout: "30s" }).catch((e: unknown) => e);
+        expect(isK3tsError(refused, "CLUSTER_NOT_READY") && refused.message).toMatch(/encrypted with different token/);
+        expect(await leftovers(rt, data)).toEqual([]);
+        {
+          await using again = await createCluster(options);
+          expect((await again.apply([kept])).objects.map((o) => o.change)).toEqual(["unchanged"]);
+        }
+      } finally {
+        await fresh(rt, data);
+        await rt.volumes.delete(volume).catch(() => undefined);
+      }
+    }, 300_000);
 
     it("a create that fails rolls back and leaves nothing (a k3s argument the server refuses)", async () => {
       const bad = await fresh(rt, `sdk-e2e-bad-${engine[0]}`);
