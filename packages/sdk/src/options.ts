@@ -215,7 +215,7 @@ function loadBalancer(value: unknown): ClusterSpecInput["loadBalancer"] {
 }
 
 /** k3s's data directory, where `dataVolume` is mounted. */
-export const K3S_DATA_DIR = "/var/lib/rancher/k3s";
+const K3S_DATA_DIR = "/var/lib/rancher/k3s";
 
 /** A k3s release as its image tags and `k3s --version` spell it: v1.33.4-k3s1, v1.30.0-rc1+k3s2. */
 const K3S_VERSION = /^v\d+\.\d+\.\d+(?:-rc\d+)?[+-]k3s\d+$/;
