@@ -42,6 +42,23 @@ export interface WrittenBlob {
   head: Buffer;
 }
 
+/** Hashes bytes as they pass: their digest, size and first bytes. */
+export class Digester {
+  readonly #hash = createHash("sha256");
+  #size = 0;
+  #head = Buffer.alloc(0);
+
+  update(chunk: Uint8Array): void {
+    this.#hash.update(chunk);
+    this.#size += chunk.length;
+    if (this.#head.length < 8) this.#head = Buffer.concat([this.#head, chunk.subarray(0, 8 - this.#head.length)]);
+  }
+
+  result(): WrittenBlob {
+    return { digest: `sha256:${this.#hash.digest("hex")}`, size: this.#size, head: this.#head };
+  }
+}
+
 interface Entry {
   image: CachedImage;
   lastUsed: number;
@@ -51,7 +68,7 @@ interface Entry {
 export interface Lease {
   /** Holds a blob that is in the cache already; false when it is not. */
   hold(digest: string): boolean;
-  /** Streams bytes into the cache and holds the blob. */
+  /** Streams bytes into the cache and holds the blob (bytes the cache has are not stored twice). */
   write(source: AsyncIterable<Uint8Array>): Promise<WrittenBlob>;
   /** Writes bytes into the cache and holds the blob. */
   put(bytes: Uint8Array): Promise<WrittenBlob>;
@@ -144,17 +161,13 @@ export class HostImageCache {
       },
       write: async (source) => {
         const tmp = this.#tmpPath();
-        const hash = createHash("sha256");
-        let size = 0;
-        let head = Buffer.alloc(0);
+        const digester = new Digester();
         try {
           await pipeline(
             source,
             async function* (chunks: AsyncIterable<Uint8Array>) {
               for await (const chunk of chunks) {
-                hash.update(chunk);
-                size += chunk.length;
-                if (head.length < 8) head = Buffer.concat([head, chunk.subarray(0, 8 - head.length)]);
+                digester.update(chunk);
                 yield chunk;
               }
             },
@@ -164,13 +177,19 @@ export class HostImageCache {
           await rm(tmp, { force: true });
           throw err;
         }
-        return commit({ digest: `sha256:${hash.digest("hex")}`, size, head }, tmp);
+        return commit(digester.result(), tmp);
       },
       put: async (bytes) => {
+        const digester = new Digester();
+        digester.update(bytes);
+        const written = digester.result();
+        if (this.#blobs.has(written.digest) && !this.#deleting.has(written.digest)) {
+          hold(written.digest);
+          return written;
+        }
         const tmp = this.#tmpPath();
         await writeFile(tmp, bytes, { flag: "wx", mode: 0o600 });
-        const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        return commit({ digest: `sha256:${createHash("sha256").update(buffer).digest("hex")}`, size: buffer.length, head: buffer.subarray(0, 8) }, tmp);
+        return commit(written, tmp);
       },
       release: async () => {
         if (released) return;

@@ -11,9 +11,9 @@
 import { posix } from "node:path";
 import type { Readable } from "node:stream";
 import type * as TarStream from "tar-stream";
-import { K3tsError } from "../errors.js";
+import { K3tsError, abortedError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
-import type { CachedImage, HostImageCache, Lease, WrittenBlob } from "./cache.js";
+import { Digester, type CachedImage, type HostImageCache, type Lease, type WrittenBlob } from "./cache.js";
 
 export const OCI_MEDIA_TYPES = {
   manifest: "application/vnd.oci.image.manifest.v1+json",
@@ -51,6 +51,23 @@ async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
 }
 
 /**
+ * A large entry into the cache. One whose name is a digest the cache holds (Docker 25's
+ * `blobs/sha256/<hex>`, Podman's `<hex>.tar`) is only hashed, to check it is those bytes: a layer
+ * that did not change since the last save is not written again.
+ */
+async function store(name: string, source: AsyncIterable<Buffer>, lease: Lease): Promise<WrittenBlob> {
+  const hex = /(?:^|\/)([0-9a-f]{64})(?:\.tar|\.json)?$/.exec(name)?.[1];
+  if (hex === undefined || !lease.hold(`sha256:${hex}`)) return lease.write(source);
+  const digester = new Digester();
+  for await (const chunk of source) digester.update(chunk);
+  const blob = digester.result();
+  if (blob.digest !== `sha256:${hex}`) {
+    throw new K3tsError("RUNTIME_ERROR", `the engine's archive holds ${name} whose bytes have digest ${blob.digest}`, { meta: { entry: name, digest: blob.digest } });
+  }
+  return blob;
+}
+
+/**
  * Reads an archive: small entries into memory, large ones straight into the cache under `lease`;
  * links resolved to the paths they name.
  */
@@ -65,7 +82,7 @@ async function readArchive(archive: Readable, lease: Lease): Promise<(path: stri
     const { type, size = 0, linkname } = entry.header;
     if (type === "file" || type === "contiguous-file") {
       const source = entry as unknown as AsyncIterable<Buffer>;
-      files.set(name, size <= IN_MEMORY ? { kind: "memory", body: await collect(source) } : { kind: "blob", blob: await lease.write(source) });
+      files.set(name, size <= IN_MEMORY ? { kind: "memory", body: await collect(source) } : { kind: "blob", blob: await store(name, source, lease) });
       continue;
     }
     if (type === "symlink" && linkname) links.set(name, posix.normalize(posix.join(posix.dirname(name), linkname)));
@@ -111,7 +128,10 @@ function saveManifest(body: Buffer | undefined, ref: string): SaveManifestItem {
  * in the eviction order moves to now). `IMAGE_NOT_FOUND` from the runtime when the engine lacks `ref`.
  */
 export async function exportImage(runtime: Runtime, ref: string, cache: HostImageCache, options: { signal?: AbortSignal } = {}): Promise<CachedImage> {
-  const archive = await runtime.images.save([ref], { signal: options.signal });
+  const { signal } = options;
+  const archive = await runtime.images.save([ref], { signal });
+  const abort = () => archive.destroy(abortedError(signal, `saving ${ref}`));
+  signal?.addEventListener("abort", abort, { once: true });
   const lease = cache.lease();
   try {
     const lookup = await readArchive(archive, lease);
@@ -146,6 +166,7 @@ export async function exportImage(runtime: Runtime, ref: string, cache: HostImag
     archive.destroy();
     throw err;
   } finally {
+    signal?.removeEventListener("abort", abort);
     await lease.release();
   }
 }

@@ -90,6 +90,11 @@ class HostImages {
     return pending;
   }
 
+  /** Settles when every save under way has ended. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#resolving.values()]);
+  }
+
   async #export(refs: string[]): Promise<CachedImage | undefined> {
     for (const ref of refs) {
       try {
@@ -202,7 +207,7 @@ export async function startHostImageRegistry(options: HostImageRegistryOptions):
       stop.abort();
       server.close(() => resolve());
       server.closeAllConnections();
-    }));
+    }).then(() => images.settled()));
   options.signal?.addEventListener("abort", close, { once: true });
   const shown = host.includes(":") ? `[${host}]` : host;
   logger.debug("host images: serving", { url: `http://${shown}:${port}`, cacheDir: options.cacheDir });

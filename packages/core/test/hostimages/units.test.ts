@@ -1,11 +1,11 @@
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { HostImageCache, exportImage, engineRefs, pruneHostImageCache } from "../../src/hostimages/index.js";
 import { makeTar, podmanSave, tinyImage } from "../images/fixture.js";
-import { blobFiles, buildImage, sha256, tempDir, withStore } from "./helpers.js";
+import { blobFiles, buildImage, filler, sha256, tempDir, withStore } from "./helpers.js";
 
 describe("engineRefs", () => {
   it.each([
@@ -63,6 +63,61 @@ describe("exportImage", () => {
       { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(plain), size: plain.length },
       { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(zipped), size: zipped.length },
     ]);
+  });
+
+  /** Docker 25's `docker save`: blobs named by their digest, manifest.json naming them. */
+  async function blobsLayout(tag: string, layers: Buffer[], entryFor: (b: Buffer) => Buffer = (b) => b) {
+    const config = Buffer.from(JSON.stringify({ os: "linux", architecture: "amd64", rootfs: { type: "layers", diff_ids: layers.map(sha256) } }));
+    const path = (b: Buffer) => `blobs/sha256/${sha256(b).slice(7)}`;
+    return makeTar([
+      ...[...layers, config].map((b) => ({ name: path(b), content: entryFor(b) })),
+      { name: "manifest.json", content: JSON.stringify([{ Config: path(config), RepoTags: [tag], Layers: layers.map(path) }]) },
+    ]);
+  }
+
+  it("does not write again what the cache has when the archive names blobs by digest (only a legacy layout is rewritten)", async (t) => {
+    const layer = await makeTar([{ name: "big", content: filler(2 << 20, "unchanged") }]);
+    const runtime = withStore();
+    await runtime.images.load(Readable.from([await blobsLayout("app:new", [layer])]));
+    await runtime.images.load(Readable.from([(await buildImage(["app:old"], [filler(2 << 20, "legacy")])).archive]));
+    const dir = await tempDir(t);
+    const cache = await HostImageCache.open(dir);
+    const tmpChanged = async (ref: string) => {
+      const before = (await stat(join(dir, "tmp"), { bigint: true })).mtimeNs;
+      const image = await exportImage(runtime, ref, cache);
+      return { image, changed: (await stat(join(dir, "tmp"), { bigint: true })).mtimeNs !== before };
+    };
+    const first = await exportImage(runtime, "app:new", cache);
+    const again = await tmpChanged("app:new");
+    expect(again.image).toEqual(first);
+    expect(again.changed).toBe(false);
+    await exportImage(runtime, "app:old", cache);
+    expect((await tmpChanged("app:old")).changed).toBe(true);
+  });
+
+  it("fails with RUNTIME_ERROR when an entry named by a cached digest holds other bytes", async (t) => {
+    const layer = await makeTar([{ name: "big", content: filler(2 << 20, "named") }]);
+    const runtime = withStore();
+    await runtime.images.load(Readable.from([await blobsLayout("app:1", [layer])]));
+    await runtime.images.load(Readable.from([await blobsLayout("app:2", [layer], (b) => (b === layer ? filler(b.length, "other") : b))]));
+    const cache = await HostImageCache.open(await tempDir(t));
+    await exportImage(runtime, "app:1", cache);
+    await expect(exportImage(runtime, "app:2", cache)).rejects.toMatchObject({ code: "RUNTIME_ERROR", meta: { digest: expect.stringMatching(/^sha256:/) } });
+  });
+
+  it("stops reading the engine's archive when its signal fires", async (t) => {
+    const runtime = withStore();
+    const endless = new PassThrough();
+    endless.write(Buffer.alloc(512 * 20));
+    runtime.images.save = async () => endless;
+    const dir = await tempDir(t);
+    const cache = await HostImageCache.open(dir);
+    const controller = new AbortController();
+    const pending = exportImage(runtime, "app:1", cache, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toBeDefined();
+    expect(endless.destroyed).toBe(true);
+    expect(await readdir(join(dir, "tmp"))).toEqual([]);
   });
 
   it("fails with RUNTIME_ERROR on an archive that names a layer it lacks, leaving no blob behind", async (t) => {
