@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import { Readable } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
+import { K3tsError } from "../../src/errors.js";
 import { startHostImageRegistry, type HostImageRegistry } from "../../src/hostimages/index.js";
 import { createMemoryRuntime } from "../../src/testing/memory.js";
 import { listTarEntries } from "../../src/tar.js";
@@ -127,6 +128,21 @@ describe("host images registry", () => {
     }
     // GET and HEAD by tag each asked the engine, for the docker.io name and then Podman's localhost/ one.
     expect(runtime.saves.map(([ref]) => ref)).toEqual(Array(2).fill(["docker.io/library/nginx:1.27", "localhost/nginx:1.27"]).flat());
+  });
+
+  it("answers 500 UNKNOWN when the engine fails (containerd tries its next endpoint), and serves again once it is back", async (t) => {
+    const runtime = withStore();
+    await load(runtime, ["app:1"], ["a"]);
+    const save = runtime.images.save;
+    runtime.images.save = async () => {
+      throw new K3tsError("RUNTIME_UNAVAILABLE", "the engine is down");
+    };
+    const { registry } = await start(t, runtime);
+    const res = await fetch(manifestUrl(registry, "library/app", "1"));
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { errors: Array<{ code: string; message: string }> }).errors[0]).toMatchObject({ code: "UNKNOWN", message: "the engine is down" });
+    runtime.images.save = save;
+    expect((await fetch(manifestUrl(registry, "library/app", "1"))).status).toBe(200);
   });
 
   it("refuses writes with 405 UNSUPPORTED", async (t) => {
@@ -311,6 +327,11 @@ describe("host images lifecycle", () => {
     controller.abort();
     await vi.waitFor(async () => expect(await portIsFree(registry.port)).toBe(true), { timeout: 5000 });
     await expect(fetch(`${registry.url}/v2/`)).rejects.toThrow();
+  });
+
+  it("refuses a port in use with PORT_IN_USE", async (t) => {
+    const { registry } = await start(t, withStore());
+    await expect(startHostImageRegistry({ runtime: withStore(), cacheDir: await tempDir(t), port: registry.port })).rejects.toMatchObject({ code: "PORT_IN_USE" });
   });
 
   it("refuses to start with a signal that already fired", async (t) => {
