@@ -12,7 +12,7 @@ import { dirname, resolve } from "node:path";
 import { K3tsError, K3TS_API_VERSION, K3TS_ENVIRONMENT_KIND, loadEnvironmentConfig } from "@k3ts/core";
 import type { ClusterSpecOptions } from "./options.js";
 import type { HelmValues } from "./helm-chart.js";
-import { HELMCHART_FIELDS, type HelmChartOptions } from "./helm.js";
+import { HELMCHART_FIELDS, type HelmChartFieldOption, type HelmChartOptions } from "./helm.js";
 
 export const ENVIRONMENT_API_VERSION = K3TS_API_VERSION;
 export const ENVIRONMENT_KIND = K3TS_ENVIRONMENT_KIND;
@@ -29,7 +29,7 @@ export interface EnvironmentHelm {
   timeout?: string;
   dependsOn: string[];
   /** The other HelmChart fields (HELMCHART_FIELDS), as the file gives them. */
-  chartFields: Partial<Pick<HelmChartOptions, keyof typeof HELMCHART_FIELDS>>;
+  chartFields: Partial<Pick<HelmChartOptions, HelmChartFieldOption>>;
 }
 
 export interface EnvironmentManifests {

@@ -111,6 +111,20 @@ const MAX_RELEASE_NAME = 63 - "helm-install-".length;
 /** core.MaxSecretSize: what the chart-content ConfigMap may hold. */
 const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
+/** The options of a chart beyond chart, values and set: each sets one field of the HelmChart's spec. */
+export type HelmChartFieldOption =
+  | "repoCA"
+  | "repoCAConfigMap"
+  | "authSecret"
+  | "authPassCredentials"
+  | "dockerRegistrySecret"
+  | "insecureSkipTLSVerify"
+  | "plainHTTP"
+  | "jobImage"
+  | "helmTimeout"
+  | "backOffLimit"
+  | "failurePolicy";
+
 /** The HelmChart fields of options beyond chart, values and set, by option name: its spec key and type. */
 export const HELMCHART_FIELDS = {
   repoCA: { key: "repoCA", type: "string" },
@@ -124,7 +138,7 @@ export const HELMCHART_FIELDS = {
   helmTimeout: { key: "timeout", type: "duration" },
   backOffLimit: { key: "backOffLimit", type: "integer" },
   failurePolicy: { key: "failurePolicy", type: "policy" },
-} as const;
+} as const satisfies Record<HelmChartFieldOption, { key: string; type: string }>;
 
 /** Go's time.ParseDuration forms (metav1.Duration in the CRD): 90s, 10m, 1h30m, 500ms. */
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;

@@ -29,7 +29,7 @@ export type {
 export { waitForRollout } from "./manifests-rollout.js";
 export type { RolloutOptions } from "./manifests-rollout.js";
 export { installHelmChart, uninstallHelmChart } from "./helm.js";
-export type { HelmChartOptions, HelmChartResult, HelmValues, UninstallHelmChartOptions } from "./helm.js";
+export type { HelmChartFieldOption, HelmChartOptions, HelmChartResult, HelmValues, UninstallHelmChartOptions } from "./helm.js";
 export { ENVIRONMENT_API_VERSION, ENVIRONMENT_KIND, loadEnvironment, parseEnvironment } from "./environment.js";
 export type { Environment, EnvironmentCluster, EnvironmentEndpoint, EnvironmentHelm, EnvironmentManifests, EnvironmentStep } from "./environment.js";
 export { ENVIRONMENT_LABEL, down, up } from "./up.js";

@@ -97,7 +97,14 @@ async function allStarted(starts: Array<{ node: string; started: Promise<void> }
   const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: starts[i]!.node, error: r.reason as Error }] : []));
   if (!failed.length) return;
   if (signal?.aborted) throw abortedError(signal, "cluster create");
-  throw failed.length === 1 ? failed[0]!.error : new AggregateError(failed.map((f) => f.error), `${failed.length} nodes failed: ${failed.map((f) => `${f.node}: ${f.error.message}`).join("; ")}`);
+  if (failed.length === 1) throw failed[0]!.error;
+  // Several: one coded error (their common code, else RUNTIME_ERROR) carrying each node's as its cause.
+  const codes = new Set(failed.map((f) => (isK3tsError(f.error) ? f.error.code : "RUNTIME_ERROR")));
+  const code = codes.size === 1 ? [...codes][0]! : "RUNTIME_ERROR";
+  throw new K3tsError(code, `${failed.length} nodes failed: ${failed.map((f) => `${f.node}: ${f.error.message}`).join("; ")}`, {
+    meta: { nodes: failed.map((f) => f.node) },
+    cause: new AggregateError(failed.map((f) => f.error), "node starts failed"),
+  });
 }
 
 /** The contents of k3d's `files[]`, read before anything is created (a missing source fails first). */

@@ -277,6 +277,27 @@ describe("provision", () => {
     await rollbackCreate(run);
   });
 
+  it("several nodes failing to start are one coded error naming each, their errors as its cause", async () => {
+    const base = createMemoryRuntime();
+    const nodes = overriding(base.nodes, {
+      start: async (name: string, o?: { signal?: AbortSignal }) => {
+        if (name.includes("-agent-")) throw new K3tsError("PORT_IN_USE", `${name}: port taken`);
+        await base.nodes.start(name, o);
+      },
+    });
+    const runtime: Runtime = { ...base, nodes, info: (o) => base.info(o) };
+    const { run, info } = await createPreflight(spec({ agents: 2 }), { runtime });
+    const prep = await prepareCluster(run, info);
+    asFakeK3s(prep);
+    const err = await provisionNodes(run, prep).catch((e: unknown) => e);
+    expect(isK3tsError(err, "PORT_IN_USE"), String(err)).toBe(true);
+    expect((err as K3tsError).message).toBe("2 nodes failed: k3ts-dev-agent-0: k3ts-dev-agent-0: port taken; k3ts-dev-agent-1: k3ts-dev-agent-1: port taken");
+    expect((err as K3tsError).meta).toMatchObject({ nodes: ["k3ts-dev-agent-0", "k3ts-dev-agent-1"] });
+    expect(((err as K3tsError).cause as AggregateError).errors).toHaveLength(2);
+    await rollbackCreate(run);
+    expect(await base.nodes.list()).toEqual([]);
+  });
+
   it("a server that dies fails at once, quoting it, with what was made on the stack for the rollback", async () => {
     const runtime = createMemoryRuntime();
     const { run, info } = await createPreflight(spec(), { runtime });
