@@ -7,13 +7,12 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && argv[0] === "--version") {
   const { versionLine } = await import("../dist/version-line.js");
   const { writeSync } = process.getBuiltinModule("node:fs");
-  const line = Buffer.from(`${versionLine()}\n`);
-  let written = 0;
+  const line = `${versionLine()}\n`;
   try {
-    // Straight to fd 1: setting up process.stdout costs more than the rest of this path.
-    while (written < line.length) written += writeSync(1, line, written);
+    // Straight to fd 1 (setting up process.stdout costs more than the rest of this path); one short line goes whole.
+    writeSync(1, line);
   } catch {
-    process.stdout.write(line.subarray(written)); // EAGAIN on a full non-blocking pipe, and the like
+    process.stdout.write(line); // EAGAIN on a full non-blocking pipe, and the like
   }
 } else {
   process.getBuiltinModule("node:module").enableCompileCache?.();

@@ -1,13 +1,12 @@
 import { Readable, type Writable } from "node:stream";
 import { cac } from "cac";
 import { K3tsError, isK3tsError, selectRuntime, type Runtime } from "@k3ts/core";
-import pkg from "../package.json" with { type: "json" };
 import { attachDashValues, checkBooleanValues, commandIn, commands, foldCommand, typedValues, unknownCommandForHelp, type CommandSpec } from "./commands/index.js";
 import type { CommandContext } from "./context.js";
 import { Output, createProgress } from "./output.js";
 import { loadYaml, parseFormat } from "./print.js";
-import { Tracer, traceWanted } from "./trace.js";
-import { versionLine } from "./version-line.js";
+import type { Tracer } from "./trace.js";
+import { VERSION, versionLine } from "./version-line.js";
 
 export interface MainIO {
   /** Standard input, for `-` arguments (default: empty). */
@@ -37,14 +36,15 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
   const out = new Output({ stdout: io.stdout, stderr: io.stderr, verbose, color: colorWanted(io, argv) });
   const signal = io.signal ?? new AbortController().signal;
   // K3TS_TRACE=1: each step's wall time and every engine call, on stderr (see trace.ts).
-  const tracer = traceWanted(io.env) ? new Tracer((line) => io.stderr.write(`${line}\n`)) : undefined;
+  // Loaded only when asked for: start-up without it parses none of it.
+  const tracer: Tracer | undefined = traceWanted(io.env) ? new (await import("./trace.js")).Tracer((line) => io.stderr.write(`${line}\n`)) : undefined;
   const cli = cac("k3ts");
   cli.option("--runtime <name>", "Container runtime: docker, podman, a plugin package or a path (env K3TS_RUNTIME)");
   cli.option("--verbose", "Debug output and stack traces");
   cli.option("--no-color", "No colours (also NO_COLOR)");
   // cac prints help with console.info; render it onto our own stdout instead.
   cli.help((sections) => {
-    out.print(helpText(sections, pkg.version));
+    out.print(helpText(sections, VERSION));
     throw new HelpShown();
   });
 
@@ -53,36 +53,38 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
   let parsedArgv: string[] = [];
   for (const spec of commands) register(cli, spec, () => parsedArgv, (opts, run, formatted) => {
     running = (async () => {
-      let runtime: Runtime | undefined;
+      let runtime: Promise<Runtime> | undefined;
       const ctx: CommandContext = {
         out,
         stdin: io.stdin ?? Readable.from([]),
         progress: tracer ? tracer.progress(createProgress(out)) : createProgress(out),
         env: io.env,
         cwd: io.cwd,
-        version: pkg.version,
+        version: VERSION,
         signal,
-        runtime: async () => {
-          if (runtime) return runtime;
-          const selected = (
-            await selectRuntime({
-              ...(opts.runtime ? { name: String(opts.runtime) } : {}),
-              env: io.env,
-              cwd: io.cwd,
-              resolveFrom: [import.meta.url],
-              context: { logger: out, k3tsVersion: pkg.version, signal },
-            })
-          ).runtime;
-          runtime ??= tracer ? tracer.runtime(selected) : selected;
-          out.debug(`runtime ${runtime.name}`);
-          return runtime;
-        },
+        // One selection however many callers ask (a second caller waits for the first's).
+        runtime: () =>
+          (runtime ??= (async () => {
+            const selected = (
+              await selectRuntime({
+                ...(opts.runtime ? { name: String(opts.runtime) } : {}),
+                env: io.env,
+                cwd: io.cwd,
+                resolveFrom: [import.meta.url],
+                context: { logger: out, k3tsVersion: VERSION, signal },
+              })
+            ).runtime;
+            const chosen = tracer ? tracer.runtime(selected) : selected;
+            out.debug(`runtime ${chosen.name}`);
+            return chosen;
+          })()),
       };
       try {
         if (formatted && opts.output !== undefined && parseFormat(opts.output) === "yaml") await loadYaml();
         exitCode = (await run(ctx)) ?? 0;
       } finally {
-        await runtime?.close?.();
+        // A runtime that was selected is closed; a selection that failed has nothing to close.
+        await (await runtime?.catch(() => undefined))?.close?.();
         tracer?.summary();
       }
     })();
@@ -173,4 +175,10 @@ function register(cli: ReturnType<typeof cac>, spec: CommandSpec, argv: () => st
     const args = received.slice(0, -1).flat().filter((a) => a !== undefined && a !== null).map(String);
     invoke(opts, async (ctx) => (await spec.load()).run(ctx, args, opts), spec.options?.some((o) => o.format) ?? false);
   });
+}
+
+/** K3TS_TRACE set to anything but "", "0" or "false". */
+function traceWanted(env: Record<string, string | undefined>): boolean {
+  const v = env.K3TS_TRACE;
+  return v !== undefined && v !== "" && v !== "0" && v.toLowerCase() !== "false";
 }

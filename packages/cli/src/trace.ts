@@ -174,11 +174,6 @@ export class Tracer {
   }
 }
 
-/** `K3TS_TRACE=1` (or `true`) turns tracing on. */
-export function traceWanted(env: Record<string, string | undefined>): boolean {
-  const v = env.K3TS_TRACE;
-  return v !== undefined && v !== "" && v !== "0" && v.toLowerCase() !== "false";
-}
 
 function ms(n: number): string {
   return n >= 1000 ? `${(n / 1000).toFixed(2)}s` : `${n.toFixed(1)}ms`;

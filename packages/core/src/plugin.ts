@@ -93,9 +93,7 @@ export function validatePlugin(candidate: unknown, source: string): RuntimePlugi
   const plugin = value as unknown as RuntimePlugin;
   if (plugin.apiVersion !== RUNTIME_API_VERSION) {
     // An older plugin lacks what the versions since added: it is refused, never used with a fallback.
-    const added = Object.entries(RUNTIME_API_CHANGES)
-      .filter(([v]) => Number(v) > plugin.apiVersion && Number(v) <= RUNTIME_API_VERSION)
-      .map(([v, what]) => `v${v}: ${what}`);
+    const added = apiChangesSince(plugin.apiVersion);
     throw new K3tsError(
       "PLUGIN_API_MISMATCH",
       `runtime plugin ${plugin.meta.name} (${source}) implements runtime API v${plugin.apiVersion}, but this k3ts needs v${RUNTIME_API_VERSION}${added.length ? ` (added since: ${added.join("; ")})` : ""}`,
@@ -106,6 +104,13 @@ export function validatePlugin(candidate: unknown, source: string): RuntimePlugi
     );
   }
   return plugin;
+}
+
+/** What each runtime API version after `version` added, up to this core's (`v2: …`). */
+function apiChangesSince(version: number): string[] {
+  return Object.entries(RUNTIME_API_CHANGES)
+    .filter(([v]) => Number(v) > version && Number(v) <= RUNTIME_API_VERSION)
+    .map(([v, what]) => `v${v}: ${what}`);
 }
 
 /** Every method of the contract, by group (the types make each list whole: a method the interface adds must be named here). */
@@ -122,7 +127,7 @@ const CONTRACT: { [G in "networks" | "volumes" | "nodes" | "images"]: Record<key
  * it implements: built for v1, it would claim v2 and lack v2's calls. That is PLUGIN_INVALID naming them,
  * here, not a TypeError in the middle of a delete.
  */
-export function validateRuntime(candidate: unknown, plugin: RuntimePlugin): Runtime {
+function validateRuntime(candidate: unknown, plugin: RuntimePlugin): Runtime {
   const value = candidate as Record<string, Record<string, unknown> | undefined> | undefined;
   const missing: string[] = [];
   if (typeof value?.info !== "function") missing.push("info()");
@@ -130,7 +135,7 @@ export function validateRuntime(candidate: unknown, plugin: RuntimePlugin): Runt
     for (const method of Object.keys(methods)) if (typeof value?.[group]?.[method] !== "function") missing.push(`${group}.${method}()`);
   }
   if (missing.length) {
-    const added = Object.entries(RUNTIME_API_CHANGES).map(([v, what]) => `v${v}: ${what}`);
+    const added = apiChangesSince(0);
     throw new K3tsError("PLUGIN_INVALID", `runtime plugin ${plugin.meta.name} declares runtime API v${plugin.apiVersion}, but its runtime lacks ${missing.join(", ")}`, {
       meta: { plugin: plugin.meta.name, apiVersion: plugin.apiVersion, missing },
       hint: `install a version of ${plugin.meta.name} built for runtime API v${RUNTIME_API_VERSION} (${added.join("; ")}); a plugin declares the version it implements, not @k3ts/core's RUNTIME_API_VERSION`,

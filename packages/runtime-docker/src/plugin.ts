@@ -1,19 +1,19 @@
 import { existsSync, statSync } from "node:fs";
-import { RUNTIME_API_VERSION, defineRuntime, type Availability, type RuntimeContext } from "@k3ts/core";
+import { RUNTIME_API_VERSION, defineRuntime, isK3tsError, type Availability, type RuntimeContext } from "@k3ts/core";
 import pkg from "../package.json" with { type: "json" };
-import { resolveDockerEndpoint } from "./endpoint.js";
 import { DockerRuntime, type DockerRuntimeOptions } from "./runtime.js";
 
 /** Is a Docker-API engine answering where the docker CLI would look? */
 export async function dockerAvailability(env: Record<string, string | undefined>, timeoutMs = 3000): Promise<Availability> {
-  let endpoint;
   let runtime;
   try {
-    endpoint = resolveDockerEndpoint(env);
-    runtime = new DockerRuntime({ env });
+    runtime = new DockerRuntime({ env }); // resolves the endpoint once (it is runtime.endpoint)
   } catch (err) {
-    return { available: false, ...(endpoint ? { endpoint: endpoint.url } : {}), reason: (err as Error).message };
+    // An endpoint that resolved but whose TLS files cannot be read names itself in the error.
+    const url = isK3tsError(err) ? err.meta?.endpoint : undefined;
+    return { available: false, ...(typeof url === "string" ? { endpoint: url } : {}), reason: (err as Error).message };
   }
+  const endpoint = runtime.endpoint;
   if (endpoint.socketPath) {
     if (!existsSync(endpoint.socketPath)) return { available: false, endpoint: endpoint.url, reason: "no socket there" };
     if (!statSync(endpoint.socketPath).isSocket()) return { available: false, endpoint: endpoint.url, reason: "not a socket" };

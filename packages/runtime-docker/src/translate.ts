@@ -249,7 +249,7 @@ const GOARCH: Record<string, string> = {
   loongarch64: "loong64",
 };
 
-export function goArch(machine: string | undefined): string {
+function goArch(machine: string | undefined): string {
   return machine === undefined ? "unknown" : (GOARCH[machine] ?? machine);
 }
 

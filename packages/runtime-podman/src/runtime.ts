@@ -343,23 +343,20 @@ class PodmanNetworks implements NetworkClient {
   }
 
   async connect(network: string, node: string, options: CallOptions & { aliases?: string[]; ipv4?: string } = {}): Promise<void> {
-    const result = await this.#podman.run(cmd.networkConnectArgs(network, node, options), { signal: options.signal });
-    if (result.exitCode === 0) return;
-    const error = translateFailure(failureOf(result), { network, node });
-    // Podman looks the container up first; a missing network is the better answer when both are.
-    if (error.code === "NODE_NOT_FOUND" && !(await this.#podman.exists(cmd.networkExistsArgs(network), { network }, options))) {
-      throw notFoundError("NETWORK_NOT_FOUND", { network, node }, cmd.networkConnectArgs(network, node, options));
-    }
-    throw error;
+    await this.#attach(cmd.networkConnectArgs(network, node, options), network, node, options);
   }
 
   async disconnect(network: string, node: string, options: CallOptions = {}): Promise<void> {
-    const result = await this.#podman.run(cmd.networkDisconnectArgs(network, node), { signal: options.signal });
+    await this.#attach(cmd.networkDisconnectArgs(network, node), network, node, options);
+  }
+
+  /** network connect/disconnect: podman looks the container up first; a missing network is the better answer when both are. */
+  async #attach(args: string[], network: string, node: string, options: CallOptions): Promise<void> {
+    const result = await this.#podman.run(args, { signal: options.signal });
     if (result.exitCode === 0) return;
     const error = translateFailure(failureOf(result), { network, node });
-    // As in connect: podman looks the container up first; a missing network is the better answer when both are.
     if (error.code === "NODE_NOT_FOUND" && !(await this.#podman.exists(cmd.networkExistsArgs(network), { network }, options))) {
-      throw notFoundError("NETWORK_NOT_FOUND", { network, node }, cmd.networkDisconnectArgs(network, node));
+      throw notFoundError("NETWORK_NOT_FOUND", { network, node }, args);
     }
     throw error;
   }

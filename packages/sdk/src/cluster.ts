@@ -204,6 +204,16 @@ export class Cluster implements AsyncDisposable {
     return kc;
   }
 
+  #kubeConfig?: Promise<KubeConfig>;
+
+  /** The host's KubeConfig, loaded once for the handle's own calls (a failed load is tried again next time). */
+  #hostKubeConfig(): Promise<KubeConfig> {
+    return (this.#kubeConfig ??= this.kubeConfig().catch((err: unknown) => {
+      this.#kubeConfig = undefined;
+      throw err;
+    }));
+  }
+
   /** @deprecated Renamed {@link kubeConfig} (it returns a KubeConfig, not a client); kept as an alias. */
   kubeClient(options: KubeconfigOptions = {}): Promise<KubeConfig> {
     return this.kubeConfig(options);
@@ -215,7 +225,7 @@ export class Cluster implements AsyncDisposable {
    * then `await web.ready` and `fetch(web.url)`. See {@link forwardService}.
    */
   async endpoint(service: string, port: number | string, options: EndpointOptions = {}): Promise<Endpoint> {
-    return forwardService(await this.kubeConfig(), { ...options, service, port });
+    return forwardService(await this.#hostKubeConfig(), { ...options, service, port });
   }
 
   /**
@@ -226,7 +236,7 @@ export class Cluster implements AsyncDisposable {
    * const applied = await cluster.apply(["k8s/"]);
    */
   async apply(sources: ManifestSource | ManifestSource[], options: ApplyManifestsOptions = {}): Promise<ApplyResult> {
-    return applyManifests(await this.kubeConfig(), sources, options);
+    return applyManifests(await this.#hostKubeConfig(), sources, options);
   }
 
   /**
@@ -237,12 +247,12 @@ export class Cluster implements AsyncDisposable {
    * await cluster.helm({ name: "redis", chart: "redis", repo: "https://charts.bitnami.com/bitnami" });
    */
   async helm(options: HelmChartOptions): Promise<HelmChartResult> {
-    return installHelmChart(await this.kubeConfig(), options);
+    return installHelmChart(await this.#hostKubeConfig(), options);
   }
 
   /** Uninstalls a Helm release {@link helm} installed: {@link uninstallHelmChart} with this cluster's KubeConfig. */
   async uninstallHelm(options: UninstallHelmChartOptions): Promise<{ deleted: boolean }> {
-    return uninstallHelmChart(await this.kubeConfig(), options);
+    return uninstallHelmChart(await this.#hostKubeConfig(), options);
   }
 
   /**
@@ -255,7 +265,7 @@ export class Cluster implements AsyncDisposable {
    */
   async rollout(objects: KubeObject | KubeObject[] | ApplyResult, options: RolloutOptions = {}): Promise<void> {
     const list = Array.isArray(objects) ? objects : "kind" in objects ? [objects] : objects.objects.map((a) => a.object);
-    return waitForRollout(await this.kubeConfig(), list, options);
+    return waitForRollout(await this.#hostKubeConfig(), list, options);
   }
 
   /**

@@ -45,7 +45,7 @@ const LOW_WATER = 1 << 18;
  * merges header and masked payload when the data is a Buffer, the mask is not zero and nothing is
  * queued: no permessage-deflate, no Blobs), so the scratch is free again at once.
  */
-let scratch = Buffer.allocUnsafe(1 + (64 << 10));
+let scratch = Buffer.alloc(0); // grown to the largest chunk on first use (see the send path)
 
 /** Random masking keys (RFC 6455 5.3: a fresh, unpredictable key per frame) that are never zero, so `ws` always masks into its own copy. */
 const maskPool = Buffer.allocUnsafe(8192);
@@ -198,8 +198,9 @@ export function pipeSocket(ws: WebSocket, socket: Socket, t: PodPort, options: P
     };
     const armGrace = () => {
       if (!localEnded) return;
-      clearTimeout(grace);
-      grace = setTimeout(() => ws.close(1000), options.halfCloseGraceMs);
+      // One timer, pushed back on each message (no new timer per chunk).
+      if (grace) grace.refresh();
+      else grace = setTimeout(() => ws.close(1000), options.halfCloseGraceMs);
     };
     const onLocalDrain = () => {
       wsPaused = false;

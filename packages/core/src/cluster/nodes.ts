@@ -230,13 +230,18 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
     // A server that joined stays an etcd member until its Node is deleted (k3s' etcd member controller):
     // without this, a rollback after the join leaves a member that never comes back (one loss closer to no quorum).
     if (made.length) {
-      const access = await getKubeconfig(clusterName, { runtime })
-        .then((k) => accessFromKubeconfig(k))
-        .catch(() => undefined);
+      const access = await accessIfReachable(runtime, clusterName);
       for (const name of made) await deleteNodeObject(access, name, opts.logger);
     }
     throw err;
   }
+}
+
+/** The cluster's API access from its kubeconfig, or undefined when it cannot be had (a stopped cluster): for best-effort calls. */
+function accessIfReachable(runtime: Runtime, cluster: string): Promise<KubeAccess | undefined> {
+  return getKubeconfig(cluster, { runtime })
+    .then((k) => accessFromKubeconfig(k))
+    .catch(() => undefined);
 }
 
 /** Deletes a node's Kubernetes Node object (gone already is fine); says so when it could not. */
@@ -272,9 +277,7 @@ export async function deleteNodes(nodeNames: string[], opts: LifecycleOptions): 
     }
     // The Node object goes too (k3d leaves it NotReady forever; for a server, k3s also drops its etcd member when
     // its Node is deleted). Best effort: a stopped cluster keeps the object, and says so.
-    const access = await getKubeconfig(clusterName, { runtime })
-      .then((k) => accessFromKubeconfig(k))
-      .catch(() => undefined);
+    const access = await accessIfReachable(runtime, clusterName);
     await withStep(progress, `Deleting node ${name}`, async () => {
       // Out of the load balancer's upstreams first (servers: the API; any node: proxied ports): nginx
       // refuses to reload while an upstream name no longer resolves.

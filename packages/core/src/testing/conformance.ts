@@ -843,24 +843,6 @@ export const conformanceChecks: ConformanceCheck[] = [
   },
   {
     group: "networks",
-    name: "error codes: NETWORK_IN_USE while attached, NETWORK_NOT_FOUND when missing",
-    async run(ctx) {
-      const net = ctx.name("busy-net");
-      ctx.track("network", net);
-      await ctx.runtime.networks.ensure({ name: net, labels: ctx.labels });
-      const member = ctx.name("busy-member");
-      await ctx.node({ name: member, command: SLEEPER, network: { name: net } });
-      await ctx.runtime.nodes.start(member);
-      await expectCodeOf("networks.delete", "a network with a node attached is NETWORK_IN_USE", ctx.runtime.networks.delete(net), "NETWORK_IN_USE");
-      await ctx.runtime.nodes.delete(member);
-      await ctx.runtime.networks.delete(net);
-      await expectCodeOf("networks.inspect", "a network that does not exist is NETWORK_NOT_FOUND", ctx.runtime.networks.inspect(net), "NETWORK_NOT_FOUND");
-      await expectCodeOf("networks.delete", "a network that does not exist is NETWORK_NOT_FOUND", ctx.runtime.networks.delete(net), "NETWORK_NOT_FOUND");
-      await expectCodeOf("networks.connect", "a network that does not exist is NETWORK_NOT_FOUND", ctx.runtime.networks.connect(net, ctx.name("whatever")), "NETWORK_NOT_FOUND");
-    },
-  },
-  {
-    group: "networks",
     name: "aliases are exactly those asked for; connect twice and disconnect when not attached refuse and change nothing",
     async run(ctx) {
       const netA = ctx.name("alias-a");
@@ -889,7 +871,7 @@ export const conformanceChecks: ConformanceCheck[] = [
   },
   {
     group: "networks",
-    name: "NETWORK_IN_USE while a node is attached in any state (created, stopped); members are the running nodes only",
+    name: "error codes: NETWORK_IN_USE while a node is attached in any state (created, running, stopped), NETWORK_NOT_FOUND when missing; members are the running nodes only",
     async run(ctx) {
       const net = ctx.name("attached");
       ctx.track("network", net);
@@ -900,12 +882,16 @@ export const conformanceChecks: ConformanceCheck[] = [
       await expectCodeOf("networks.delete with a created node attached", rule, ctx.runtime.networks.delete(net), "NETWORK_IN_USE");
       assert.deepEqual((await ctx.runtime.networks.inspect(net)).members, [], "networks.inspect: a created node is attached but not a member");
       await ctx.runtime.nodes.start(node);
+      await expectCodeOf("networks.delete with a running node attached", rule, ctx.runtime.networks.delete(net), "NETWORK_IN_USE");
       assert.deepEqual((await ctx.runtime.networks.inspect(net)).members.map((m) => m.name), [node], "networks.inspect: a running node is a member");
       await ctx.runtime.nodes.stop(node, { timeoutSeconds: 1 });
       await expectCodeOf("networks.delete with a stopped node attached", rule, ctx.runtime.networks.delete(net), "NETWORK_IN_USE");
       assert.deepEqual((await ctx.runtime.networks.inspect(net)).members, [], "networks.inspect: a stopped node is not a member");
       await ctx.runtime.nodes.delete(node);
       await ctx.runtime.networks.delete(net);
+      await expectCodeOf("networks.inspect", "a network that does not exist is NETWORK_NOT_FOUND", ctx.runtime.networks.inspect(net), "NETWORK_NOT_FOUND");
+      await expectCodeOf("networks.delete", "a network that does not exist is NETWORK_NOT_FOUND", ctx.runtime.networks.delete(net), "NETWORK_NOT_FOUND");
+      await expectCodeOf("networks.connect", "a network that does not exist is NETWORK_NOT_FOUND", ctx.runtime.networks.connect(net, ctx.name("whatever")), "NETWORK_NOT_FOUND");
     },
   },
   {
