@@ -14,7 +14,7 @@ import type { Runtime } from "@k3ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCluster, type Cluster } from "../../src/cluster.ts";
 import type { Endpoint } from "../../src/endpoint.ts";
-import { ENGINES, POD_IMAGE, runtimeFor, fresh, kubectl, testOptions } from "./helpers.ts";
+import { API_ENGINES, POD_IMAGE, runtimeFor, fresh, kubectl, testOptions } from "./helpers.ts";
 
 
 const manifest = `
@@ -44,7 +44,7 @@ spec:
   ports: [{ name: http, port: 8080, targetPort: web }]
 `;
 
-for (const engine of ENGINES) {
+for (const engine of API_ENGINES) {
   const runtime = await runtimeFor(engine);
   describe.skipIf(!runtime)(`endpoints, on ${engine}`, () => {
     const rt = runtime as Runtime;

@@ -32,6 +32,14 @@ export const ENGINES: readonly Engine[] = (() => {
   return ALL_ENGINES.filter((e) => asked.includes(e));
 })();
 
+/**
+ * The engine the suites whose subject is the Kubernetes API (manifests, Helm, endpoints) run on: the first of
+ * ENGINES. What they test goes through the API server the same way whichever engine runs the node; the
+ * engine's part (published ports, networks, volumes, the reaper) is tested on both by the cluster and exit
+ * suites here and by the CLI's e2e suites (whose `up` applies manifests and opens an endpoint on both).
+ */
+export const API_ENGINES: readonly Engine[] = ENGINES.slice(0, 1);
+
 /** The engine's runtime, or undefined when it does not answer (under CI=true that fails the run instead). */
 export async function runtimeFor(engine: Engine): Promise<Runtime | undefined> {
   try {

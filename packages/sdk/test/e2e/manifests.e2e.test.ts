@@ -20,7 +20,7 @@ import { installHelmChart, uninstallHelmChart } from "../../src/helm.ts";
 import { applyManifests, deleteManifests, type KubeObject } from "../../src/manifests.ts";
 import { waitForRollout } from "../../src/manifests-rollout.ts";
 import { down, up, type UpEvent } from "../../src/up.ts";
-import { CAP_ADD, K3S_IMAGE, LB_IMAGE, POD_IMAGE, PRIVILEGED, ENGINES, runtimeFor, fixtures, fresh, kubectl, leftovers, testOptions } from "./helpers.ts";
+import { CAP_ADD, K3S_IMAGE, LB_IMAGE, POD_IMAGE, PRIVILEGED, API_ENGINES, runtimeFor, fixtures, fresh, kubectl, leftovers, testOptions } from "./helpers.ts";
 
 const dir = join(fixtures, "manifests", "base");
 const chart = join(fixtures, "chart");
@@ -39,7 +39,7 @@ const workloads: KubeObject[] = [
   { apiVersion: "batch/v1", kind: "Job", metadata: { name: "migrate", namespace: NS }, spec: { backoffLimit: 0, template: podTemplate("migrate", sh("echo migrated"), "Never") } },
 ];
 
-for (const engine of ENGINES) {
+for (const engine of API_ENGINES) {
   const runtime = await runtimeFor(engine);
   describe.skipIf(!runtime)(`manifests on ${engine} (k3s stand-in), kubectl as referee`, () => {
     const rt = runtime as Runtime;
