@@ -2,6 +2,8 @@
 //   core imports no runtime, sdk or cli; runtimes import only core; sdk imports no runtime or cli;
 //   only the cli picks a runtime. Engine libraries stay inside their runtime.
 import js from "@eslint/js";
+import { importX } from "eslint-plugin-import-x";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
 import tseslint from "typescript-eslint";
 
 const first = ["@k3ts/runtime-docker", "@k3ts/runtime-podman", "@k3ts/sdk", "k3ts"];
@@ -17,6 +19,18 @@ export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "**/*.config.ts", "**/*.config.js", "scripts/**", "fixtures/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // No module imports itself through others: a cycle is a layer that is not one.
+    files: ["packages/*/src/**/*.ts"],
+    plugins: { "import-x": importX },
+    settings: {
+      "import-x/resolver-next": [createTypeScriptImportResolver()],
+      // The rule follows an import only into a file it can parse: TypeScript's parser for .ts.
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+      "import-x/extensions": [".ts", ".js"],
+    },
+    rules: { "import-x/no-cycle": ["error", { ignoreExternal: true }] },
+  },
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],

@@ -7,7 +7,8 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { execa } from "execa";
-import { K3tsError, abortedError, redactSecrets, throwIfAborted, type Logger } from "@k3ts/core";
+import { K3tsError, abortedError, throwIfAborted, type Logger } from "@k3ts/core";
+import { redactSecrets } from "@k3ts/core/internal";
 import { subcommand, tail } from "./translate.js";
 
 export interface PodmanCliOptions {

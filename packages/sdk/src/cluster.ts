@@ -8,33 +8,8 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import {
-  K3S_API_PORT,
-  K3tsError,
-  LABELS,
-  VERSION,
-  createCluster as coreCreateCluster,
-  deleteCluster,
-  getCluster as coreGetCluster,
-  getKubeconfig,
-  importImages as coreImportImages,
-  rewriteKubeconfig,
-  selectRuntime,
-  silentLogger,
-  startCluster,
-  stopCluster,
-  TOKEN_FILE_IN_NODE,
-  type ClusterSpec,
-  type ClusterSummary,
-  type DeleteResult,
-  type ImageSource,
-  type ImportImagesResult,
-  type Logger,
-  type Node,
-  type NodeSummary,
-  type Progress,
-  type Runtime,
-} from "@k3ts/core";
+import { K3tsError, LABELS, VERSION, createCluster as coreCreateCluster, deleteCluster, getCluster as coreGetCluster, getKubeconfig, importImages as coreImportImages, selectRuntime, silentLogger, startCluster, stopCluster, type ClusterSpec, type ClusterSummary, type DeleteResult, type ImageSource, type ImportImagesResult, type Logger, type Node, type NodeSummary, type Progress, type Runtime } from "@k3ts/core";
+import { K3S_API_PORT, rewriteKubeconfig, TOKEN_FILE_IN_NODE } from "@k3ts/core/internal";
 import { deleteOnExit, processEndingBySignal } from "./cleanup.js";
 import { isReaped, reapOnCrash, reapTargetFor, reaperEnabled, type ReapTarget } from "./reaper-client.js";
 import { forwardService, type Endpoint, type EndpointOptions } from "./endpoint.js";
@@ -160,7 +135,7 @@ export class Cluster implements AsyncDisposable {
 
   /** Servers, agents, load balancer and API endpoint, as the engine reports them now. */
   info(): Promise<ClusterSummary> {
-    return coreGetCluster(this.#s.runtime, this.#s.name);
+    return coreGetCluster(this.#s.name, { runtime: this.#s.runtime });
   }
 
   /** Every node: servers, agents, then the load balancer. */
@@ -461,7 +436,7 @@ export async function getCluster(name: string, options: GetClusterOptions = {}):
   const { runtime, owned } = await resolveRuntime(options.runtime, env);
   const logger = options.logger ?? silentLogger;
   try {
-    await coreGetCluster(runtime, name, options.signal ? { signal: options.signal } : {});
+    await coreGetCluster(name, { runtime, signal: options.signal });
   } catch (err) {
     if (owned) await runtime.close?.();
     throw err;

@@ -9,7 +9,8 @@
  */
 import type { RequestOptions as HttpsRequestOptions } from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { K3tsError, abortedError, parseDuration } from "@k3ts/core";
+import { K3tsError, abortedError } from "@k3ts/core";
+import { parseDuration } from "@k3ts/core/internal";
 
 export interface KubeObject {
   apiVersion: string;

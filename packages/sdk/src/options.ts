@@ -5,34 +5,8 @@
  * option (`ports[1]: …`).
  */
 import { randomBytes } from "node:crypto";
-import {
-  DEFAULT_CREATE_TIMEOUT_MS,
-  DEFAULT_K3S_IMAGE,
-  K3tsError,
-  defaultClusterSpec,
-  mergeSpec,
-  parseApiPort,
-  parseCapability,
-  parseDuration,
-  parseHostAlias,
-  parseKeyValue,
-  parseMemory,
-  parseNodeFilter,
-  parseRuntimeLabel,
-  parseSubnet,
-  parsePortSpec,
-  parseVolumeSpec,
-  specFromEnvironment,
-  splitFilters,
-  validateClusterName,
-  type ClusterSpec,
-  type ClusterSpecInput,
-  type Filtered,
-  type Logger,
-  type MountSpec,
-  type Progress,
-  type Runtime,
-} from "@k3ts/core";
+import { DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput, type Filtered, type Logger, type MountSpec, type Progress, type Runtime } from "@k3ts/core";
+import { parseApiPort, parseCapability, parseDuration, parseHostAlias, parseKeyValue, parseMemory, parseNodeFilter, parseRuntimeLabel, parseSubnet, parsePortSpec, parseVolumeSpec, specFromEnvironment, splitFilters, validateClusterName } from "@k3ts/core/internal";
 
 /** How a cluster is described in a program: every field optional, in the CLI's string forms. */
 export interface ClusterSpecOptions {

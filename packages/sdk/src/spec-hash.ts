@@ -7,7 +7,8 @@
  * Labels hold digests only, never a value in clear.
  */
 import { createHash } from "node:crypto";
-import { LABELS, parseNodeFilter, type ClusterSpec, type Filtered } from "@k3ts/core";
+import { LABELS, type ClusterSpec, type Filtered } from "@k3ts/core";
+import { parseNodeFilter } from "@k3ts/core/internal";
 
 /** The fields that make two clusters the same, in a fixed order. */
 export const SPEC_FIELDS = [

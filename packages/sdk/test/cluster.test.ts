@@ -1,4 +1,5 @@
-import { KUBECONFIG_IN_NODE, LABELS, TOKEN_FILE_IN_NODE, baseLabels, isK3tsError, names, planCluster, type ClusterSpec } from "@k3ts/core";
+import { LABELS, baseLabels, isK3tsError, type ClusterSpec } from "@k3ts/core";
+import { KUBECONFIG_IN_NODE, TOKEN_FILE_IN_NODE, names, planCluster } from "@k3ts/core/internal";
 import { createMemoryRuntime, type MemoryRuntime } from "@k3ts/core/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCluster, getCluster, type Cluster } from "../src/cluster.ts";

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
-import { K3tsError, LABELS, deleteCluster, freePort, selectRuntime, type Runtime } from "@k3ts/core";
+import { K3tsError, LABELS, deleteCluster, selectRuntime, type Runtime } from "@k3ts/core";
+import { freePort } from "@k3ts/core/internal";
 
 export const bin = fileURLToPath(new URL("../../bin/k3ts.js", import.meta.url));
 

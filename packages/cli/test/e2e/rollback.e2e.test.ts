@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { TOKEN_FILE_IN_NODE, createCluster, isK3tsError } from "@k3ts/core";
+import { createCluster, isK3tsError } from "@k3ts/core";
+import { TOKEN_FILE_IN_NODE } from "@k3ts/core/internal";
 import { specFromFlags } from "../../src/commands/cluster/spec.js";
 import { ENGINES, K3S_IMAGE, LB_IMAGE, PRIVILEGE_FLAGS, bin, cleanupDir, clearName, failing, kubeconfigWithOtherContext, leftovers, read, runtimeFor, withGroups } from "./helpers.js";
 

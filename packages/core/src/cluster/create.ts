@@ -474,7 +474,7 @@ export async function createCluster(specIn: ClusterSpec, opts: LifecycleOptions)
     const kubeconfig = await provisionNodes(run, prep);
     const nodes = await awaitReady(run, prep, kubeconfig);
     const mergedInto = await publishKubeconfig(run, kubeconfig);
-    const cluster = await getCluster(run.runtime, run.spec.name);
+    const cluster = await getCluster(run.spec.name, { runtime: run.runtime });
     return { cluster, kubeconfig, nodes, createId: run.createId, ...(mergedInto ? { kubeconfigPath: mergedInto } : {}) };
   } catch (err) {
     if (!run.spec.rollback) {

@@ -50,7 +50,7 @@ async function releaseRegistries(runtime: Runtime, cluster: string, network: str
   const removed: string[] = [];
   // With a create id, a registry the cluster's name owns is this create's only if it carries the id.
   const ids = createId ? new Map((await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.role]: "registry" } })).map((n) => [n.name, n.labels[LABELS.createId]])) : undefined;
-  for (const r of await listRegistries(runtime)) {
+  for (const r of await listRegistries({ runtime })) {
     const owned = r.owner === cluster && (!ids || ids.get(r.name) === createId);
     const onNetwork = r.networks.includes(network);
     if (!owned && !onNetwork) continue;
@@ -128,14 +128,14 @@ export async function deleteCluster(name: string, opts: LifecycleOptions & { upd
 export async function stopCluster(name: string, opts: LifecycleOptions): Promise<ClusterSummary> {
   const { runtime } = opts;
   const progress = opts.progress ?? silentProgress;
-  const cluster = await getCluster(runtime, name, opts.signal ? { signal: opts.signal } : {});
+  const cluster = await getCluster(name, { runtime, signal: opts.signal });
   const o = opts.signal ? { signal: opts.signal } : {};
   await withStep(progress, `Stopping cluster ${name}`, async () => {
     if (cluster.loadBalancer) await runtime.nodes.stop(cluster.loadBalancer.name, o);
     await Promise.all(cluster.agents.map((a) => runtime.nodes.stop(a.name, o)));
     await Promise.all(cluster.servers.map((s) => runtime.nodes.stop(s.name, o)));
   });
-  return getCluster(runtime, name);
+  return getCluster(name, { runtime });
 }
 
 /** Starts a stopped cluster: servers first, then agents, then the load balancer; waits for readiness again. */
@@ -143,7 +143,7 @@ export async function startCluster(name: string, opts: LifecycleOptions & { wait
   const { runtime, signal } = opts;
   const progress = opts.progress ?? silentProgress;
   const o = signal ? { signal } : {};
-  const cluster = await getCluster(runtime, name, o);
+  const cluster = await getCluster(name, { runtime, signal });
   const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : undefined;
   const [first, ...others] = cluster.servers;
   if (!first) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${name} has no server node`, { meta: { cluster: name } });
@@ -164,6 +164,6 @@ export async function startCluster(name: string, opts: LifecycleOptions & { wait
     const source = await runningClusterHostNames(runtime, cluster, o);
     if (source) await withStep(progress, "Updating CoreDNS's NodeHosts", () => publishHostNames(runtime, access, source, o));
   }
-  return getCluster(runtime, name);
+  return getCluster(name, { runtime });
 }
 

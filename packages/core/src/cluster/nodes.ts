@@ -138,7 +138,7 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
   if (!Number.isInteger(count) || count < 1 || count > max) {
     throw new K3tsError("INVALID_ARGUMENT", `count: ${count} is not a number of nodes k3ts adds (1 to ${max} ${opts.role}s)`, { meta: { where: "count", value: count, max } });
   }
-  const cluster = await getCluster(runtime, clusterName, o);
+  const cluster = await getCluster(clusterName, { runtime, signal });
   if (cluster.servers.length === 0) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${clusterName} has no server`, { meta: { cluster: clusterName } });
   const spec = await readClusterSpec(runtime, cluster, o);
   if (opts.role === "server" && !hasEmbeddedEtcd(spec)) {
@@ -269,7 +269,7 @@ export async function deleteNodes(nodeNames: string[], opts: LifecycleOptions): 
     if (node.labels[LABELS.managed] !== "true" || !clusterName) {
       throw new K3tsError("INVALID_ARGUMENT", `${name} is not a k3ts node`, { meta: { node: name } });
     }
-    const cluster = await getCluster(runtime, clusterName);
+    const cluster = await getCluster(clusterName, { runtime });
     const role = node.labels[LABELS.role];
     if (role === "loadbalancer") throw new K3tsError("INVALID_ARGUMENT", `${name} is the load balancer of ${clusterName}; delete the cluster instead`, { meta: { node: name } });
     if (role === "server" && cluster.servers.length === 1) {
@@ -310,7 +310,7 @@ export interface EditPortsOptions extends LifecycleOptions {
 export async function editClusterPorts(clusterName: string, opts: EditPortsOptions): Promise<ClusterSummary> {
   const { runtime } = opts;
   const progress = opts.progress ?? silentProgress;
-  const cluster = await getCluster(runtime, clusterName);
+  const cluster = await getCluster(clusterName, { runtime });
   const lbName = cluster.loadBalancer?.name;
   if (!lbName) throw new K3tsError("INVALID_ARGUMENT", `cluster ${clusterName} has no load balancer; ports can only be edited on clusters with one`, { meta: { cluster: clusterName } });
   const lb = await runtime.nodes.inspect(lbName);
@@ -373,5 +373,5 @@ export async function editClusterPorts(clusterName: string, opts: EditPortsOptio
       throw err;
     }
   });
-  return getCluster(runtime, clusterName);
+  return getCluster(clusterName, { runtime });
 }

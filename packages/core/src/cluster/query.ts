@@ -116,9 +116,12 @@ export async function clusterNodes(runtime: Runtime, name: string, signal?: Abor
   return runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: name } }, signal ? { signal } : {});
 }
 
+/** What a query verb takes: the runtime to ask, and a signal that ends the asking. */
+export type QueryOptions = Pick<LifecycleOptions, "runtime" | "signal">;
+
 /** Every cluster k3ts manages on this runtime, by name. */
-export async function listClusters(runtime: Runtime, options: { signal?: AbortSignal } = {}): Promise<ClusterSummary[]> {
-  const nodes = await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: "" } }, options);
+export async function listClusters({ runtime, signal }: QueryOptions): Promise<ClusterSummary[]> {
+  const nodes = await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: "" } }, signal ? { signal } : {});
   const groups = new Map<string, Node[]>();
   for (const n of nodes) {
     const c = n.labels[LABELS.cluster]!;
@@ -127,8 +130,9 @@ export async function listClusters(runtime: Runtime, options: { signal?: AbortSi
   return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, ns]) => summarize(name, ns));
 }
 
-export async function getCluster(runtime: Runtime, name: string, options: { signal?: AbortSignal } = {}): Promise<ClusterSummary> {
-  const nodes = await clusterNodes(runtime, name, options.signal);
+/** One cluster k3ts manages, by name; CLUSTER_NOT_FOUND when it has no node. */
+export async function getCluster(name: string, { runtime, signal }: QueryOptions): Promise<ClusterSummary> {
+  const nodes = await clusterNodes(runtime, name, signal);
   if (nodes.length === 0) {
     throw new K3tsError("CLUSTER_NOT_FOUND", `cluster ${name} does not exist`, { meta: { cluster: name }, hint: "k3ts cluster list shows the clusters there are" });
   }
@@ -136,8 +140,8 @@ export async function getCluster(runtime: Runtime, name: string, options: { sign
 }
 
 /** The cluster's kubeconfig, read from its first server and pointed at the published API port. */
-export async function getKubeconfig(name: string, opts: { runtime: Runtime; signal?: AbortSignal }): Promise<string> {
-  const cluster = await getCluster(opts.runtime, name, opts.signal ? { signal: opts.signal } : {});
+export async function getKubeconfig(name: string, opts: QueryOptions): Promise<string> {
+  const cluster = await getCluster(name, { runtime: opts.runtime, signal: opts.signal });
   const server = cluster.servers[0];
   if (!server) throw new K3tsError("CLUSTER_NOT_READY", `cluster ${name} has no server node`, { meta: { cluster: name } });
   const raw = (await opts.runtime.nodes.readFile(server.name, KUBECONFIG_IN_NODE, opts.signal ? { signal: opts.signal } : {})).toString("utf8");

@@ -300,7 +300,7 @@ export async function importImages(clusterName: string, sources: ReadonlyArray<s
   const list = toSources(sources, opts.stdin);
   // Input first: a bad filter is said before the engine is asked anything.
   const filters = (opts.nodeFilters ?? []).map((f) => parseNodeFilter(f, "--nodes"));
-  const cluster = await getCluster(runtime, clusterName, signal ? { signal } : {});
+  const cluster = await getCluster(clusterName, { runtime, signal });
   const all = [...cluster.servers, ...cluster.agents, ...(cluster.loadBalancer ? [cluster.loadBalancer] : [])];
   const targets = targetNodes(all, filters);
   if (targets.length === 0) throw new K3tsError("INVALID_ARGUMENT", `cluster ${clusterName} has no node to import into`, { meta: { cluster: clusterName } });

@@ -52,7 +52,7 @@ export async function resolveClusterRegistries(spec: ClusterSpec, runtime: Runti
       out.userConfig = parseRegistriesConfig(text, path);
     }
   }
-  for (const ref of r.use ?? []) out.use.push(await getRegistry(runtime, ref, signal ? { signal } : {}));
+  for (const ref of r.use ?? []) out.use.push(await getRegistry(ref, { runtime, signal }));
   if (r.create) {
     const c = r.create;
     const name = validateRegistryName(c.name || defaultClusterRegistryName(spec.name), "registries.create.name");

@@ -12,7 +12,7 @@ import type { Node, NodeSpec, VolumeMount } from "../types.js";
 import { VERSION } from "../version.js";
 import { crashCheck, lastWords } from "../cluster/crash.js";
 import { accessFromKubeconfig, kubeApply, kubeRequest, waitForReady, type KubeAccess } from "../cluster/kubeapi.js";
-import { freePort, getCluster, getKubeconfig, listClusters, type ClusterSummary, type LifecycleOptions } from "../cluster/query.js";
+import { freePort, getCluster, getKubeconfig, listClusters, type ClusterSummary, type LifecycleOptions, type QueryOptions } from "../cluster/query.js";
 import { parseVolumeSpec } from "../cluster/parse.js";
 import { reloadLoadBalancer } from "../cluster/nodes.js";
 import { publishHostNames, runningClusterHostNames } from "../cluster/nodehosts.js";
@@ -97,8 +97,8 @@ function summarize(n: Node, clusters: ClusterSummary[]): RegistrySummary {
 const REGISTRY_FILTER = { [LABELS.managed]: "true", [LABELS.role]: "registry" };
 
 /** Every registry k3ts made on this runtime. */
-export async function listRegistries(runtime: Runtime, options: { signal?: AbortSignal } = {}): Promise<RegistrySummary[]> {
-  const [nodes, clusters] = await Promise.all([runtime.nodes.list({ labels: REGISTRY_FILTER }, options), listClusters(runtime, options)]);
+export async function listRegistries({ runtime, signal }: QueryOptions): Promise<RegistrySummary[]> {
+  const [nodes, clusters] = await Promise.all([runtime.nodes.list({ labels: REGISTRY_FILTER }, signal ? { signal } : {}), listClusters({ runtime, signal })]);
   return nodes.map((n) => summarize(n, clusters)).sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -106,9 +106,9 @@ export async function listRegistries(runtime: Runtime, options: { signal?: Abort
  * A registry by name: the container name, or the name given to `registry create` (k3ts- added), or a
  * reference `[proto://]NAME[:PORT]` as k3d's `registries.use` takes.
  */
-export async function getRegistry(runtime: Runtime, ref: string, options: { signal?: AbortSignal } = {}): Promise<RegistrySummary> {
+export async function getRegistry(ref: string, { runtime, signal }: QueryOptions): Promise<RegistrySummary> {
   const name = ref.replace(/^[a-z]+:\/\//, "").split(":")[0]!.split("/")[0]!;
-  const all = await listRegistries(runtime, options);
+  const all = await listRegistries({ runtime, signal });
   const found = all.find((r) => r.name === name) ?? all.find((r) => r.name === registryContainerName(name));
   if (!found) {
     throw new K3tsError("REGISTRY_NOT_FOUND", `registry ${name} does not exist`, { meta: { registry: name }, hint: `create it with k3ts registry create ${name.replace(/^k3ts-/, "")}, or: ${registryHelp}` });
@@ -208,7 +208,7 @@ export async function createRegistry(spec: RegistrySpec, opts: CreateRegistryOpt
       const host = spec.hostIP === "0.0.0.0" || spec.hostIP === "" ? "127.0.0.1" : spec.hostIP;
       await waitForRegistry(runtime, spec.name, `http://${host.includes(":") ? `[${host}]` : host}:${hostPort}/v2/`, Date.now() + (opts.timeoutMs ?? 30_000), signal);
     });
-    return await getRegistry(runtime, spec.name);
+    return await getRegistry(spec.name, { runtime });
   } catch (err) {
     for (const step of undo.reverse()) {
       await step.run().catch((e: unknown) => {
@@ -227,7 +227,7 @@ export interface DeleteRegistryResult {
 /** Deletes a registry and the network it made for itself. Its data goes with it unless it was on a named volume. */
 export async function deleteRegistry(ref: string, opts: LifecycleOptions): Promise<DeleteRegistryResult> {
   const { runtime } = opts;
-  const r = await getRegistry(runtime, ref, opts.signal ? { signal: opts.signal } : {});
+  const r = await getRegistry(ref, { runtime, signal: opts.signal });
   const node = await runtime.nodes.inspect(r.name);
   const removed: string[] = [];
   await runtime.nodes.delete(r.name, { force: true });
@@ -246,16 +246,16 @@ export async function deleteRegistry(ref: string, opts: LifecycleOptions): Promi
 
 /** Starts a stopped registry (k3d registers `registry start` but it does nothing). */
 export async function startRegistry(ref: string, opts: LifecycleOptions): Promise<RegistrySummary> {
-  const r = await getRegistry(opts.runtime, ref);
+  const r = await getRegistry(ref, { runtime: opts.runtime });
   await opts.runtime.nodes.start(r.name, opts.signal ? { signal: opts.signal } : {});
-  return getRegistry(opts.runtime, r.name);
+  return getRegistry(r.name, { runtime: opts.runtime });
 }
 
 /** Stops a registry (its data stays). */
 export async function stopRegistry(ref: string, opts: LifecycleOptions): Promise<RegistrySummary> {
-  const r = await getRegistry(opts.runtime, ref);
+  const r = await getRegistry(ref, { runtime: opts.runtime });
   await opts.runtime.nodes.stop(r.name, opts.signal ? { signal: opts.signal } : {});
-  return getRegistry(opts.runtime, r.name);
+  return getRegistry(r.name, { runtime: opts.runtime });
 }
 
 export interface ConnectOptions extends LifecycleOptions {
@@ -346,8 +346,8 @@ export async function connectRegistry(registryRef: string, clusterName: string, 
   const { runtime, signal } = opts;
   const progress = opts.progress ?? silentProgress;
   const o = signal ? { signal } : {};
-  const registry = await getRegistry(runtime, registryRef, o);
-  const cluster = await getCluster(runtime, clusterName, o);
+  const registry = await getRegistry(registryRef, { runtime, signal });
+  const cluster = await getCluster(clusterName, { runtime, signal });
   if (!registry.networks.includes(cluster.network)) {
     await withStep(progress, `Connecting ${registry.name} to network ${cluster.network}`, () => runtime.networks.connect(cluster.network, registry.name, o));
   }
@@ -370,8 +370,8 @@ export async function disconnectRegistry(registryRef: string, clusterName: strin
   const { runtime, signal } = opts;
   const progress = opts.progress ?? silentProgress;
   const o = signal ? { signal } : {};
-  const registry = await getRegistry(runtime, registryRef, o);
-  const cluster = await getCluster(runtime, clusterName, o);
+  const registry = await getRegistry(registryRef, { runtime, signal });
+  const cluster = await getCluster(clusterName, { runtime, signal });
   const endpoint = registryEndpoint(registry);
   const changed = await withStep(progress, `Removing ${registry.name} from ${REGISTRIES_YAML} in the nodes of ${clusterName}`, () => rewriteInNodes(runtime, cluster, endpoint, "remove"));
   const running = cluster.servers.some((s) => s.state === "running");

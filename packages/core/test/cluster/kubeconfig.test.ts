@@ -503,7 +503,7 @@ describe("checkKubeconfigFile (before a create makes anything)", () => {
     // Run by an unprivileged user: root writes anywhere, so as root the check runs in a child as nobody.
     await chmod(dir, 0o755);
     await mkdir(join(dir, "ro"), { mode: 0o555 });
-    const core = new URL("../../dist/index.js", import.meta.url).href;
+    const core = new URL("../../dist/internal.js", import.meta.url).href;
     const script = `import(${JSON.stringify(core)}).then((m) => m.checkKubeconfigFile(process.argv[1])).then(() => console.log("accepted"), (e) => console.log(e.code, e.message))`;
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script, join(dir, "ro/config")], { encoding: "utf8", ...asNobody });

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { LABELS, deleteCluster, names, selectRuntime, type Runtime } from "@k3ts/core";
+import { LABELS, deleteCluster, selectRuntime, type Runtime } from "@k3ts/core";
+import { names } from "@k3ts/core/internal";
 import type { ClusterOptions } from "../../src/options.ts";
 
 /** The k3s image: the stand-in (a test double) unless K3TS_E2E_K3S_IMAGE names a real k3s. */

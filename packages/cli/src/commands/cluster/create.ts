@@ -1,4 +1,5 @@
-import { K3tsError, createCluster, isK3tsError, names } from "@k3ts/core";
+import { K3tsError, createCluster, isK3tsError } from "@k3ts/core";
+import { names } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { printValue } from "../../print.js";
 import { readConfig } from "../config/read.js";

@@ -20,7 +20,7 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
   const runtime = await ctx.runtime();
   const all = options.all === true;
   if (all && args.length) throw new K3tsError("INVALID_ARGUMENT", "give cluster names or --all, not both", { meta: { flag: "--all" } });
-  const targets = fromFile ? [fromFile] : all ? (await listClusters(runtime)).map((c) => c.name) : args.length ? args : ["k3s-default"];
+  const targets = fromFile ? [fromFile] : all ? (await listClusters({ runtime })).map((c) => c.name) : args.length ? args : ["k3s-default"];
   const kubeconfigPath = options.kubeconfig as string | undefined;
   const results: DeleteResult[] = [];
   for (const name of targets) {

@@ -1,4 +1,5 @@
-import { K3tsError, editClusterPorts, parseNodeFilter, parsePortSpec, splitFilters, type EditPortsOptions } from "@k3ts/core";
+import { K3tsError, editClusterPorts, type EditPortsOptions } from "@k3ts/core";
+import { parseNodeFilter, parsePortSpec, splitFilters } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { many } from "../../flags.js";
 import { printValue } from "../../print.js";

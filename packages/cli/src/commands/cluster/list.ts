@@ -15,7 +15,7 @@ export function clusterTable(clusters: ClusterSummary[], noHeaders = false): str
 
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
   const runtime = await ctx.runtime();
-  const clusters = args.length ? await Promise.all(args.map((n) => getCluster(runtime, n, { signal: ctx.signal }))) : await listClusters(runtime, { signal: ctx.signal });
+  const clusters = args.length ? await Promise.all(args.map((n) => getCluster(n, { runtime, signal: ctx.signal }))) : await listClusters({ runtime, signal: ctx.signal });
   printValue(ctx, options.output, clusters, () => (clusters.length ? clusterTable(clusters, options.headers === false) : "No clusters."));
   return 0;
 }

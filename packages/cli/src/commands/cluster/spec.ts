@@ -1,29 +1,6 @@
 import { readFileSync } from "node:fs";
-import {
-  DEFAULT_CLUSTER_NAME,
-  K3tsError,
-  defaultClusterSpec,
-  mergeSpec,
-  parseApiPort,
-  parseDuration,
-  parseHostAlias,
-  parseCapability,
-  parseKeyValue,
-  parseRuntimeLabel,
-  parseSubnet,
-  parseMemory,
-  parseNodeFilter,
-  parsePortSpec,
-  parseRegistriesConfig,
-  parseRegistryCreate,
-  parseVolumeSpec,
-  specFromEnvironment,
-  splitFilters,
-  validateClusterName,
-  type ClusterSpec,
-  type ClusterSpecInput,
-  type Filtered,
-} from "@k3ts/core";
+import { DEFAULT_CLUSTER_NAME, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput, type Filtered } from "@k3ts/core";
+import { parseApiPort, parseDuration, parseHostAlias, parseCapability, parseKeyValue, parseRuntimeLabel, parseSubnet, parseMemory, parseNodeFilter, parsePortSpec, parseRegistriesConfig, parseRegistryCreate, parseVolumeSpec, specFromEnvironment, splitFilters, validateClusterName } from "@k3ts/core/internal";
 import { bool, integer, many, one } from "../../flags.js";
 
 /** `VALUE@FILTER;FILTER` flags → Filtered values, every error naming the flag and the value. */

@@ -1,4 +1,5 @@
-import { K3tsError, listClusters, parseDuration, startCluster, stopCluster, type ClusterSummary } from "@k3ts/core";
+import { K3tsError, listClusters, startCluster, stopCluster, type ClusterSummary } from "@k3ts/core";
+import { parseDuration } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { printValue } from "../../print.js";
 import { clusterTable } from "./list.js";
@@ -7,7 +8,7 @@ import { bool, one } from "../../flags.js";
 async function targets(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<string[]> {
   if (options.all === true) {
     if (args.length) throw new K3tsError("INVALID_ARGUMENT", "give cluster names or --all, not both", { meta: { flag: "--all" } });
-    return (await listClusters(await ctx.runtime())).map((c) => c.name);
+    return (await listClusters({ runtime: await ctx.runtime() })).map((c) => c.name);
   }
   return args.length ? args : ["k3s-default"];
 }

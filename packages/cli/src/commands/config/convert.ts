@@ -1,6 +1,7 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { toK3tsYaml, type ClusterSpecInput } from "@k3ts/core";
+import { type ClusterSpecInput } from "@k3ts/core";
+import { toK3tsYaml } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { fileArg, readConfig, readConfigInput } from "./read.js";
 

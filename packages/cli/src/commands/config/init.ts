@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { K3tsError, STARTER_CONFIG } from "@k3ts/core";
+import { K3tsError } from "@k3ts/core";
+import { STARTER_CONFIG } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 
 export async function run(ctx: CommandContext, _args: string[], options: Record<string, unknown>): Promise<number> {

@@ -1,4 +1,5 @@
-import { K3TS_API_VERSION, K3TS_ENVIRONMENT_KIND, configKind, loadEnvironmentConfig } from "@k3ts/core";
+import { K3TS_API_VERSION, K3TS_ENVIRONMENT_KIND, loadEnvironmentConfig } from "@k3ts/core";
+import { configKind } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { fileArg, readConfig, readConfigInput } from "./read.js";
 

@@ -1,4 +1,5 @@
-import { DEFAULT_CLUSTER_NAME, formatBytes, importImages, isK3tsError, type ImportImagesResult } from "@k3ts/core";
+import { DEFAULT_CLUSTER_NAME, importImages, isK3tsError, type ImportImagesResult } from "@k3ts/core";
+import { formatBytes } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { STDIN_ARG } from "./stdin.js";
 import { many, one } from "../../flags.js";

@@ -1,14 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import {
-  K3tsError,
-  getKubeconfig,
-  kubeconfigPath,
-  listClusters,
-  mergeKubeconfig,
-  updateKubeconfigFile,
-} from "@k3ts/core";
+import { K3tsError, getKubeconfig, listClusters } from "@k3ts/core";
+import { kubeconfigPath, mergeKubeconfig, updateKubeconfigFile } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { bool, one } from "../../flags.js";
 
@@ -23,7 +17,7 @@ export function configDir(env: Record<string, string | undefined>): string {
  */
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>, writeMode = false): Promise<number> {
   const runtime = await ctx.runtime();
-  const names = options.all === true ? (await listClusters(runtime)).map((c) => c.name) : args;
+  const names = options.all === true ? (await listClusters({ runtime })).map((c) => c.name) : args;
   if (!names.length) throw new K3tsError("INVALID_ARGUMENT", "name a cluster, or use --all", { meta: { flag: "CLUSTER" } });
   const output = one(options.output, "--output");
   const toDefault = bool(options.kubeconfigMergeDefault, "--kubeconfig-merge-default", false);

@@ -1,4 +1,5 @@
-import { K3tsError, addNodes, parseKeyValue, parseMemory, parseDuration, parseRuntimeLabel } from "@k3ts/core";
+import { K3tsError, addNodes } from "@k3ts/core";
+import { parseKeyValue, parseMemory, parseDuration, parseRuntimeLabel } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { bool, integer, many, one } from "../../flags.js";
 import { printValue } from "../../print.js";

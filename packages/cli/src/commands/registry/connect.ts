@@ -1,4 +1,5 @@
-import { connectRegistry, disconnectRegistry, parseDuration, type ConnectResult } from "@k3ts/core";
+import { connectRegistry, disconnectRegistry, type ConnectResult } from "@k3ts/core";
+import { parseDuration } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { one } from "../../flags.js";
 import { printValue } from "../../print.js";

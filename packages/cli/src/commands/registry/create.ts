@@ -1,4 +1,5 @@
-import { K3tsError, isK3tsError, connectRegistry, createRegistry, getCluster, hostAddress, mirrorKeyForRemote, parseApiPort, registryContainerName, registryImage, validateRegistryName, type RegistrySummary } from "@k3ts/core";
+import { K3tsError, isK3tsError, connectRegistry, createRegistry, getCluster, type RegistrySummary } from "@k3ts/core";
+import { hostAddress, mirrorKeyForRemote, parseApiPort, registryContainerName, registryImage, validateRegistryName } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { bool, many, one } from "../../flags.js";
 import { printValue } from "../../print.js";
@@ -25,7 +26,7 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
     });
   }
   // Every cluster named must exist before anything is made; the registry joins their networks before it starts.
-  const networks = (await Promise.all(clusters.map((c) => getCluster(runtime, c, { signal: ctx.signal })))).map((c) => c.network);
+  const networks = (await Promise.all(clusters.map((c) => getCluster(c, { runtime, signal: ctx.signal })))).map((c) => c.network);
   const made = await createRegistry(
     {
       name,

@@ -9,7 +9,7 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
   const runtime = await ctx.runtime();
   const opts = { runtime, progress: ctx.progress, signal: ctx.signal, env: ctx.env, logger: ctx.out };
   // Look every name up first: a typo deletes nothing.
-  const targets = all ? await listRegistries(runtime) : await Promise.all(args.map((a) => getRegistry(runtime, a)));
+  const targets = all ? await listRegistries({ runtime }) : await Promise.all(args.map((a) => getRegistry(a, { runtime })));
   const results: DeleteRegistryResult[] = [];
   for (const r of targets) {
     // Clusters drop its mirrors first (without a restart: the nodes fall back to the registry's own endpoint).

@@ -1,4 +1,5 @@
-import { getRegistry, hostAddress, listRegistries, type RegistrySummary } from "@k3ts/core";
+import { getRegistry, listRegistries, type RegistrySummary } from "@k3ts/core";
+import { hostAddress } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { formatTable } from "../../output.js";
 import { printValue } from "../../print.js";
@@ -20,7 +21,7 @@ export function registryTable(registries: RegistrySummary[], noHeaders = false):
 
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
   const runtime = await ctx.runtime();
-  const registries = args.length ? await Promise.all(args.map((n) => getRegistry(runtime, n, { signal: ctx.signal }))) : await listRegistries(runtime, { signal: ctx.signal });
+  const registries = args.length ? await Promise.all(args.map((n) => getRegistry(n, { runtime, signal: ctx.signal }))) : await listRegistries({ runtime, signal: ctx.signal });
   printValue(ctx, options.output, registries, () => (registries.length ? registryTable(registries, options.headers === false) : "No registries."));
   return 0;
 }

@@ -1,4 +1,5 @@
-import { BUILTIN_RUNTIMES, isK3tsError, loadRuntimePlugin, runtimeSearchDirs } from "@k3ts/core";
+import { BUILTIN_RUNTIMES, isK3tsError, loadRuntimePlugin } from "@k3ts/core";
+import { runtimeSearchDirs } from "@k3ts/core/internal";
 import type { CommandContext } from "../../context.js";
 import { formatTable } from "../../output.js";
 import { printValue } from "../../print.js";

@@ -1,0 +1,43 @@
+/**
+ * `@k3ts/core/internal`: what k3ts's own packages (the CLI, the SDK, the runtimes) share beyond the public API:
+ * the string forms of flags, kubeconfig file handling, node naming. No compatibility promise: it changes with
+ * any release, and third-party code should not import it.
+ */
+export { redactSecrets } from "./errors.js";
+export { runtimeSearchDirs } from "./plugin.js";
+export {
+  K3S_API_PORT,
+  KUBECONFIG_IN_NODE,
+  names,
+  parseNodeFilter,
+  splitFilters,
+  parseApiPort,
+  parseCapability,
+  parseDuration,
+  parseHostAlias,
+  parseKeyValue,
+  parseRuntimeLabel,
+  parseSubnet,
+  parseMemory,
+  parsePortSpec,
+  parseVolumeSpec,
+  validateClusterName,
+  kubeconfigPath,
+  mergeKubeconfig,
+  rewriteKubeconfig,
+  updateKubeconfigFile,
+  checkKubeconfigFile,
+} from "./cluster/index.js";
+export { planCluster, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";
+export { freePort } from "./cluster/query.js";
+export {
+  hostAddress,
+  mirrorKeyForRemote,
+  parseRegistriesConfig,
+  parseRegistryCreate,
+  registryContainerName,
+  validateRegistryName,
+} from "./registry/config.js";
+export { registryImage } from "./registry/cluster.js";
+export { specFromEnvironment, toK3tsYaml, STARTER_CONFIG, configKind } from "./config/index.js";
+export { formatBytes } from "./images/index.js";
