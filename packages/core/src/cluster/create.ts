@@ -32,7 +32,8 @@ import { apiForEngine, checkNodeCounts, hasEmbeddedEtcd, hostAddressFor, k3sNode
 import { serverAddresses as serverAddresses_ } from "./addresses.js";
 import { KUBELET_IN_USERNS_ARG, adaptToEngine, preflight } from "./preflight.js";
 import { ensureImages } from "./pull.js";
-import { KUBECONFIG_IN_NODE, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
+import { KUBECONFIG_IN_NODE, REGISTRIES_YAML, names, type ClusterSpec } from "./spec.js";
+import { startLoadBalancer } from "./loadbalancer/index.js";
 
 /** One thing a create made, and how to remove it. */
 export interface Undo {
@@ -347,20 +348,9 @@ export async function provisionNodes(run: CreateRun, prep: Prepared): Promise<st
     const upstreams = new Set((plan.loadBalancerState?.ports ?? []).flatMap((p) => p.targets));
     const before = [...(otherServers.some((n) => upstreams.has(n.spec.name)) ? [serversStep] : []), ...agentStarts.filter((a) => upstreams.has(a.node)).map((a) => a.started)];
     steps.push(
-      withStep(progress, `Starting load balancer ${lb.spec.name}`, async () => {
-        throwIfAborted(signal, "cluster create");
-        await runtime.nodes.create(lb.spec);
-        track(lb.spec.name);
-        await writeFiles(runtime, lb.spec.name, [
-          { path: LB_STATE_PATH, content: `${JSON.stringify(plan.loadBalancerState, null, 2)}\n`, mode: 0o644 },
-          { path: LB_CONFIG_PATH, content: plan.loadBalancerConfig!, mode: 0o644 },
-          ...filesFor(lb),
-        ]);
-        // Its upstreams' failures are the other steps' to report; this one only waits for them to run.
-        await Promise.allSettled(before);
-        throwIfAborted(signal, "cluster create");
-        await runtime.nodes.start(lb.spec.name);
-      }),
+      withStep(progress, `Starting load balancer ${lb.spec.name}`, () =>
+        startLoadBalancer(runtime, { spec: lb.spec, state: plan.loadBalancerState!, servers: plan.servers.length, files: filesFor(lb), made: track, upstreams: Promise.allSettled(before), signal }),
+      ),
     );
   }
   // Every step ends (and every made node is tracked for rollback) before the first failure is thrown.

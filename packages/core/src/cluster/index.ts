@@ -7,7 +7,6 @@ export {
   HOST_ALIAS,
   K3S_API_PORT,
   KUBECONFIG_IN_NODE,
-  LB_CONFIG_PATH,
   REGISTRIES_YAML,
   names,
 } from "./spec.js";
@@ -33,8 +32,6 @@ export {
   parseVolumeSpec,
   validateClusterName,
 } from "./parse.js";
-export { LB_DEFAULT_PROXY_TIMEOUT_SECONDS, LB_MIN_WORKER_CONNECTIONS, renderNginxConfig } from "./lb.js";
-export type { LbPort, NginxConfigInput } from "./lb.js";
 export {
   kubeconfigPath,
   mergeKubeconfig,

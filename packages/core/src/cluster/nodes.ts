@@ -7,31 +7,24 @@ import { K3tsError, isK3tsError } from "../errors.js";
 import { LABELS } from "../labels.js";
 import { silentProgress, withStep } from "../logger.js";
 import type { Runtime } from "../runtime.js";
-import type { Node, NodeSpec, PortMapping } from "../types.js";
+import type { Node, NodeSpec } from "../types.js";
 import { crashCheck } from "./crash.js";
 import { accessFromKubeconfig, kubeRequest, waitForReady, type KubeAccess } from "./kubeapi.js";
 import { getCluster, getKubeconfig, readKeptSpec, type ClusterSummary, type LifecycleOptions } from "./query.js";
+import { CLUSTER_SPEC_IN_NODE, nodeLabelArg, planAddedNodes, planLoadBalancer, hasEmbeddedEtcd, MAX_NODES, k3sNodeFiles, TOKEN_FILE_IN_NODE, type PlanContext } from "./plan.js";
 import {
-  CLUSTER_SPEC_IN_NODE,
-  joinsProxiedPort,
-  keptSelect,
-  loadBalancerConfig,
-  nodeLabelArg,
-  planAddedNodes,
-  planLoadBalancer,
-  hasEmbeddedEtcd,
-  MAX_NODES,
-  k3sNodeFiles,
-  TOKEN_FILE_IN_NODE,
-  type LoadBalancerState,
-  type PlanContext,
-  type ProxiedPort,
-} from "./plan.js";
-import { selectNodes } from "./filters.js";
+  addTargets,
+  applyLoadBalancerState,
+  editPorts,
+  publishedPorts,
+  readLoadBalancerState,
+  recreateLoadBalancer,
+  removeTarget,
+} from "./loadbalancer/index.js";
 import { serverAddresses } from "./addresses.js";
 import { validateDnsLabel } from "./parse.js";
 import { addressInNode } from "./nodehosts.js";
-import { HOST_ALIAS, K3S_API_PORT, LB_CONFIG_PATH, LB_STATE_PATH, REGISTRIES_YAML, names, type ClusterSpec, type Filtered, type PortSpec } from "./spec.js";
+import { HOST_ALIAS, REGISTRIES_YAML, names, type ClusterSpec, type Filtered, type PortSpec } from "./spec.js";
 import { VERSION } from "../version.js";
 import { ensureImages } from "./pull.js";
 
@@ -51,37 +44,6 @@ export interface AddNodesOptions extends LifecycleOptions {
   runtimeLabels?: Record<string, string>;
   wait?: boolean;
   timeoutMs?: number;
-}
-
-async function readLbState(runtime: Runtime, lb: string): Promise<LoadBalancerState> {
-  return JSON.parse((await runtime.nodes.readFile(lb, LB_STATE_PATH)).toString("utf8")) as LoadBalancerState;
-}
-
-/** Writes the LB's state and nginx.conf, and reloads nginx when it runs (in place: no restart). */
-async function applyLbState(runtime: Runtime, lb: string, state: LoadBalancerState, servers: number, signal?: AbortSignal): Promise<void> {
-  const o = signal ? { signal } : {};
-  await runtime.nodes.writeFile(lb, LB_STATE_PATH, `${JSON.stringify(state, null, 2)}\n`, o);
-  await runtime.nodes.writeFile(lb, LB_CONFIG_PATH, loadBalancerConfig(state, servers), o);
-  await reloadLoadBalancer(runtime, lb, signal);
-}
-
-/**
- * `nginx -s reload` in a running load balancer (nginx re-resolves the servers' names then). A name that
- * does not resolve yet (a just-started or restarted node on Podman) is retried for up to 10 s; any other
- * refusal fails at once.
- */
-export async function reloadLoadBalancer(runtime: Runtime, lb: string, signal?: AbortSignal): Promise<void> {
-  const o = signal ? { signal } : {};
-  if ((await runtime.nodes.inspect(lb, o)).state !== "running") return;
-  for (let attempt = 1; ; attempt++) {
-    const reload = await runtime.nodes.exec(lb, ["nginx", "-s", "reload"], o);
-    if (reload.exitCode === 0) return;
-    const why = reload.stderr.toString().trim();
-    if (!/host not found in upstream/.test(why) || attempt >= 40) {
-      throw new K3tsError("COMMAND_FAILED", `nginx in ${lb} refused the new configuration: ${why}`, { meta: { node: lb } });
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The spec the cluster's nodes were built from, as its servers keep it (the first that has it answers). */
@@ -200,23 +162,11 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
       );
     }
     if (lbName) {
-      // Servers serve the API; every new node joins the proxied ports whose filters select it (-p …@loadbalancer: all).
-      const state = await readLbState(runtime, lbName);
-      const k3sNodes = [...cluster.servers, ...cluster.agents].map((n) => n.name);
-      let changed = false;
-      for (const p of state.ports) {
-        indices.forEach((index, i) => {
-          const name = made[i]!;
-          const joins = p.port === K3S_API_PORT && p.protocol === "tcp" ? opts.role === "server" : joinsProxiedPort(p, { role: opts.role, index }, { k3sNodes });
-          if (joins && !p.targets.includes(name)) {
-            p.targets.push(name);
-            changed = true;
-          }
-        });
-      }
-      if (changed) {
+      const state = await readLoadBalancerState(runtime, lbName, signal);
+      const added = indices.map((index, i) => ({ name: made[i]!, index }));
+      if (addTargets(state, opts.role, added, [...cluster.servers, ...cluster.agents].map((n) => n.name))) {
         await withStep(progress, `Adding ${made.join(", ")} to load balancer ${lbName}`, () =>
-          applyLbState(runtime, lbName, state, cluster.servers.length + (opts.role === "server" ? made.length : 0), signal),
+          applyLoadBalancerState(runtime, lbName, state, cluster.servers.length + (opts.role === "server" ? made.length : 0), signal),
         );
       }
     }
@@ -282,11 +232,8 @@ export async function deleteNodes(nodeNames: string[], opts: LifecycleOptions): 
       // Out of the load balancer's upstreams first (servers: the API; any node: proxied ports): nginx
       // refuses to reload while an upstream name no longer resolves.
       if (cluster.loadBalancer) {
-        const state = await readLbState(runtime, cluster.loadBalancer.name);
-        if (state.ports.some((p) => p.targets.includes(name))) {
-          for (const p of state.ports) p.targets = p.targets.filter((t) => t !== name);
-          await applyLbState(runtime, cluster.loadBalancer.name, state, cluster.servers.length - (role === "server" ? 1 : 0));
-        }
+        const state = await readLoadBalancerState(runtime, cluster.loadBalancer.name);
+        if (removeTarget(state, name)) await applyLoadBalancerState(runtime, cluster.loadBalancer.name, state, cluster.servers.length - (role === "server" ? 1 : 0));
       }
       await runtime.nodes.delete(name, { force: true });
       await deleteNodeObject(access, name, opts.logger);
@@ -314,64 +261,19 @@ export async function editClusterPorts(clusterName: string, opts: EditPortsOptio
   const lbName = cluster.loadBalancer?.name;
   if (!lbName) throw new K3tsError("INVALID_ARGUMENT", `cluster ${clusterName} has no load balancer; ports can only be edited on clusters with one`, { meta: { cluster: clusterName } });
   const lb = await runtime.nodes.inspect(lbName);
-  const state = await readLbState(runtime, lbName);
+  const oldState = await readLoadBalancerState(runtime, lbName);
+  const state = structuredClone(oldState);
   const slots = [
     ...cluster.servers.map((n) => ({ role: "server" as const, index: n.index, name: n.name })),
     ...cluster.agents.map((n) => ({ role: "agent" as const, index: n.index, name: n.name })),
     { role: "loadbalancer" as const, index: 0, name: lbName },
   ];
-  for (const r of opts.remove ?? []) {
-    const before = state.ports.length;
-    state.ports = state.ports.filter((p) => p.port === K3S_API_PORT || !(p.port === r.containerPort && p.protocol === r.protocol));
-    if (state.ports.length === before) {
-      throw new K3tsError("INVALID_ARGUMENT", `--port-delete ${r.containerPort}/${r.protocol}: the load balancer does not forward that port`, { meta: { flag: "--port-delete" } });
-    }
-  }
-  (opts.add ?? []).forEach((item, i) => {
-    const where = `--port-add[${i}]`;
-    if (item.filters.some((f) => f.suffix === "direct")) throw new K3tsError("INVALID_ARGUMENT", `${where}: :direct ports cannot be added after create`, { meta: { flag: "--port-add" } });
-    if (state.ports.some((p) => p.port === item.value.containerPort && p.protocol === item.value.protocol)) {
-      throw new K3tsError("INVALID_ARGUMENT", `${where}: port ${item.value.containerPort}/${item.value.protocol} is already forwarded`, { meta: { flag: "--port-add" } });
-    }
-    const toAll = item.filters.length === 0 || item.filters.every((f) => f.group === "loadbalancer");
-    const targets = (toAll ? slots : selectNodes(item.filters, slots, where)).filter((s) => s.role !== "loadbalancer").map((s) => s.name);
-    const port: ProxiedPort = {
-      port: item.value.containerPort,
-      protocol: item.value.protocol,
-      targets,
-      select: keptSelect(item.filters),
-      ...(item.value.hostIP ? { hostIP: item.value.hostIP } : {}),
-      ...(item.value.hostPort ? { hostPort: item.value.hostPort } : {}),
-    };
-    state.ports.push(port);
-  });
-  const ports: PortMapping[] = state.ports.map((p) => {
-    // Keep the host ports the engine picked before, so existing URLs stay valid.
-    const published = lb.ports.find((x) => x.containerPort === p.port && x.protocol === p.protocol);
-    const hostPort = p.hostPort ?? (published?.hostPort || undefined);
-    return { containerPort: p.port, protocol: p.protocol, ...(p.hostIP ? { hostIP: p.hostIP } : {}), ...(hostPort ? { hostPort } : {}) };
-  });
+  editPorts(state, slots, { ...(opts.add ? { add: opts.add } : {}), ...(opts.remove ? { remove: opts.remove } : {}) });
   // Built by create's planner from the spec the cluster keeps: its host aliases, volumes and labels stay.
   const clusterSpec = await readClusterSpec(runtime, cluster, {});
   const ctx = await planContextOf(runtime, cluster, opts.k3tsVersion ?? VERSION, {});
-  const spec = planLoadBalancer(clusterSpec, ctx, ports).spec;
-  const oldState = await readLbState(runtime, lbName);
-  const oldSpec = planLoadBalancer(clusterSpec, ctx, lb.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP, hostPort: p.hostPort }))).spec;
-  await withStep(progress, `Recreating load balancer ${lbName} with the new ports`, async () => {
-    await runtime.nodes.delete(lbName, { force: true });
-    try {
-      await runtime.nodes.create(spec);
-      await applyLbState(runtime, lbName, state, cluster.servers.length);
-      await runtime.nodes.start(lbName);
-    } catch (err) {
-      await runtime.nodes.delete(lbName, { force: true }).catch((e: unknown) => {
-        if (!isK3tsError(e, "NODE_NOT_FOUND")) opts.logger?.warn(`the new load balancer ${lbName} could not be removed to put the old one back (${(e as Error).message}), so the old one cannot be put back; remove it with k3ts node delete ${lbName}`);
-      });
-      await runtime.nodes.create(oldSpec);
-      await applyLbState(runtime, lbName, oldState, cluster.servers.length);
-      await runtime.nodes.start(lbName);
-      throw err;
-    }
-  });
+  const next = { spec: planLoadBalancer(clusterSpec, ctx, publishedPorts(state, lb.ports)).spec, state };
+  const old = { spec: planLoadBalancer(clusterSpec, ctx, lb.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIP, hostPort: p.hostPort }))).spec, state: oldState };
+  await withStep(progress, `Recreating load balancer ${lbName} with the new ports`, () => recreateLoadBalancer(runtime, next, old, cluster.servers.length, opts.logger));
   return getCluster(clusterName, { runtime });
 }

@@ -7,9 +7,9 @@ import { K3tsError } from "../errors.js";
 import { LABELS, baseLabels } from "../labels.js";
 import type { RuntimeInfo } from "../runtime.js";
 import type { HostAlias, NodeSpec, PortMapping, VolumeMount } from "../types.js";
-import { filterSelects, selectNodes } from "./filters.js";
+import { selectNodes } from "./filters.js";
 import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT, NODE_MEMINFO, fakeMeminfo } from "./entrypoint.js";
-import { renderNginxConfig } from "./lb.js";
+import { keptSelect, loadBalancerConfig as renderLoadBalancerConfig, loadBalancerNodeSpec, type LoadBalancerState, type ProxiedPort } from "./loadbalancer/index.js";
 import {
   HOST_ALIAS,
   K3S_API_PORT,
@@ -70,52 +70,6 @@ export interface ClusterPlan {
   apiServerUrl: string;
   /** Host ports the load balancer publishes, as PORT.PROTO → targets. */
   proxiedPorts: ProxiedPort[];
-}
-
-export interface ProxiedPort {
-  port: number;
-  protocol: "tcp" | "udp";
-  targets: string[];
-  hostIP?: string;
-  hostPort?: number;
-  /**
-   * The node filters that chose the targets ([] = every k3s node, `-p …@loadbalancer`), so nodes
-   * added later join the ports their filters select. Absent in states written before k3ts kept it.
-   */
-  select?: NodeFilter[];
-}
-
-/** Whether a node added to the cluster belongs among a proxied port's targets. */
-export function joinsProxiedPort(port: ProxiedPort, node: { role: "server" | "agent"; index: number }, current: { k3sNodes: string[] }): boolean {
-  if (port.select === undefined) return current.k3sNodes.length > 0 && current.k3sNodes.every((n) => port.targets.includes(n)); // an older state: every node means every node
-  return port.select.length === 0 || port.select.some((f) => filterSelects(f, node));
-}
-
-/**
- * A proxied port's filters as the load balancer's state keeps them: [] when the port goes to every
- * k3s node (no filter, or only `loadbalancer`), else the filters without their suffix.
- */
-export function keptSelect(filters: readonly NodeFilter[]): NodeFilter[] {
-  if (filters.length === 0 || filters.every((f) => f.group === "loadbalancer")) return [];
-  return filters.map(({ source, group, subset, from }) => ({ source, group, subset, ...(from !== undefined ? { from } : {}) }));
-}
-
-/** nginx refuses an upstream without servers: a port whose targets are all gone is left out until one joins. */
-function servedPorts(state: LoadBalancerState): ProxiedPort[] {
-  return state.ports.filter((p) => p.targets.length > 0);
-}
-
-/** What the load balancer forwards: its own record, kept in the LB node so it can be regenerated. */
-export interface LoadBalancerState {
-  ports: ProxiedPort[];
-}
-
-/** nginx.conf for a load-balancer state (k3d sizes worker connections by ports × servers). */
-export function loadBalancerConfig(state: LoadBalancerState, servers: number): string {
-  return renderNginxConfig({
-    ports: servedPorts(state).map((p) => ({ port: p.port, protocol: p.protocol, targets: p.targets })),
-    workerConnections: 1024 + state.ports.length * Math.max(servers, 1),
-  });
 }
 
 /**
@@ -228,8 +182,6 @@ function planPorts(spec: ClusterSpec, slots: Slot[]): { proxied: ProxiedPort[]; 
   });
   return { proxied: [...proxied.values()].sort((a, b) => a.port - b.port), direct };
 }
-
-const loadBalancerConfig_ = loadBalancerConfig;
 
 /** host.k3ts.internal and the --host-alias entries: what nodes get in /etc/hosts and pods in CoreDNS NodeHosts. */
 export function hostAliases(spec: ClusterSpec, hostAddress: string | undefined): HostAlias[] {
@@ -363,20 +315,17 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
       role: "loadbalancer",
       index: 0,
       files: forNode(fileSel, name),
-      spec: {
+      spec: loadBalancerNodeSpec({
         name,
-        hostname: name,
         image: spec.loadBalancer.image,
-        command: ["nginx", "-g", "daemon off;"],
-        labels: { ...runtimeLabelsFor(name), ...baseLabels(ctx.k3tsVersion, common), [LABELS.role]: "loadbalancer", [LABELS.nodeIndex]: "0" },
-        network: { name: ctx.network },
-        ports: [apiMapping, ...published.filter((p) => !(p.containerPort === K3S_API_PORT && p.protocol === "tcp"))],
+        network: ctx.network,
+        labels: { ...runtimeLabelsFor(name), ...baseLabels(ctx.k3tsVersion, common) },
+        api: apiMapping,
+        published,
         volumes: volumesFor(name),
         ...capAddFor(name),
-        restart: "unless-stopped",
-        init: true,
         extraHosts: hostAliases(spec, ctx.hostAddress ?? ctx.gateway),
-      },
+      }),
     };
   };
   return { k3sNode, loadBalancer, proxied, apiServerUrl: `https://${host}:${ctx.apiHostPort}` };
@@ -434,7 +383,7 @@ export function planCluster(spec: ClusterSpec, ctx: PlanContext): ClusterPlan {
     loadBalancerState = {
       ports: [{ port: K3S_API_PORT, protocol: "tcp", targets: servers.map((s) => s.spec.name), hostIP: spec.api.hostIP, hostPort: ctx.apiHostPort }, ...proxied],
     };
-    loadBalancerConfig = loadBalancerConfig_(loadBalancerState, servers.length);
+    loadBalancerConfig = renderLoadBalancerConfig(loadBalancerState, servers.length);
     loadBalancer = planner.loadBalancer();
   }
   return {

@@ -142,10 +142,6 @@ export const K3S_API_PORT = 6443;
 export const KUBECONFIG_IN_NODE = "/output/kubeconfig.yaml";
 export const REGISTRIES_YAML = "/etc/rancher/k3s/registries.yaml";
 export const HOST_ALIAS = "host.k3ts.internal";
-/** Where the nginx load balancer reads its generated configuration. */
-export const LB_CONFIG_PATH = "/etc/nginx/nginx.conf";
-/** Beside it, the port table it was generated from (read back to add nodes or edit ports). */
-export const LB_STATE_PATH = "/etc/nginx/k3ts-lb.json";
 
 /** Object names: containers k3ts-<c>-server-<i>, -agent-<i>, -serverlb; network k3ts-<c>; context k3ts-<c>. */
 export const names = {

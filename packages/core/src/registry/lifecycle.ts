@@ -14,7 +14,7 @@ import { crashCheck, lastWords } from "../cluster/crash.js";
 import { accessFromKubeconfig, kubeApply, kubeRequest, waitForReady, type KubeAccess } from "../cluster/kubeapi.js";
 import { freePort, getCluster, getKubeconfig, listClusters, type ClusterSummary, type LifecycleOptions, type QueryOptions } from "../cluster/query.js";
 import { parseVolumeSpec } from "../cluster/parse.js";
-import { reloadLoadBalancer } from "../cluster/nodes.js";
+import { reloadLoadBalancer } from "../cluster/loadbalancer/index.js";
 import { publishHostNames, runningClusterHostNames } from "../cluster/nodehosts.js";
 import { ensureImages } from "../cluster/pull.js";
 import { REGISTRIES_YAML } from "../cluster/spec.js";

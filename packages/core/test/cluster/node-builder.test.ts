@@ -9,14 +9,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT, NODE_MEMINFO, fakeMeminfo } from "../../src/cluster/entrypoint.js";
 import { parseNodeFilter } from "../../src/cluster/filters.js";
+import { joinsProxiedPort, loadBalancerConfig, type ProxiedPort } from "../../src/cluster/loadbalancer/index.js";
 import { parseCapability } from "../../src/cluster/parse.js";
 import type { RuntimeCapabilities } from "../../src/runtime.js";
 import type { NodeSpec } from "../../src/types.js";
 import {
   apiForEngine,
-  joinsProxiedPort,
-  loadBalancerConfig,
-  type ProxiedPort,
   hostAddressFor,
   remoteEngineHost,
   k3sNodeFiles,

@@ -2,8 +2,8 @@
  * The load balancer's nginx configuration: a `stream {}` proxy that forwards each published port to
  * the same port on its target nodes (k3d's proxy template, without confd).
  */
-import { K3tsError } from "../errors.js";
-import type { Protocol } from "../types.js";
+import { K3tsError } from "../../errors.js";
+import type { Protocol } from "../../types.js";
 
 export interface LbPort {
   port: number;

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { renderNginxConfig } from "../../src/cluster/lb.ts";
+import { parseNodeFilter } from "../../src/cluster/filters.ts";
+import { addTargets, editPorts, publishedPorts, removeTarget, type LoadBalancerState } from "../../src/cluster/loadbalancer/index.ts";
+import { renderNginxConfig } from "../../src/cluster/loadbalancer/nginx.ts";
+import { isK3tsError, type K3tsError } from "../../src/errors.ts";
 import { expectInvalid } from "./helpers.ts";
 
 const GOLDEN = `include /etc/nginx/modules-enabled/*.conf;
@@ -135,5 +138,77 @@ describe("renderNginxConfig", () => {
     [{ ports: [], workerConnections: 2048.5 }, "workerConnections", "worker connections 2048.5"],
   ])("rejects %j", (input, where, message) => {
     expectInvalid(() => renderNginxConfig(input), where, message);
+  });
+});
+
+describe("the load balancer's state as the cluster changes", () => {
+  const state = (): LoadBalancerState => ({
+    ports: [
+      { port: 6443, protocol: "tcp", targets: ["s0"] },
+      { port: 80, protocol: "tcp", targets: ["s0", "a0"], select: [] },
+      { port: 9000, protocol: "tcp", targets: ["a0"], select: [parseNodeFilter("agent:*", "test")] },
+    ],
+  });
+
+  it("a new server serves the API and the ports for every node, not the agents' port; nothing twice", () => {
+    const s = state();
+    expect(addTargets(s, "server", [{ name: "s1", index: 1 }], ["s0", "a0"])).toBe(true);
+    expect(s.ports.map((p) => p.targets)).toEqual([["s0", "s1"], ["s0", "a0", "s1"], ["a0"]]);
+    expect(addTargets(s, "server", [{ name: "s1", index: 1 }], ["s0", "s1", "a0"])).toBe(false);
+  });
+
+  it("a new agent joins the ports whose filters select it, never the API", () => {
+    const s = state();
+    expect(addTargets(s, "agent", [{ name: "a1", index: 1 }], ["s0", "a0"])).toBe(true);
+    expect(s.ports.map((p) => p.targets)).toEqual([["s0"], ["s0", "a0", "a1"], ["a0", "a1"]]);
+  });
+
+  it("a deleted node leaves every port; one that was no target changes nothing", () => {
+    const s = state();
+    expect(removeTarget(s, "a0")).toBe(true);
+    expect(s.ports.map((p) => p.targets)).toEqual([["s0"], ["s0"], []]);
+    expect(removeTarget(s, "gone")).toBe(false);
+  });
+
+  const slots = [
+    { role: "server" as const, index: 0, name: "s0" },
+    { role: "agent" as const, index: 0, name: "a0" },
+    { role: "loadbalancer" as const, index: 0, name: "lb" },
+  ];
+  const port = (containerPort: number, filters: string[] = []) => ({ value: { containerPort, protocol: "tcp" as const }, filters: filters.map((f) => parseNodeFilter(f, "test", { suffixes: ["direct", "proxy"] })) });
+
+  it("a port edit removes and adds ports, each added one to the nodes its filter picks", () => {
+    const s = state();
+    editPorts(s, slots, { remove: [{ containerPort: 80, protocol: "tcp" }], add: [port(8080), port(9090, ["server:0"])] });
+    expect(s.ports.map((p) => [p.port, p.targets])).toEqual([[6443, ["s0"]], [9000, ["a0"]], [8080, ["s0", "a0"]], [9090, ["s0"]]]);
+  });
+
+  it("refuses, naming the flag: a port it does not forward, the API port, a port already forwarded, a :direct port", () => {
+    const refused = (fn: () => void, flag: string, message: string) => {
+      const err = (() => {
+        try {
+          fn();
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(isK3tsError(err, "INVALID_ARGUMENT"), String(err)).toBe(true);
+      expect((err as K3tsError).message).toContain(message);
+      expect((err as K3tsError).meta).toMatchObject({ flag });
+    };
+    refused(() => editPorts(state(), slots, { remove: [{ containerPort: 81, protocol: "tcp" }] }), "--port-delete", "--port-delete 81/tcp: the load balancer does not forward that port");
+    refused(() => editPorts(state(), slots, { remove: [{ containerPort: 6443, protocol: "tcp" }] }), "--port-delete", "--port-delete 6443/tcp");
+    refused(() => editPorts(state(), slots, { add: [port(80)] }), "--port-add", "--port-add[0]: port 80/tcp is already forwarded");
+    refused(() => editPorts(state(), slots, { add: [port(81, ["server:0:direct"])] }), "--port-add", "--port-add[0]: :direct ports cannot be added after create");
+  });
+
+  it("published ports keep the host port the engine picked before; a fixed one wins", () => {
+    const s: LoadBalancerState = { ports: [{ port: 6443, protocol: "tcp", targets: ["s0"] }, { port: 80, protocol: "tcp", targets: ["s0"], hostPort: 8080 }, { port: 81, protocol: "tcp", targets: ["s0"] }] };
+    expect(publishedPorts(s, [{ containerPort: 6443, protocol: "tcp", hostIP: "127.0.0.1", hostPort: 41000 }, { containerPort: 80, protocol: "tcp", hostPort: 40000 }])).toEqual([
+      { containerPort: 6443, protocol: "tcp", hostPort: 41000 },
+      { containerPort: 80, protocol: "tcp", hostPort: 8080 },
+      { containerPort: 81, protocol: "tcp" },
+    ]);
   });
 });
