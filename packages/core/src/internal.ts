@@ -5,29 +5,22 @@
  */
 export { redactSecrets } from "./errors.js";
 export { runtimeSearchDirs } from "./plugin.js";
+export { K3S_API_PORT, KUBECONFIG_IN_NODE, names } from "./cluster/spec.js";
+export { parseNodeFilter, splitFilters } from "./cluster/filters.js";
 export {
-  K3S_API_PORT,
-  KUBECONFIG_IN_NODE,
-  names,
-  parseNodeFilter,
-  splitFilters,
   parseApiPort,
   parseCapability,
   parseDuration,
   parseHostAlias,
   parseKeyValue,
-  parseRuntimeLabel,
-  parseSubnet,
   parseMemory,
   parsePortSpec,
+  parseRuntimeLabel,
+  parseSubnet,
   parseVolumeSpec,
   validateClusterName,
-  kubeconfigPath,
-  mergeKubeconfig,
-  rewriteKubeconfig,
-  updateKubeconfigFile,
-  checkKubeconfigFile,
-} from "./cluster/index.js";
+} from "./cluster/parse.js";
+export { checkKubeconfigFile, kubeconfigPath, mergeKubeconfig, rewriteKubeconfig, updateKubeconfigFile } from "./cluster/kubeconfig.js";
 export { planCluster, TOKEN_FILE_IN_NODE } from "./cluster/plan.js";
 export { freePort } from "./cluster/query.js";
 export {
