@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { K3tsError, isK3tsError } from "../src/errors.ts";
 import type { CallOptions, ExecOptions, ImageClient, NetworkClient, NodeClient, Runtime, RuntimeInfo, VolumeClient } from "../src/runtime.ts";
 import { runConformanceChecks, type CheckResult } from "../src/testing/conformance.ts";
-import { createMemoryRuntime, type MemoryRuntime } from "../src/testing/memory.ts";
+import { createMemoryRuntime, type MemoryRuntime } from "../src/testing/memory/index.ts";
 import type { LabelFilter, Node, NodeSpec } from "../src/types.ts";
 
 const IMAGE = "k3ts-test/busybox:1";

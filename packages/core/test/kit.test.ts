@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isK3tsError } from "../src/errors.ts";
 import type { NodeClient, Runtime } from "../src/runtime.ts";
 import { runConformanceChecks, type CheckResult } from "../src/testing/conformance.ts";
-import { createMemoryRuntime } from "../src/testing/memory.ts";
+import { createMemoryRuntime } from "../src/testing/memory/index.ts";
 
 const IMAGE = "k3ts-test/busybox:1";
 

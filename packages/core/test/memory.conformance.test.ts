@@ -1,5 +1,5 @@
 import { defineRuntimeConformance } from "../src/testing/suite.ts";
-import { createMemoryRuntime } from "../src/testing/memory.ts";
+import { createMemoryRuntime } from "../src/testing/memory/index.ts";
 
 defineRuntimeConformance({
   title: "memory runtime conformance",

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isK3tsError } from "../src/errors.ts";
-import { createMemoryRuntime, type MemoryRuntime } from "../src/testing/memory.ts";
+import { createMemoryRuntime, type MemoryRuntime } from "../src/testing/memory/index.ts";
 
 /** The busybox emulation, seen through exec on one running node. */
 describe("memory runtime shell", () => {

@@ -3,7 +3,7 @@ import * as tar from "tar-stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { isK3tsError } from "../src/errors.ts";
 import { listTarEntries } from "../src/tar.ts";
-import { createMemoryRuntime, type MemoryRuntime } from "../src/testing/memory.ts";
+import { createMemoryRuntime, type MemoryRuntime } from "../src/testing/memory/index.ts";
 
 const IMAGE = "k3ts-test/busybox:1";
 

@@ -8,5 +8,5 @@ export {
 } from "./conformance.js";
 export type { ConformanceOptions, ConformanceCheck, CheckContext, CheckResult } from "./conformance.js";
 export { defineRuntimeConformance } from "./suite.js";
-export { MemoryRuntime, createMemoryRuntime } from "./memory.js";
-export type { MemoryRuntimeOptions } from "./memory.js";
+export { MemoryRuntime, createMemoryRuntime } from "./memory/index.js";
+export type { MemoryRuntimeOptions } from "./memory/index.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { crashCheck, lastWords } from "../../src/cluster/crash.js";
 import { isK3tsError } from "../../src/errors.js";
 import { LABELS, baseLabels } from "../../src/labels.js";
-import { createMemoryRuntime } from "../../src/testing/memory.js";
+import { createMemoryRuntime } from "../../src/testing/memory/index.js";
 import type { NodeSpec } from "../../src/types.js";
 
 const labels = baseLabels("0.0.0", { [LABELS.cluster]: "c" });

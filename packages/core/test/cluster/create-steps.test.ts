@@ -19,7 +19,7 @@ import type { Runtime } from "../../src/runtime.js";
 import { overriding } from "./helpers.js";
 import { addNodes } from "../../src/cluster/nodes.js";
 import { LABELS, baseLabels } from "../../src/labels.js";
-import { createMemoryRuntime } from "../../src/testing/memory.js";
+import { createMemoryRuntime } from "../../src/testing/memory/index.js";
 import { hostRange, serverAddresses } from "../../src/cluster/addresses.js";
 
 const spec = (over: Partial<ReturnType<typeof defaultClusterSpec>> = {}) => ({

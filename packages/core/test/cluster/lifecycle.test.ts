@@ -9,7 +9,7 @@ import { K3tsError, isK3tsError } from "../../src/errors.js";
 import type { Runtime } from "../../src/runtime.js";
 import { overriding } from "./helpers.js";
 import { LABELS, baseLabels } from "../../src/labels.js";
-import { createMemoryRuntime } from "../../src/testing/memory.js";
+import { createMemoryRuntime } from "../../src/testing/memory/index.js";
 
 describe("createCluster on a name that is taken", () => {
   it("fails with CLUSTER_ALREADY_EXISTS and leaves the existing cluster alone (no rollback of someone else's nodes)", async () => {

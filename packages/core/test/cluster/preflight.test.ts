@@ -5,7 +5,7 @@ import { planCluster } from "../../src/cluster/plan.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
 import { isK3tsError } from "../../src/errors.js";
 import type { RuntimeInfo } from "../../src/runtime.js";
-import { createMemoryRuntime } from "../../src/testing/memory.js";
+import { createMemoryRuntime } from "../../src/testing/memory/index.js";
 
 const spec = (over: Partial<ReturnType<typeof defaultClusterSpec>> = {}) => ({
   ...defaultClusterSpec(),

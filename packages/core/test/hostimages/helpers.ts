@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { normalizeImageRef } from "../../src/images/archive.js";
 import type { CallOptions, Runtime } from "../../src/runtime.js";
-import { createMemoryRuntime } from "../../src/testing/memory.js";
+import { createMemoryRuntime } from "../../src/testing/memory/index.js";
 import { makeTar } from "../images/fixture.js";
 
 export const sha256 = (data: Uint8Array | string) => `sha256:${createHash("sha256").update(data).digest("hex")}`;

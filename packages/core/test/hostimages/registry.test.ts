@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
 import { K3tsError } from "../../src/errors.js";
 import { startHostImageRegistry, type HostImageRegistry } from "../../src/hostimages/index.js";
-import { createMemoryRuntime } from "../../src/testing/memory.js";
+import { createMemoryRuntime } from "../../src/testing/memory/index.js";
 import { listTarEntries } from "../../src/tar.js";
 import { blobFiles, buildImage, filler, sha256, tempDir, withStore, type StoreRuntime } from "./helpers.js";
 

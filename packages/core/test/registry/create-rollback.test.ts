@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { K3tsError } from "../../src/errors.js";
 import { createRegistry } from "../../src/registry/lifecycle.js";
 import type { Runtime } from "../../src/runtime.js";
-import { createMemoryRuntime } from "../../src/testing/memory.js";
+import { createMemoryRuntime } from "../../src/testing/memory/index.js";
 import { overriding } from "../cluster/helpers.js";
 
 const spec = { name: "k3ts-reg", image: "k3ts-test/busybox:1", hostIP: "127.0.0.1", volumes: [], enforcePortMatch: false, deleteEnabled: false };
