@@ -32,5 +32,5 @@ export {
   validateRegistryName,
 } from "./registry/config.js";
 export { registryImage } from "./registry/cluster.js";
-export { specFromEnvironment, toK3tsYaml, STARTER_CONFIG, configKind } from "./config/index.js";
+export { specFromEnvironment, toK3tsYaml, STARTER_CONFIG, configKind, K3TS_CONFIG_SCHEMA, K3TS_ENVIRONMENT_SCHEMA } from "./config/index.js";
 export { formatBytes } from "./images/index.js";

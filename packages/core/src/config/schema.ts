@@ -1,6 +1,6 @@
 /**
  * JSON Schemas (draft-07), built here as data: k3ts's own format (published as
- * schema/k3ts-config.schema.json, kept equal to K3TS_CONFIG_SCHEMA by a test), and k3ts's reading of
+ * schema/k3ts-config.schema.json, generated from K3TS_CONFIG_SCHEMA by scripts/schemas.mjs, checked in lint), and k3ts's reading of
  * k3d's Simple config versions v1alpha2–v1alpha5. The k3d schemas follow k3d's
  * pkg/config/<version>/schema.json field for field, with three deliberate differences: counts are
  * integers (k3d says "number" and then fails to unmarshal 1.5), the value of every filtered list item
