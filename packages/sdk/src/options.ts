@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput, type Filtered, type Logger, type MountSpec, type Progress, type Runtime } from "@k3ts/core";
-import { parseApiPort, parseCapability, parseDuration, parseHostAlias, parseKeyValue, parseMemory, parseNodeFilter, parseRuntimeLabel, parseSubnet, parsePortSpec, parseVolumeSpec, specFromEnvironment, splitFilters, validateClusterName } from "@k3ts/core/internal";
+import { FILTERED_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseMemory, parseNodeFilter, parseSubnet, readFilteredString, specFromEnvironment, validateClusterName } from "@k3ts/core/internal";
 
 /** How a cluster is described in a program: every field optional, in the CLI's string forms. */
 export interface ClusterSpecOptions {
@@ -142,28 +142,6 @@ function list(value: unknown, where: string): string[] {
   });
 }
 
-/** `VALUE@FILTER;FILTER` strings → Filtered values; each error names `field[i]`. */
-function filtered<T>(value: unknown, field: string, parse: (text: string, where: string) => T, suffixes?: readonly string[]): Array<Filtered<T>> {
-  return list(value, field).map((raw, i) => {
-    const where = `${field}[${i}]`;
-    const split = splitFilters(raw, where);
-    return { value: parse(split.value, where), filters: split.filters.map((f) => parseNodeFilter(f, where, suffixes ? { suffixes } : {})) };
-  });
-}
-
-const keyValue = (t: string, w: string) => parseKeyValue(t, w);
-
-/** The `VALUE@FILTER` options and how each value is parsed (with the filter suffixes it allows). */
-const FILTERED: Record<"ports" | "volumes" | "env" | "k3sArgs" | "nodeLabels" | "runtimeLabels" | "capAdd", [(text: string, where: string) => unknown, string[]?]> = {
-  ports: [parsePortSpec, ["proxy", "direct"]],
-  volumes: [parseVolumeSpec],
-  env: [keyValue],
-  k3sArgs: [(t) => t],
-  nodeLabels: [keyValue],
-  runtimeLabels: [parseRuntimeLabel],
-  capAdd: [parseCapability],
-};
-
 function memory(value: unknown, where: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value === "number") return count(value, where, 1);
@@ -248,7 +226,7 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
     agents: count(o.agents, "agents", 0),
     image: k3sImage(o),
     api: api ? parseApiPort(api, "api") : undefined,
-    ...Object.fromEntries(Object.entries(FILTERED).map(([field, [parse, suffixes]]) => [field, filtered(o[field], field, parse, suffixes)])),
+    ...Object.fromEntries(FILTERED_OPTION_NAMES.map((option) => [option, list(o[option], option).map((raw, i) => readFilteredString(option, raw, `${option}[${i}]`))])),
     hostAliases: list(o.hostAliases, "hostAliases").map((h, i) => parseHostAlias(h, `hostAliases[${i}]`)),
     network: text(o.network, "network"),
     subnet: subnet === undefined ? undefined : parseSubnet(subnet, "subnet"),

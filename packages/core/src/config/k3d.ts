@@ -7,18 +7,15 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { yaml } from "../cluster/deps.js";
 import type { ParsedNodeFilter } from "../cluster/filters.js";
+import { FILTERED_OPTIONS, type FilteredOption, type FilteredOptionRow, type FilteredValue } from "../cluster/options.js";
 import {
   VOLUME_PATH_SHORTCUTS,
   isIPv4,
   parseApiPort,
   parseDuration,
   parseHostAlias,
-  parseKeyValue,
-  parseRuntimeLabel,
   subnetProblem,
   parseMemory,
-  parsePortSpec,
-  parseVolumeSpec,
   validateClusterName,
 } from "../cluster/parse.js";
 import type { ApiSpec, FileSpec, KeyValue, RegistriesSpec } from "../cluster/spec.js";
@@ -109,8 +106,6 @@ export function relocate(relocations: readonly Relocation[], pointer: string): s
 
 const ULIMIT_NAMES = ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"];
 
-export const identity = (text: string): string => text;
-export const keyValue = (text: string, where: string): KeyValue => parseKeyValue(text, where);
 
 function readApi(c: Collector, kubeAPI: Record<string, unknown>): Partial<ApiSpec> | undefined {
   const api: Partial<ApiSpec> = {};
@@ -149,9 +144,17 @@ export function readSubnet(c: Collector, subnet: string | undefined, pointer = "
   return subnet;
 }
 
+/** An option k3d keeps as filtered items, read where core's option table says k3d has it. */
+function readK3dFiltered<K extends FilteredOption>(c: Collector, data: Record<string, unknown>, option: K): Array<FilteredEntry<FilteredValue<K>>> {
+  const row = FILTERED_OPTIONS[option] as FilteredOptionRow<FilteredValue<K>>;
+  const { path, field } = row.k3d!;
+  const items = path.reduce<unknown>((at, key) => rec(at)[key], data);
+  return readFiltered(c, items, `/${path.join("/")}`, field, row.parse, row.suffixes);
+}
+
 /** k3d rejects runtime label keys that would clash with its own (cmd/util ValidateRuntimeLabelKey). */
-function readRuntimeLabels(c: Collector, items: unknown, pointer: string): Array<FilteredEntry<KeyValue>> {
-  const entries = readFiltered(c, items, pointer, "label", parseRuntimeLabel);
+function readRuntimeLabels(c: Collector, data: Record<string, unknown>): Array<FilteredEntry<KeyValue>> {
+  const entries = readK3dFiltered(c, data, "runtimeLabels");
   return entries.filter((e) => {
     const key = e.value.key;
     if (!(key.startsWith("k3s.") || key.startsWith("k3d.") || key === "app")) return true;
@@ -273,7 +276,6 @@ export function readK3d(c: Collector, data: Record<string, unknown>, file: strin
   const spec: ClusterSpecInput = {};
   const options = rec(data.options);
   const k3d = rec(options.k3d);
-  const k3s = rec(options.k3s);
   const runtime = rec(options.runtime);
   const kubeconfig = rec(options.kubeconfig);
 
@@ -294,21 +296,21 @@ export function readK3d(c: Collector, data: Record<string, unknown>, file: strin
   if (subnet) spec.subnet = subnet;
   if (str(data.token)) spec.token = str(data.token)!;
 
-  const volumes = readFiltered(c, data.volumes, "/volumes", "volume", parseVolumeSpec);
+  const volumes = readK3dFiltered(c, data, "volumes");
   // k3d puts a volume without node filters on every node, the load balancer included.
   const all: ParsedNodeFilter = { group: "all", subset: "*", source: "all" };
   for (const v of volumes) if (v.filters.length === 0) v.filters = [all];
-  const ports = readFiltered(c, data.ports, "/ports", "port", parsePortSpec, ["proxy", "direct"]);
+  const ports = readK3dFiltered(c, data, "ports");
   const seen = new Map<string, string>();
   for (const p of ports) {
     const key = JSON.stringify(p.value);
     if (seen.has(key)) c.problem(`${p.pointer}/port`, `the same port mapping is already given at ${seen.get(key)} (k3d rejects duplicates)`);
     else seen.set(key, `${p.pointer}/port`);
   }
-  const env = readFiltered(c, data.env, "/env", "envVar", keyValue);
-  const k3sArgs = readFiltered(c, k3s.extraArgs, "/options/k3s/extraArgs", "arg", identity);
-  const nodeLabels = readFiltered(c, k3s.nodeLabels, "/options/k3s/nodeLabels", "label", keyValue);
-  const runtimeLabels = readRuntimeLabels(c, runtime.labels, "/options/runtime/labels");
+  const env = readK3dFiltered(c, data, "env");
+  const k3sArgs = readK3dFiltered(c, data, "k3sArgs");
+  const nodeLabels = readK3dFiltered(c, data, "nodeLabels");
+  const runtimeLabels = readRuntimeLabels(c, data);
   const files = readFiles(c, data.files, file);
 
   const counts = { servers: servers ?? 1, agents: agents ?? 0, loadBalancer: bool(k3d.disableLoadbalancer) !== true };

@@ -1,18 +1,9 @@
 /** k3ts's own format, `apiVersion: k3ts.io/v1alpha1`, `kind: Cluster`: `spec` says what ClusterSpec can say. */
-import {
-  isHostname,
-  isIPv4,
-  parseCapability,
-  parseDuration,
-  parseMemory,
-  parsePortSpec,
-  parseRuntimeLabel,
-  parseVolumeSpec,
-  validateClusterName,
-} from "../cluster/parse.js";
+import { FILTERED_OPTIONS, type FilteredOption, type FilteredOptionRow, type FilteredValue } from "../cluster/options.js";
+import { isHostname, isIPv4, parseDuration, parseMemory, validateClusterName } from "../cluster/parse.js";
 import type { ApiSpec } from "../cluster/spec.js";
 import { type Collector, bool, checkSelections, int, plain, readFiltered, rec, requireFilters, str } from "./common.js";
-import { identity, keyValue, readFiles, readHostAliases, readRegistries, readSubnet, readUlimits } from "./k3d.js";
+import { readFiles, readHostAliases, readRegistries, readSubnet, readUlimits } from "./k3d.js";
 import type { ClusterSpecInput } from "./types.js";
 
 function readApi(c: Collector, api: Record<string, unknown>): Partial<ApiSpec> | undefined {
@@ -49,13 +40,17 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   if (str(s.image)) spec.image = str(s.image)!;
   setIf(spec, "api", readApi(c, rec(s.api)));
 
-  const ports = readFiltered(c, s.ports, "/spec/ports", "port", parsePortSpec, ["proxy", "direct"]);
-  const volumes = readFiltered(c, s.volumes, "/spec/volumes", "volume", parseVolumeSpec);
-  const env = readFiltered(c, s.env, "/spec/env", "value", keyValue);
-  const k3sArgs = readFiltered(c, s.k3sArgs, "/spec/k3sArgs", "value", identity);
-  const nodeLabels = readFiltered(c, s.nodeLabels, "/spec/nodeLabels", "value", keyValue);
-  const runtimeLabels = readFiltered(c, s.runtimeLabels, "/spec/runtimeLabels", "value", parseRuntimeLabel);
-  const capAdd = readFiltered(c, s.capAdd, "/spec/capAdd", "value", parseCapability);
+  const read = <K extends FilteredOption>(option: K) => {
+    const row = FILTERED_OPTIONS[option] as FilteredOptionRow<FilteredValue<K>>;
+    return readFiltered(c, s[option], `/spec/${option}`, row.fileField, row.parse, row.suffixes);
+  };
+  const ports = read("ports");
+  const volumes = read("volumes");
+  const env = read("env");
+  const k3sArgs = read("k3sArgs");
+  const nodeLabels = read("nodeLabels");
+  const runtimeLabels = read("runtimeLabels");
+  const capAdd = read("capAdd");
   const files = readFiles(c, s.files, file, "/spec/files");
   const loadBalancer = rec(s.loadBalancer);
   const counts = { servers: servers ?? 1, agents: agents ?? 0, loadBalancer: bool(loadBalancer.enabled) !== false };

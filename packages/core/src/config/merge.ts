@@ -1,5 +1,6 @@
 /** Precedence: flags > environment > file > defaults (k3d's, through viper). Lists add up; everything else the later source wins. */
 import { DEFAULT_CLUSTER_NAME, DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, DEFAULT_LB_IMAGE, type ClusterSpec } from "../cluster/spec.js";
+import { FILTERED_OPTION_NAMES } from "../cluster/options.js";
 import type { ClusterSpecInput } from "./types.js";
 
 /** The spec of `k3ts cluster create` with no flags, no file and no environment. */
@@ -43,7 +44,8 @@ export function specFromEnvironment(env: Record<string, string | undefined>): Cl
   return spec;
 }
 
-const LISTS = ["ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels", "capAdd", "hostAliases", "files", "ulimits"] as const;
+/** Lists add up: the filtered options of core's table, and the other lists. */
+const LISTS = [...FILTERED_OPTION_NAMES, "hostAliases", "files", "ulimits"] as const;
 const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged"] as const;
 
 function defined<T extends object>(o: T | undefined): Partial<T> {

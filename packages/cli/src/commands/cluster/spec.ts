@@ -1,15 +1,17 @@
 import { readFileSync } from "node:fs";
-import { DEFAULT_CLUSTER_NAME, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput, type Filtered } from "@k3ts/core";
-import { parseApiPort, parseDuration, parseHostAlias, parseCapability, parseKeyValue, parseRuntimeLabel, parseSubnet, parseMemory, parseNodeFilter, parsePortSpec, parseRegistriesConfig, parseRegistryCreate, parseVolumeSpec, specFromEnvironment, splitFilters, validateClusterName } from "@k3ts/core/internal";
+import { DEFAULT_CLUSTER_NAME, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput } from "@k3ts/core";
+import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseSubnet, parseMemory, parseRegistriesConfig, parseRegistryCreate, readFilteredString, specFromEnvironment, validateClusterName, type FilteredOption } from "@k3ts/core/internal";
 import { bool, integer, many, one } from "../../flags.js";
 
-/** `VALUE@FILTER;FILTER` flags → Filtered values, every error naming the flag and the value. */
-function filtered<T>(values: unknown, flag: string, parse: (text: string, where: string) => T, suffixes?: readonly string[]): Array<Filtered<T>> {
-  return many(values).map((raw) => {
-    const where = `${flag} ${raw}`;
-    const { value, filters } = splitFilters(raw, where);
-    return { value: parse(value, where), filters: filters.map((f) => parseNodeFilter(f, where, suffixes ? { suffixes } : {})) };
-  });
+/** The `VALUE@FILTER;FILTER` flags (core's table names each option's flag), every error naming the flag and the value. */
+function filteredFlags(o: Record<string, unknown>): Pick<ClusterSpecInput, FilteredOption> {
+  const camel = (flag: string) => flag.replace(/^--/, "").replace(/-([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
+  return Object.fromEntries(
+    FILTERED_OPTION_NAMES.map((option) => {
+      const flag = FILTERED_OPTIONS[option].flag;
+      return [option, many(o[camel(flag)]).map((raw) => readFilteredString(option, raw, `${flag} ${raw}`))];
+    }),
+  );
 }
 
 /** A boolean flag only when it was given (`--x`, `--x=false`); undefined otherwise. */
@@ -89,13 +91,7 @@ export function flagsInput(name: string | undefined, o: Record<string, unknown>)
     agents: integer(o.agents, "--agents", 0),
     image: one(o.image, "--image"),
     api: apiPort ? parseApiPort(apiPort, "--api-port") : undefined,
-    ports: filtered(o.port, "--port", parsePortSpec, ["proxy", "direct"]),
-    volumes: filtered(o.volume, "--volume", parseVolumeSpec),
-    env: filtered(o.env, "--env", (t, w) => parseKeyValue(t, w)),
-    k3sArgs: filtered(o.k3sArg, "--k3s-arg", (t) => t),
-    nodeLabels: filtered(o.k3sNodeLabel, "--k3s-node-label", (t, w) => parseKeyValue(t, w)),
-    runtimeLabels: filtered(o.runtimeLabel, "--runtime-label", parseRuntimeLabel),
-    capAdd: filtered(o.runtimeCapAdd, "--runtime-cap-add", parseCapability),
+    ...filteredFlags(o),
     network: one(o.network, "--network") || undefined,
     subnet: subnet ? parseSubnet(subnet, `--subnet ${subnet}`) : undefined,
     token: tokenInput(o),
