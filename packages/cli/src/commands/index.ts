@@ -1,4 +1,5 @@
 import { K3tsError } from "@k3ts/core";
+import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES } from "@k3ts/core/internal";
 import { STDIN_ARG, imageCommands } from "./image/index.js";
 import { CONFIG_OPTION, configCommands } from "./config/index.js";
 import { registryCommands } from "./registry/index.js";
@@ -36,13 +37,11 @@ export const commands: CommandSpec[] = [
       { flags: "-a, --agents <count>", description: "Agent nodes (default 0)" },
       { flags: "-i, --image <image>", description: "k3s image (env K3TS_IMAGE)" },
       { flags: "--api-port <[host:]port>", description: "Where the Kubernetes API is published (default 127.0.0.1 and a free port)" },
-      { flags: "-p, --port <spec>", description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable), e.g. 8080:80@loadbalancer" },
-      { flags: "-v, --volume <spec>", description: "[SOURCE:]DEST[:ro][@FILTER] (repeatable)" },
-      { flags: "-e, --env <spec>", description: "KEY[=VALUE][@FILTER] (repeatable)" },
-      { flags: "--k3s-arg <arg>", description: "Extra k3s argument ARG[@FILTER] (repeatable), e.g. --disable=traefik@server:*" },
-      { flags: "--k3s-node-label <label>", description: "Kubernetes node label KEY[=VALUE][@FILTER] (repeatable)" },
-      { flags: "--runtime-label <label>", description: "Container label KEY[=VALUE][@FILTER] (repeatable)" },
-      { flags: "--runtime-cap-add <cap>", description: "Linux capability for the nodes CAP[@FILTER] (repeatable), e.g. SYS_ADMIN; for unprivileged nodes (--no-privileged)" },
+      // The VALUE@FILTER flags, as core's table of filtered options declares them.
+      ...FILTERED_OPTION_NAMES.map((o): OptionSpec => {
+        const { short, flag, arg, help } = FILTERED_OPTIONS[o];
+        return { flags: `${short ? `${short}, ` : ""}${flag} <${arg}>`, description: help };
+      }),
       { flags: "--network <name>", description: "Join an existing network (kept when the cluster is deleted)" },
       { flags: "--subnet <cidr>", description: "IPv4 subnet for the cluster network" },
       { flags: "--token <token>", description: "Cluster token (default: K3TS_TOKEN, else random from a CSPRNG); --token-file keeps it out of ps and shell history" },

@@ -19,8 +19,11 @@ export interface FilteredOptionRow<T> {
   parse: (text: string, where: string) => T;
   /** The suffixes its node filters may carry (`:proxy`, `:direct` for ports). */
   suffixes?: readonly string[];
-  /** The `k3ts cluster create` flag. */
+  /** The `k3ts cluster create` flag, its one-letter alias, the name of its value, and its help line. */
   flag: string;
+  short?: string;
+  arg: string;
+  help: string;
   /** The field of a k3ts config file's item that holds the value (`{ port: …, nodeFilters: […] }`). */
   fileField: string;
   /** Where k3d's Simple config keeps the option (a path of fields) and its items' value field; absent where k3d has none. */
@@ -28,13 +31,48 @@ export interface FilteredOptionRow<T> {
 }
 
 export const FILTERED_OPTIONS: { readonly [K in FilteredOption]: FilteredOptionRow<FilteredValue<K>> } = {
-  ports: { parse: parsePortSpec, suffixes: ["proxy", "direct"], flag: "--port", fileField: "port", k3d: { path: ["ports"], field: "port" } },
-  volumes: { parse: parseVolumeSpec, flag: "--volume", fileField: "volume", k3d: { path: ["volumes"], field: "volume" } },
-  env: { parse: (text, where) => parseKeyValue(text, where), flag: "--env", fileField: "value", k3d: { path: ["env"], field: "envVar" } },
-  k3sArgs: { parse: (text) => text, flag: "--k3s-arg", fileField: "value", k3d: { path: ["options", "k3s", "extraArgs"], field: "arg" } },
-  nodeLabels: { parse: (text, where) => parseKeyValue(text, where), flag: "--k3s-node-label", fileField: "value", k3d: { path: ["options", "k3s", "nodeLabels"], field: "label" } },
-  runtimeLabels: { parse: parseRuntimeLabel, flag: "--runtime-label", fileField: "value", k3d: { path: ["options", "runtime", "labels"], field: "label" } },
-  capAdd: { parse: parseCapability, flag: "--runtime-cap-add", fileField: "value" },
+  ports: {
+    parse: parsePortSpec, suffixes: ["proxy", "direct"],
+    flag: "--port",
+    short: "-p", arg: "spec", help: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable), e.g. 8080:80@loadbalancer",
+    fileField: "port", k3d: { path: ["ports"], field: "port" },
+  },
+  volumes: {
+    parse: parseVolumeSpec,
+    flag: "--volume",
+    short: "-v", arg: "spec", help: "[SOURCE:]DEST[:ro][@FILTER] (repeatable)",
+    fileField: "volume", k3d: { path: ["volumes"], field: "volume" },
+  },
+  env: {
+    parse: (text, where) => parseKeyValue(text, where),
+    flag: "--env",
+    short: "-e", arg: "spec", help: "KEY[=VALUE][@FILTER] (repeatable)",
+    fileField: "value", k3d: { path: ["env"], field: "envVar" },
+  },
+  k3sArgs: {
+    parse: (text) => text,
+    flag: "--k3s-arg",
+    arg: "arg", help: "Extra k3s argument ARG[@FILTER] (repeatable), e.g. --disable=traefik@server:*",
+    fileField: "value", k3d: { path: ["options", "k3s", "extraArgs"], field: "arg" },
+  },
+  nodeLabels: {
+    parse: (text, where) => parseKeyValue(text, where),
+    flag: "--k3s-node-label",
+    arg: "label", help: "Kubernetes node label KEY[=VALUE][@FILTER] (repeatable)",
+    fileField: "value", k3d: { path: ["options", "k3s", "nodeLabels"], field: "label" },
+  },
+  runtimeLabels: {
+    parse: parseRuntimeLabel,
+    flag: "--runtime-label",
+    arg: "label", help: "Container label KEY[=VALUE][@FILTER] (repeatable)",
+    fileField: "value", k3d: { path: ["options", "runtime", "labels"], field: "label" },
+  },
+  capAdd: {
+    parse: parseCapability,
+    flag: "--runtime-cap-add",
+    arg: "cap", help: "Linux capability for the nodes CAP[@FILTER] (repeatable), e.g. SYS_ADMIN; for unprivileged nodes (--no-privileged)",
+    fileField: "value",
+  },
 };
 
 /** The options in the table's order. */
