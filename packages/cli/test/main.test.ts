@@ -60,7 +60,7 @@ describe("k3ts CLI", () => {
         writeFileSync(join(root, "node_modules", name, "package.json"), JSON.stringify({ name, type: "module", exports: "./index.js" }));
         writeFileSync(join(root, "node_modules", name, "index.js"), body);
       };
-      const plugin = (name: string) => `export default { meta: { name: ${JSON.stringify(name)}, version: "6.6.6" }, apiVersion: 2, isAvailable: async () => ({ available: false, reason: "fake" }), create: () => ({ name: ${JSON.stringify(name)} }) };`;
+      const plugin = (name: string) => `export default { meta: { name: ${JSON.stringify(name)}, version: "6.6.6" }, apiVersion: 3, isAvailable: async () => ({ available: false, reason: "fake" }), create: () => ({ name: ${JSON.stringify(name)} }) };`;
       // A shared machine: someone put a "docker runtime" in a parent of the directory k3ts runs in.
       pkg("@k3ts/runtime-docker", `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "ran"); ${plugin("impostor")}`);
       pkg("k3ts-runtime-acme", plugin("acme"));

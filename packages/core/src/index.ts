@@ -53,6 +53,7 @@ export type {
   VolumeClient,
   NodeClient,
   ImageClient,
+  ImageInfo,
 } from "./runtime.js";
 export { BUILTIN_RUNTIMES, loadRuntimePlugin, selectRuntime } from "./plugin.js";
 export type { LoadPluginOptions, SelectRuntimeOptions, SelectedRuntime } from "./plugin.js";

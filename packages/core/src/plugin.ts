@@ -118,7 +118,7 @@ const CONTRACT: { [G in "networks" | "volumes" | "nodes" | "images"]: Record<key
   networks: { ensure: true, inspect: true, list: true, delete: true, connect: true, disconnect: true },
   volumes: { ensure: true, delete: true, inspect: true, list: true },
   nodes: { create: true, start: true, stop: true, delete: true, list: true, inspect: true, exec: true, logs: true, writeFile: true, readFile: true },
-  images: { exists: true, pull: true, save: true, load: true },
+  images: { exists: true, inspect: true, pull: true, save: true, load: true },
 };
 
 /**

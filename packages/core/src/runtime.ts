@@ -18,12 +18,15 @@ import type {
  * - v1: the first contract.
  * - v2: `networks.list(filter)` and `volumes.inspect(name)`; core finds the networks it made by their
  *   labels (rollback, delete). A v1 plugin lacks both, so it is refused, never half-used.
+ * - v3: `images.inspect(ref)`, the engine's image ID; the host-images registry keys what it exported by it,
+ *   so a second name of one image, or the same tag asked again, is not saved again.
  */
-export const RUNTIME_API_VERSION = 2;
+export const RUNTIME_API_VERSION = 3;
 
 /** What each {@link RUNTIME_API_VERSION} added, for the loader's message to a plugin of an older one. */
 export const RUNTIME_API_CHANGES: Readonly<Record<number, string>> = {
   2: "networks.list(filter) and volumes.inspect(name)",
+  3: "images.inspect(ref)",
 };
 
 /**
@@ -249,8 +252,20 @@ export interface NodeClient {
  * `docker.io/library/busybox:latest`; Podman: `localhost/…` for local images, then its search
  * registries). An image ID (`sha256:<hex>`) names an image too.
  */
+/** An image as the engine holds it. */
+export interface ImageInfo {
+  /**
+   * The engine's image ID, `sha256:<64 hex>`: the digest of the image's config, so every name of one image
+   * has the same ID (and an image loaded under another name from a `save` archive keeps it), and a rebuilt
+   * image has a new one.
+   */
+  id: string;
+}
+
 export interface ImageClient {
   exists(ref: string, options?: CallOptions): Promise<boolean>;
+  /** The image `ref` names (normalised as `exists` does); `IMAGE_NOT_FOUND` when the engine lacks it. */
+  inspect(ref: string, options?: CallOptions): Promise<ImageInfo>;
   /** `IMAGE_PULL_FAILED` when the registry cannot be reached or refuses. */
   pull(ref: string, options?: PullOptions): Promise<void>;
   /**

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * The conformance kit's own mutation suite: each mutant is a MemoryRuntime with one rule of the
  * contract broken (a small wrapper or override, never a source rewrite). The kit runs against every
@@ -497,6 +498,10 @@ mutant("images.load does not keep the images", {
 });
 mutant("images.load reports nothing for an untagged image", { images: (i) => ({ load: async (a, o) => (await i.load(a, o)).filter((r) => !r.startsWith("sha256:")) }) });
 mutant("images.load reports an untagged image as <none>:<none>", { images: (i) => ({ load: async (a, o) => (await i.load(a, o)).map((r) => (r.startsWith("sha256:") ? "<none>:<none>" : r)) }) });
+mutant("images.inspect gives each name its own ID", { images: (i) => ({ inspect: async (ref, o) => { await i.inspect(ref, o); return { id: `sha256:${createHash("sha256").update(ref).digest("hex")}` }; } }) });
+mutant("images.inspect gives the ID without sha256:", { images: (i) => ({ inspect: async (ref, o) => ({ id: (await i.inspect(ref, o)).id.slice("sha256:".length) }) }) });
+mutant("images.inspect of a missing image answers an empty ID", { images: (i) => ({ inspect: async (ref, o) => i.inspect(ref, o).catch(() => ({ id: "" })) }) });
+mutant("images.inspect: a missing image is RUNTIME_ERROR", { images: (i) => ({ inspect: recode(i.inspect, "IMAGE_NOT_FOUND", "RUNTIME_ERROR") }) });
 mutant("images.pull: an unreachable registry is RUNTIME_ERROR", { images: (i) => ({ pull: recode(i.pull, "IMAGE_PULL_FAILED", "RUNTIME_ERROR") }) });
 mutant("images.pull succeeds without a registry", { images: () => ({ pull: async () => {} }) });
 
@@ -512,7 +517,7 @@ for (const method of ["ensure", "inspect", "list", "delete", "connect", "disconn
   mutant(`networks.${method} ignores an already-fired signal`, { networks: (n) => deaf(n, method) });
 }
 for (const method of ["ensure", "delete", "inspect", "list"] as const) mutant(`volumes.${method} ignores an already-fired signal`, { volumes: (v) => deaf(v, method) });
-for (const method of ["exists", "pull", "save", "load"] as const) mutant(`images.${method} ignores an already-fired signal`, { images: (i) => deaf(i, method) });
+for (const method of ["exists", "inspect", "pull", "save", "load"] as const) mutant(`images.${method} ignores an already-fired signal`, { images: (i) => deaf(i, method) });
 mutant("nodes.delete deletes, then reports ABORTED", {
   nodes: (n) => ({ delete: async (name, o) => { await n.delete(name, withoutSignal(o)); if (o?.signal?.aborted) throw new K3tsError("ABORTED", "aborted"); } }),
 });

@@ -72,8 +72,10 @@ describe("loadRuntimePlugin", () => {
 
   it("refuses an old API version and a module that is not a plugin", async () => {
     expect(await codeOf(loadRuntimePlugin(plugin("old-api.mjs")))).toMatchObject({ code: "PLUGIN_API_MISMATCH" });
-    // A v1 plugin lacks what v2 added: it is refused with a message that says what, not used with a fallback.
-    expect((await codeOf(loadRuntimePlugin(plugin("old-api.mjs")))).message).toContain("implements runtime API v1, but this k3ts needs v2 (added since: v2: networks.list(filter) and volumes.inspect(name))");
+    // A v1 plugin lacks what v2 and v3 added: it is refused with a message that says what, not used with a fallback.
+    expect((await codeOf(loadRuntimePlugin(plugin("old-api.mjs")))).message).toContain(
+      "implements runtime API v1, but this k3ts needs v3 (added since: v2: networks.list(filter) and volumes.inspect(name); v3: images.inspect(ref))",
+    );
     expect(await codeOf(loadRuntimePlugin(plugin("not-a-plugin.mjs")))).toMatchObject({ code: "PLUGIN_INVALID" });
     expect(await codeOf(loadRuntimePlugin(plugin("missing.mjs")))).toMatchObject({ code: "PLUGIN_NOT_FOUND" });
   });
@@ -159,8 +161,8 @@ describe("selectRuntime", () => {
     for (const how of [{ name: plugin("half-upgraded.mjs") }, { detect: [plugin("half-upgraded.mjs")] }]) {
       const result = await codeOf(selectRuntime({ env: {}, context: ctx, ...how }));
       expect(result.code).toBe("PLUGIN_INVALID");
-      expect(result.message).toBe(`runtime plugin fake-half declares runtime API v${RUNTIME_API_VERSION}, but its runtime lacks networks.list(), volumes.inspect()`);
-      expect(result.meta).toMatchObject({ plugin: "fake-half", missing: ["networks.list()", "volumes.inspect()"] });
+      expect(result.message).toBe(`runtime plugin fake-half declares runtime API v${RUNTIME_API_VERSION}, but its runtime lacks networks.list(), volumes.inspect(), images.inspect()`);
+      expect(result.meta).toMatchObject({ plugin: "fake-half", missing: ["networks.list()", "volumes.inspect()", "images.inspect()"] });
     }
   });
 

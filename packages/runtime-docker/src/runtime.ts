@@ -15,6 +15,7 @@ import {
   type ExecOptions,
   type ExecResult,
   type ImageClient,
+  type ImageInfo,
   type LabelFilter,
   type LogChunk,
   type LogOptions,
@@ -156,6 +157,7 @@ export class DockerRuntime implements Runtime {
     };
     this.images = {
       exists: (ref, o) => this.imageExists(ref, o),
+      inspect: (ref, o) => this.imageInspect(ref, o),
       pull: (ref, o) => this.pull(ref, o),
       save: (refs, o) => this.save(refs, o),
       load: (archive, o) => this.load(archive, o),
@@ -544,6 +546,12 @@ export class DockerRuntime implements Runtime {
         throw err;
       }
     });
+  }
+
+  /** The engine's image ID (`Id`, `sha256:<hex>`); a 404 is IMAGE_NOT_FOUND. */
+  private async imageInspect(ref: string, options: CallOptions = {}): Promise<ImageInfo> {
+    const info = await this.call({ kind: "image", name: ref }, "inspect image", options.signal, () => this.docker.getImage(ref).inspect(sig(options.signal)));
+    return { id: info.Id };
   }
 
   private async pull(ref: string, options: PullOptions = {}): Promise<void> {

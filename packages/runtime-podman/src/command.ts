@@ -237,6 +237,11 @@ export function imageExistsArgs(ref: string): string[] {
   return ["image", "exists", "--", ref];
 }
 
+/** The image's ID (64 hex digits, without `sha256:`). */
+export function imageIdArgs(ref: string): string[] {
+  return ["image", "inspect", "--format", "{{.Id}}", "--", ref];
+}
+
 export function pullArgs(ref: string): string[] {
   return ["pull", "--", ref];
 }

@@ -16,6 +16,7 @@ import {
   type ExecOptions,
   type ExecResult,
   type ImageClient,
+  type ImageInfo,
   type LabelFilter,
   type LogChunk,
   type LogOptions,
@@ -434,6 +435,12 @@ class PodmanImages implements ImageClient {
 
   exists(ref: string, options: CallOptions = {}): Promise<boolean> {
     return this.#podman.exists(cmd.imageExistsArgs(ref), { image: ref }, options);
+  }
+
+  async inspect(ref: string, options: CallOptions = {}): Promise<ImageInfo> {
+    const result = await this.#podman.call(cmd.imageIdArgs(ref), { image: ref }, { signal: options.signal });
+    const hex = result.stdout.toString("utf8").trim();
+    return { id: hex.startsWith("sha256:") ? hex : `sha256:${hex}` };
   }
 
   async pull(ref: string, options: PullOptions = {}): Promise<void> {

@@ -99,6 +99,14 @@ class HostImages {
     for (const ref of refs) {
       try {
         const started = Date.now();
+        // An image the cache holds already (another name of it, or the same tag asked again) is not saved again;
+        // a rebuilt image has a new id and is.
+        const { id } = await this.runtime.images.inspect(ref, { signal: this.signal });
+        const cached = this.cache.image(id);
+        if (cached) {
+          await this.cache.touch(id);
+          return cached;
+        }
         const image = await exportImage(this.runtime, ref, this.cache, { signal: this.signal });
         this.logger.debug("host images: exported", { image: ref, id: image.id, ms: Date.now() - started });
         return image;

@@ -1050,6 +1050,25 @@ export const conformanceChecks: ConformanceCheck[] = [
   },
   {
     group: "images",
+    name: "inspect gives the image's ID: one for every name of the image, kept by a copy loaded under another name; missing is IMAGE_NOT_FOUND",
+    async run(ctx) {
+      const { id } = await ctx.runtime.images.inspect(ctx.image);
+      assert.match(id, /^sha256:[0-9a-f]{64}$/, `images.inspect(${ctx.image}).id is sha256:<64 hex> (got ${JSON.stringify(id)})`);
+      const lastPart = ctx.image.slice(ctx.image.lastIndexOf("/") + 1);
+      if (!lastPart.includes(":") && !ctx.image.includes("@")) {
+        assert.equal((await ctx.runtime.images.inspect(`${ctx.image}:latest`)).id, id, `images.inspect: ${ctx.image} and ${ctx.image}:latest are one image`);
+      }
+      const copy = CONFORMANCE_COPY_IMAGE;
+      await ctx.runtime.images.load(await retagged(await ctx.runtime.images.save([ctx.image]), [copy]));
+      assert.equal((await ctx.runtime.images.inspect(copy)).id, id, `images.inspect: ${copy}, loaded from ${ctx.image}'s save archive, has its ID`);
+      const untagged = await ctx.runtime.images.load(await retagged(await ctx.runtime.images.save([ctx.image]), null));
+      assert.deepEqual(untagged, [id], "images.load reports an untagged image by the ID images.inspect gives");
+      assert.equal((await ctx.runtime.images.inspect(id)).id, id, "images.inspect by the ID itself");
+      await expectCodeOf("images.inspect", "an image the engine does not hold is IMAGE_NOT_FOUND", ctx.runtime.images.inspect("k3ts.invalid/conformance/missing:never"), "IMAGE_NOT_FOUND");
+    },
+  },
+  {
+    group: "images",
     name: "save holds every image asked for, load reports each, an untagged image loads as its ID; save checks before it streams",
     async run(ctx) {
       const copy = CONFORMANCE_COPY_IMAGE;
@@ -1199,6 +1218,7 @@ export const conformanceChecks: ConformanceCheck[] = [
         ["volumes.inspect", () => volumes.inspect(vol, { signal })],
         ["volumes.delete", () => volumes.delete(vol, { signal })],
         ["images.pull", () => images.pull("k3ts.invalid/conformance/never:1", { signal })],
+        ["images.inspect", () => images.inspect(ctx.image, { signal })],
         ["images.save", () => images.save([ctx.image], { signal })],
         ["images.load", () => images.load(Readable.from([Buffer.alloc(0)]), { signal })],
       ];

@@ -69,6 +69,7 @@ export function withStore(inner: Runtime = createMemoryRuntime()): StoreRuntime 
   const saves: string[][] = [];
   const images: Runtime["images"] = {
     exists: (ref, options) => inner.images.exists(ref, options),
+    inspect: (ref, options) => inner.images.inspect(ref, options),
     pull: (ref, options) => inner.images.pull(ref, options),
     async load(archive: Readable, options?: CallOptions) {
       const chunks: Buffer[] = [];

@@ -2,11 +2,11 @@
 import { Readable } from "node:stream";
 import { K3tsError, raceAbort, throwIfAborted } from "../../errors.js";
 import { matchesLabels } from "../../labels.js";
-import type { CallOptions, DeleteOptions, ExecOptions, ExecResult, ImageClient, LogChunk, LogOptions, NetworkClient, NodeClient, PullOptions, StopOptions, VolumeClient, WriteFileOptions } from "../../runtime.js";
+import type { CallOptions, DeleteOptions, ExecOptions, ExecResult, ImageClient, ImageInfo, LogChunk, LogOptions, NetworkClient, NodeClient, PullOptions, StopOptions, VolumeClient, WriteFileOptions } from "../../runtime.js";
 import type { LabelFilter, NetworkInfo, NetworkSpec, Node, NodeSpec, VolumeInfo, VolumeSpec } from "../../types.js";
 import type { MemoryEngine } from "./engine.js";
 import { FsError } from "./fs.js";
-import { dockerSaveArchive, normalizeRef, readDockerSaveTags } from "./images.js";
+import { type MemoryImage, dockerSaveArchive, normalizeRef, readDockerSave } from "./images.js";
 import { type MemoryNetwork, type MemoryVolume, overlaps, parseSubnet } from "./network.js";
 import { absolutePath, newId, toBuffer, validateName } from "./util.js";
 
@@ -216,18 +216,33 @@ export class MemoryImages implements ImageClient {
     });
   }
 
+  async inspect(ref: string, options: CallOptions = {}): Promise<ImageInfo> {
+    this.engine.guard(options.signal);
+    const image = await this.engine.image(ref);
+    if (!image) throw new K3tsError("IMAGE_NOT_FOUND", `image ${ref} not found`, { meta: { image: ref } });
+    return { id: image.id };
+  }
+
   async save(refs: string[], options: CallOptions = {}): Promise<Readable> {
     this.engine.guard(options.signal);
     if (refs.length === 0) throw new K3tsError("INVALID_ARGUMENT", "save needs at least one image");
     const missing = refs.filter((ref) => !this.engine.images.has(normalizeRef(ref)));
     if (missing.length > 0) throw new K3tsError("IMAGE_NOT_FOUND", `image ${missing.join(", ")} not found`, { meta: { images: missing } });
-    return Readable.from([await dockerSaveArchive([...new Set(refs)])], { objectMode: false });
+    // One entry per image, with every name it was asked by (docker save does the same).
+    const byId = new Map<string, { image: MemoryImage; tags: string[] }>();
+    for (const ref of new Set(refs)) {
+      const image = (await this.engine.image(ref))!;
+      const entry = byId.get(image.id) ?? { image, tags: [] };
+      entry.tags.push(ref);
+      byId.set(image.id, entry);
+    }
+    return Readable.from([await dockerSaveArchive([...byId.values()])], { objectMode: false });
   }
 
   async load(archive: Readable, options: CallOptions = {}): Promise<string[]> {
     this.engine.guard(options.signal);
-    const refs = await raceAbort(readDockerSaveTags(archive), options.signal, "loading images");
-    for (const ref of refs) this.engine.images.add(normalizeRef(ref));
-    return refs;
+    const loaded = await raceAbort(readDockerSave(archive), options.signal, "loading images");
+    for (const { image, reported } of loaded) for (const name of reported) this.engine.images.set(normalizeRef(name), image);
+    return loaded.flatMap((l) => l.reported);
   }
 }

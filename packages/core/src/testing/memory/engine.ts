@@ -4,7 +4,7 @@ import { K3tsError, throwIfAborted } from "../../errors.js";
 import type { NetworkAttachment, NodeSpec } from "../../types.js";
 import { type FileStore, type Mount, NodeFs } from "./fs.js";
 import { serveFile } from "./http.js";
-import { normalizeRef } from "./images.js";
+import { type MemoryImage, madeUpImage, normalizeRef } from "./images.js";
 import { type MemoryNetwork, type MemoryVolume, type Subnet, intToIp, ipToInt, overlaps, parseSubnet } from "./network.js";
 import { MemoryNode, effectiveCapabilities, nodeCommand, validateMounts } from "./node.js";
 import type { HttpGetResult } from "./programs.js";
@@ -13,7 +13,17 @@ import { absolutePath, validateName } from "./util.js";
 /** All state of one memory runtime, shared by its clients. */
 export class MemoryEngine {
   closed = false;
-  readonly images = new Set<string>();
+  /** Images by normalised reference; an image given at the start is made up on first use. */
+  readonly images = new Map<string, MemoryImage | undefined>();
+
+  /** The image a reference names (made up when it was given at the start), or undefined. */
+  async image(ref: string): Promise<MemoryImage | undefined> {
+    const key = normalizeRef(ref);
+    if (!this.images.has(key)) return undefined;
+    const held = this.images.get(key) ?? (await madeUpImage(key));
+    this.images.set(key, held);
+    return held;
+  }
   readonly nodes = new Map<string, MemoryNode>();
   readonly networks = new Map<string, MemoryNetwork>();
   readonly volumes = new Map<string, MemoryVolume>();

@@ -59,7 +59,7 @@ export class MemoryRuntime implements Runtime {
     this.#options = options;
     this.name = options.name ?? "memory";
     this.engine = new MemoryEngine(this.name);
-    for (const ref of options.images ?? DEFAULT_IMAGES) this.engine.images.add(normalizeRef(ref));
+    for (const ref of options.images ?? DEFAULT_IMAGES) this.engine.images.set(normalizeRef(ref), undefined);
     this.networks = new MemoryNetworks(this.engine);
     this.volumes = new MemoryVolumes(this.engine);
     this.nodes = new MemoryNodes(this.engine);
