@@ -16,12 +16,18 @@ const flags = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-const steps: Array<{ step: string; when: (m: string, a: unknown[]) => boolean; flags?: Record<string, unknown> }> = [
-  { step: "network", when: (m) => m === "networks.ensure" },
+/**
+ * Where a create is made to fail. The rollback is core's, the same on every engine (and unit-tested on the memory
+ * runtime step by step); what differs per engine is whether its clean-up calls work there. So every step runs on
+ * the first engine, and on the others the steps that leave each kind of thing behind (a network; nodes made and
+ * not started, started, and the load balancer): `everyEngine`.
+ */
+const steps: Array<{ step: string; when: (m: string, a: unknown[]) => boolean; flags?: Record<string, unknown>; everyEngine?: true }> = [
+  { step: "network", when: (m) => m === "networks.ensure", everyEngine: true },
   { step: "server-0 start", when: (m, a) => m === "nodes.start" && String(a[0]).endsWith("-server-0") },
-  { step: "agent create (parallel step)", when: (m, a) => m === "nodes.create" && String((a[0] as { name: string }).name).endsWith("-agent-1") },
+  { step: "agent create (parallel step)", when: (m, a) => m === "nodes.create" && String((a[0] as { name: string }).name).endsWith("-agent-1"), everyEngine: true },
   { step: "load balancer config", when: (m, a) => m === "nodes.writeFile" && String(a[0]).endsWith("-serverlb") },
-  { step: "load balancer start", when: (m, a) => m === "nodes.start" && String(a[0]).endsWith("-serverlb") },
+  { step: "load balancer start", when: (m, a) => m === "nodes.start" && String(a[0]).endsWith("-serverlb"), everyEngine: true },
   { step: "reading the kubeconfig", when: (m, a) => m === "nodes.readFile" && String(a[1]) === "/output/kubeconfig.yaml", flags: {} },
 ];
 
@@ -29,9 +35,13 @@ for (const engine of ENGINES) {
   const runtime = await runtimeFor(engine);
   const suite = runtime ? describe : describe.skip;
   const short = engine[0];
+  const first = engine === ENGINES[0];
+  /** A test of core's own logic: on the first engine only (see `steps`). */
+  const once = first ? it : () => undefined;
 
   suite(`create rolls back on ${engine}`, () => {
-    steps.forEach(({ step, when }, i) => {
+    steps.forEach(({ step, when, everyEngine }, i) => {
+      if (!first && !everyEngine) return;
       it(`failure at: ${step}`, async () => {
         const name = await clearName(runtime!, `e2e${short}-rb${i}`);
         const kc = kubeconfigWithOtherContext();
@@ -48,7 +58,7 @@ for (const engine of ENGINES) {
       }, 180_000);
     });
 
-    it("failure at: readiness timeout (the error quotes what the stuck nodes said)", async () => {
+    once("failure at: readiness timeout (the error quotes what the stuck nodes said)", async () => {
       const name = await clearName(runtime!, `e2e${short}-rbto`);
       const kc = kubeconfigWithOtherContext();
       try {
