@@ -19,14 +19,15 @@ import type {
  * - v2: `networks.list(filter)` and `volumes.inspect(name)`; core finds the networks it made by their
  *   labels (rollback, delete). A v1 plugin lacks both, so it is refused, never half-used.
  * - v3: `images.inspect(ref)`, the engine's image ID; the host-images registry keys what it exported by it,
- *   so a second name of one image, or the same tag asked again, is not saved again.
+ *   so a second name of one image, or the same tag asked again, is not saved again. And `NodeSpec.hostPid`
+ *   (`Node.hostPid` in inspect): k3d's `--host-pid-mode`.
  */
 export const RUNTIME_API_VERSION = 3;
 
 /** What each {@link RUNTIME_API_VERSION} added, for the loader's message to a plugin of an older one. */
 export const RUNTIME_API_CHANGES: Readonly<Record<number, string>> = {
   2: "networks.list(filter) and volumes.inspect(name)",
-  3: "images.inspect(ref)",
+  3: "images.inspect(ref) and NodeSpec.hostPid",
 };
 
 /**

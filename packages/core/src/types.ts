@@ -76,6 +76,8 @@ export interface NodeSpec {
   privileged?: boolean;
   /** Linux capabilities added to the engine's default set, without the CAP_ prefix (e.g. "SYS_ADMIN"). */
   capAdd?: string[];
+  /** Share the host's PID namespace (`docker run --pid host`): the node sees the host's processes, and PID 1 is the host's. */
+  hostPid?: boolean;
   /** Run an init process as PID 1 (reaps zombies, forwards signals). */
   init?: boolean;
   restart?: RestartPolicy;
@@ -108,6 +110,8 @@ export interface Node {
   /** The command the node runs (entrypoint + command). */
   command: string[];
   privileged: boolean;
+  /** Whether it shares the host's PID namespace (NodeSpec.hostPid). */
+  hostPid: boolean;
   /** Capabilities added to the default set, as created (without the CAP_ prefix), when the runtime reports them. */
   capAdd?: string[];
   memoryBytes?: number;

@@ -187,6 +187,8 @@ spec("create drops empty env values", (s) => ({ ...s, env: Object.fromEntries(Ob
 spec("create ignores capAdd", (s) => ({ ...s, capAdd: [] }));
 spec("create ignores privileged: true", (s) => ({ ...s, privileged: false }));
 spec("create makes every node privileged", (s) => ({ ...s, privileged: true }));
+spec("create ignores hostPid: true", (s) => ({ ...s, hostPid: false }));
+spec("create puts every node in the host's PID namespace", (s) => ({ ...s, hostPid: true }));
 spec("create ignores hostname", (s) => ({ ...s, hostname: undefined }));
 spec("create ignores entrypoint", (s) => ({ ...s, entrypoint: undefined }));
 spec("create ignores workdir", (s) => ({ ...s, workdir: undefined }));
@@ -214,6 +216,8 @@ view("inspect's command leaves out the entrypoint", (n) => ({ ...n, command: n.c
 view("inspect reports capAdd it was not given", (n) => ({ ...n, capAdd: ["NET_ADMIN"] }));
 view("inspect always says privileged: false", (n) => ({ ...n, privileged: false }));
 view("inspect always says privileged: true", (n) => ({ ...n, privileged: true }));
+view("inspect always says hostPid: false", (n) => ({ ...n, hostPid: false }));
+view("inspect always says hostPid: true", (n) => ({ ...n, hostPid: true }));
 view("inspect reports a node that exited as dead", (n) => (n.state === "stopped" && n.exitCode !== 143 && n.exitCode !== 137 ? { ...n, state: "dead" } : n));
 view("inspect reports exit code 0 for every exit", (n) => (n.exitCode === undefined ? n : { ...n, exitCode: 0 }));
 view("inspect has no startedAt", (n) => ({ ...n, startedAt: undefined }));

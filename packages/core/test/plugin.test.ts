@@ -74,7 +74,7 @@ describe("loadRuntimePlugin", () => {
     expect(await codeOf(loadRuntimePlugin(plugin("old-api.mjs")))).toMatchObject({ code: "PLUGIN_API_MISMATCH" });
     // A v1 plugin lacks what v2 and v3 added: it is refused with a message that says what, not used with a fallback.
     expect((await codeOf(loadRuntimePlugin(plugin("old-api.mjs")))).message).toContain(
-      "implements runtime API v1, but this k3ts needs v3 (added since: v2: networks.list(filter) and volumes.inspect(name); v3: images.inspect(ref))",
+      "implements runtime API v1, but this k3ts needs v3 (added since: v2: networks.list(filter) and volumes.inspect(name); v3: images.inspect(ref) and NodeSpec.hostPid)",
     );
     expect(await codeOf(loadRuntimePlugin(plugin("not-a-plugin.mjs")))).toMatchObject({ code: "PLUGIN_INVALID" });
     expect(await codeOf(loadRuntimePlugin(plugin("missing.mjs")))).toMatchObject({ code: "PLUGIN_NOT_FOUND" });

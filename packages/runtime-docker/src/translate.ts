@@ -56,6 +56,7 @@ export function toCreateOptions(spec: NodeSpec, daemon: DaemonTraits = {}): Dock
   const hostConfig: Dockerode.HostConfig = {
     Privileged: spec.privileged ?? false,
     ...(spec.capAdd?.length ? { CapAdd: spec.capAdd.map((c) => `CAP_${c}`) } : {}),
+    ...(spec.hostPid ? { PidMode: "host" } : {}),
     // Docker refuses a privileged container in a remapped user namespace (k3d sets the same).
     ...(spec.privileged && daemon.usernsRemap ? { UsernsMode: "host" } : {}),
     Init: spec.init ?? false,
@@ -172,6 +173,7 @@ export function fromContainerInspect(info: Dockerode.ContainerInspectInfo): Node
     networks: networks.sort((a, b) => a.name.localeCompare(b.name)),
     command: [...(toArray(info.Config?.Entrypoint) ?? []), ...(info.Config?.Cmd ?? [])],
     privileged: info.HostConfig?.Privileged ?? false,
+    hostPid: info.HostConfig?.PidMode === "host",
     capAdd: ((info.HostConfig?.CapAdd as string[] | null | undefined) ?? []).map((c) => c.replace(/^CAP_/, "")),
     ...(info.Created ? { createdAt: info.Created } : {}),
     ...(!isZeroTime(info.State?.StartedAt) ? { startedAt: info.State.StartedAt } : {}),

@@ -83,6 +83,7 @@ export function createArgs(spec: NodeSpec): string[] {
   for (const [path, options] of Object.entries(spec.tmpfs ?? {})) args.push("--tmpfs", options ? `${path}:${options}` : path);
   if (spec.privileged) args.push("--privileged");
   for (const c of spec.capAdd ?? []) args.push("--cap-add", `CAP_${c}`);
+  if (spec.hostPid) args.push("--pid", "host");
   if (spec.init) args.push("--init");
   if (spec.restart) args.push("--restart", spec.restart);
   if (spec.memoryBytes !== undefined) args.push("--memory", `${spec.memoryBytes}b`);

@@ -72,6 +72,7 @@ export interface PodmanContainer {
   };
   HostConfig?: {
     Privileged?: boolean;
+    PidMode?: string;
     CapAdd?: string[] | null;
     Memory?: number;
     Init?: boolean;
@@ -304,6 +305,7 @@ export function toNode(c: PodmanContainer): Node {
     })),
     command: toCommand(c),
     privileged: c.HostConfig?.Privileged === true,
+    hostPid: c.HostConfig?.PidMode === "host",
     capAdd: (c.HostConfig?.CapAdd ?? []).map((x) => x.replace(/^CAP_/, "")),
     ...(c.HostConfig?.Memory ? { memoryBytes: c.HostConfig.Memory } : {}),
   };

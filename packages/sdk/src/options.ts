@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput, type Filtered, type Logger, type MountSpec, type Progress, type Runtime } from "@k3ts/core";
-import { FILTERED_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseMemory, parseNodeFilter, parseSubnet, readFilteredString, specFromEnvironment, validateClusterName } from "@k3ts/core/internal";
+import { FILTERED_OPTION_NAMES, SWITCH_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseMemory, parseNodeFilter, parseSubnet, readFilteredString, specFromEnvironment, validateClusterName } from "@k3ts/core/internal";
 
 /** How a cluster is described in a program: every field optional, in the CLI's string forms. */
 export interface ClusterSpecOptions {
@@ -61,6 +61,8 @@ export interface ClusterSpecOptions {
   loadBalancer?: boolean | { enabled?: boolean; image?: string };
   /** Nodes run privileged (real k3s needs it). Default true. */
   privileged?: boolean;
+  /** Servers and agents share the host's PID namespace (k3d's `--host-pid-mode`). Default false. */
+  hostPidMode?: boolean;
   /** Wait for the API and every node to be Ready. Default true. */
   wait?: boolean;
   /** Give up (and roll back) after this long: a duration (`90s`, `5m`) or milliseconds; 0 = no limit. Default 5m. */
@@ -107,6 +109,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ClusterOptions>([
   "name", "servers", "agents", "image", "k3sVersion", "api", "ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels",
   "capAdd", "hostAliases", "network", "subnet", "token", "dataVolume", "memory", "loadBalancer", "privileged", "wait", "timeout", "rollback",
   "runtime", "reuse", "keep", "reaper", "updateKubeconfig", "kubeconfigPath", "signal", "logger", "progress", "environment",
+  ...SWITCH_OPTION_NAMES,
 ]);
 
 function invalid(where: string, message: string, value?: unknown): K3tsError<"INVALID_ARGUMENT"> {
@@ -234,6 +237,7 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
     memory: servers !== undefined || agents !== undefined ? { ...(servers ? { servers } : {}), ...(agents ? { agents } : {}) } : undefined,
     loadBalancer: loadBalancer(o.loadBalancer),
     privileged: flag(o.privileged, "privileged"),
+    ...Object.fromEntries(SWITCH_OPTION_NAMES.map((option) => [option, flag(o[option], option)])),
     wait: flag(o.wait, "wait"),
     timeoutMs: timeout(o.timeout),
     rollback: flag(o.rollback, "rollback"),

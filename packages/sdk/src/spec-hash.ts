@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { LABELS, type ClusterSpec, type Filtered } from "@k3ts/core";
-import { parseNodeFilter } from "@k3ts/core/internal";
+import { SWITCH_OPTION_NAMES, parseNodeFilter } from "@k3ts/core/internal";
 
 /** The fields that make two clusters the same, in a fixed order. */
 export const SPEC_FIELDS = [
@@ -32,7 +32,14 @@ export const SPEC_FIELDS = [
   "registries",
   "files",
   "ulimits",
+  ...SWITCH_OPTION_NAMES,
 ] as const satisfies ReadonlyArray<keyof ClusterSpec>;
+
+/**
+ * Fields the hash took in after clusters were first kept with it (core's switch options): each counts only when it is
+ * on, so a cluster kept before it existed, or without it, keeps the hash it had.
+ */
+const LATER_FIELDS: ReadonlySet<SpecField> = new Set(SWITCH_OPTION_NAMES);
 
 export type SpecField = (typeof SPEC_FIELDS)[number];
 
@@ -68,6 +75,10 @@ export function hashSpec(spec: ClusterSpec): SpecHash {
   const fields = {} as Record<SpecField, string>;
   const parts: string[] = [];
   for (const field of SPEC_FIELDS) {
+    if (LATER_FIELDS.has(field) && !spec[field]) {
+      fields[field] = "";
+      continue;
+    }
     let value: unknown = spec[field];
     if (field === "runtimeLabels") value = spec.runtimeLabels.filter((l) => l.value.key !== LABELS.specHash && l.value.key !== LABELS.specFields);
     const text = canonical(withoutSource(value) ?? null);
@@ -82,7 +93,7 @@ export function specLabels(hash: SpecHash): Array<Filtered<{ key: string; value:
   const all = parseNodeFilter("all", "spec labels");
   return [
     { value: { key: LABELS.specHash, value: hash.hash }, filters: [all] },
-    { value: { key: LABELS.specFields, value: SPEC_FIELDS.map((f) => `${f}=${hash.fields[f]}`).join(",") }, filters: [all] },
+    { value: { key: LABELS.specFields, value: SPEC_FIELDS.filter((f) => hash.fields[f]).map((f) => `${f}=${hash.fields[f]}`).join(",") }, filters: [all] },
   ];
 }
 
@@ -99,5 +110,5 @@ export function differingFields(labels: Record<string, string>, hash: SpecHash):
       .filter(Boolean)
       .map((pair) => pair.split("=", 2) as [string, string]),
   );
-  return SPEC_FIELDS.filter((f) => stored.get(f) !== hash.fields[f]);
+  return SPEC_FIELDS.filter((f) => (stored.get(f) ?? "") !== hash.fields[f]);
 }

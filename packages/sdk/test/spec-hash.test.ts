@@ -7,6 +7,16 @@ const spec = (o: Parameters<typeof clusterSpec>[0] = {}) => clusterSpec({ enviro
 const labelsOf = (s: ReturnType<typeof spec>) => Object.fromEntries(specLabels(hashSpec(s)).map((l) => [l.value.key, l.value.value]));
 
 describe("spec hash", () => {
+  it("a switch that is off leaves the hash as it was before the switch existed (a cluster kept then is still reused)", () => {
+    // The hash of this spec as the version before hostPidMode computed it (its labels are on clusters kept since).
+    const before = "70e5c58459c50f3e6d491601093a3d227edeaab67f1cc28ee9111aecdf3a17df";
+    expect(hashSpec(spec({ agents: 1 })).hash).toBe(before);
+    expect(hashSpec(spec({ agents: 1, hostPidMode: false })).hash).toBe(before);
+    expect(labelsOf(spec({ agents: 1 }))[LABELS.specFields]).not.toContain("hostPidMode");
+    const on = hashSpec(spec({ agents: 1, hostPidMode: true }));
+    expect(differingFields(labelsOf(spec({ agents: 1 })), on)).toEqual(["hostPidMode"]);
+  });
+
   it("is the same for the same cluster, whatever steers the create (name, token, wait, timeout, rollback, kubeconfig)", () => {
     const a = hashSpec(spec({ agents: 1, ports: ["8080:80@loadbalancer"] }));
     const b = hashSpec(spec({ name: "other", agents: 1, ports: ["8080:80@loadbalancer"], token: "t", wait: false, timeout: "1m", rollback: false, updateKubeconfig: true }));
@@ -32,6 +42,7 @@ describe("spec hash", () => {
       [{ k3sArgs: ["--disable=traefik"] }, "k3sArgs"],
       [{ loadBalancer: false }, "loadBalancer"],
       [{ privileged: false }, "privileged"],
+      [{ hostPidMode: true }, "hostPidMode"],
       [{ memory: { agents: "1g" } }, "memory"],
     ];
     for (const [options, field] of cases) {
@@ -50,12 +61,14 @@ describe("spec hash", () => {
   it("stores the hash and a digest per field, never a value in clear", () => {
     const labels = labelsOf(spec({ env: ["PASSWORD=hunter2"], token: "sekret" }));
     expect(Object.keys(labels)).toEqual([LABELS.specHash, LABELS.specFields]);
-    expect(labels[LABELS.specFields]!.split(",").map((p) => p.split("=")[0])).toEqual([...SPEC_FIELDS]);
+    // Every field, but a switch that is off (hostPidMode) does not count.
+    expect(labels[LABELS.specFields]!.split(",").map((p) => p.split("=")[0])).toEqual(SPEC_FIELDS.filter((f) => f !== "hostPidMode"));
     expect(JSON.stringify(labels)).not.toMatch(/hunter2|sekret|PASSWORD/);
   });
 
   it("says every field differs when a cluster records no digests, none when the hash matches", () => {
-    expect(differingFields({}, hashSpec(spec()))).toEqual([...SPEC_FIELDS]);
+    expect(differingFields({}, hashSpec(spec()))).toEqual(SPEC_FIELDS.filter((f) => f !== "hostPidMode"));
+    expect(differingFields({}, hashSpec(spec({ hostPidMode: true })))).toEqual([...SPEC_FIELDS]);
     expect(differingFields(labelsOf(spec()), hashSpec(spec()))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { K3tsError } from "@k3ts/core";
-import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES } from "@k3ts/core/internal";
+import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES } from "@k3ts/core/internal";
 import { STDIN_ARG, imageCommands } from "./image/index.js";
 import { CONFIG_OPTION, configCommands } from "./config/index.js";
 import { registryCommands } from "./registry/index.js";
@@ -42,6 +42,8 @@ export const commands: CommandSpec[] = [
         const { short, flag, arg, help } = FILTERED_OPTIONS[o];
         return { flags: `${short ? `${short}, ` : ""}${flag} <${arg}>`, description: help };
       }),
+      // The switches (off unless given), from the same table.
+      ...SWITCH_OPTION_NAMES.map((o): OptionSpec => ({ flags: SWITCH_OPTIONS[o].flag, description: SWITCH_OPTIONS[o].help })),
       { flags: "--network <name>", description: "Join an existing network (kept when the cluster is deleted)" },
       { flags: "--subnet <cidr>", description: "IPv4 subnet for the cluster network" },
       { flags: "--token <token>", description: "Cluster token (default: K3TS_TOKEN, else random from a CSPRNG); --token-file keeps it out of ps and shell history" },

@@ -78,6 +78,40 @@ export const FILTERED_OPTIONS: { readonly [K in FilteredOption]: FilteredOptionR
 /** The options in the table's order. */
 export const FILTERED_OPTION_NAMES = Object.keys(FILTERED_OPTIONS) as FilteredOption[];
 
+/**
+ * The cluster options that switch a node setting on for every k3s node (servers and agents, not the load balancer),
+ * one row each: the flag and its help, the config files' description, where k3d keeps it, and the NodeSpec setting
+ * it turns on. Off by default, and only what is on counts for an SDK cluster's identity.
+ */
+export interface SwitchOptionRow {
+  flag: string;
+  help: string;
+  /** The k3ts config's and the Environment's description of the field. */
+  description: string;
+  /** Where k3d's Simple config keeps it, and from which config version. */
+  k3d: { path: readonly string[]; since: 2 | 3 | 4 | 5 };
+  /** The NodeSpec setting it turns on (the translate layers: the runtimes, the kit). */
+  node: "hostPid";
+}
+
+export const SWITCH_OPTIONS = {
+  hostPidMode: {
+    flag: "--host-pid-mode",
+    help: "Run servers and agents in the host's PID namespace (k3d's --host-pid-mode)",
+    description: "run servers and agents in the host's PID namespace (default false)",
+    k3d: { path: ["options", "runtime", "hostPidMode"], since: 4 },
+    node: "hostPid",
+  },
+} as const satisfies Record<string, SwitchOptionRow>;
+
+export type SwitchOption = keyof typeof SWITCH_OPTIONS;
+export const SWITCH_OPTION_NAMES = Object.keys(SWITCH_OPTIONS) as SwitchOption[];
+
+/** The node settings a spec's switches turn on. */
+export function switchedNodeSettings(spec: Partial<Record<SwitchOption, boolean>>): Partial<Record<SwitchOptionRow["node"], true>> {
+  return Object.fromEntries(SWITCH_OPTION_NAMES.filter((o) => spec[o] === true).map((o) => [SWITCH_OPTIONS[o].node, true]));
+}
+
 /** A value and its filters (already split) as the option reads them; errors name `where`. */
 export function readFilteredParts<K extends FilteredOption>(option: K, value: string, filters: readonly string[], where: string): Filtered<FilteredValue<K>> {
   const row = FILTERED_OPTIONS[option] as FilteredOptionRow<FilteredValue<K>>;

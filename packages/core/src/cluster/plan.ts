@@ -9,6 +9,7 @@ import type { RuntimeInfo } from "../runtime.js";
 import type { HostAlias, NodeSpec, PortMapping, VolumeMount } from "../types.js";
 import { selectNodes } from "./filters.js";
 import { NODE_ENTRYPOINT, NODE_ENTRYPOINT_SCRIPT, NODE_MEMINFO, fakeMeminfo } from "./entrypoint.js";
+import { switchedNodeSettings } from "./options.js";
 import { keptSelect, loadBalancerConfig as renderLoadBalancerConfig, loadBalancerNodeSpec, type LoadBalancerState, type ProxiedPort } from "./loadbalancer/index.js";
 import {
   HOST_ALIAS,
@@ -298,6 +299,7 @@ function nodePlanner(spec: ClusterSpec, ctx: PlanContext, slots: Slot[]) {
         volumes: volumesFor(slot.name),
         tmpfs: { "/run": "", "/var/run": "" },
         privileged: spec.privileged,
+        ...switchedNodeSettings(spec),
         ...capAddFor(slot.name),
         init: true,
         restart: "unless-stopped",

@@ -102,6 +102,8 @@ export interface ClusterSpec {
   runtimeLabels: Array<Filtered<KeyValue>>;
   /** Linux capabilities added to nodes' default set (without CAP_), by node filter (none: every k3s node). */
   capAdd?: Array<Filtered<string>>;
+  /** Servers and agents share the host's PID namespace (k3d's `--host-pid-mode`). One of cluster/options.ts's switches. */
+  hostPidMode?: boolean;
   /** Join this existing network instead of creating `k3ts-NAME` (it is then not deleted with the cluster). */
   network?: string;
   /** IPv4 CIDR for the created network. */

@@ -7,7 +7,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { yaml } from "../cluster/deps.js";
 import type { ParsedNodeFilter } from "../cluster/filters.js";
-import { FILTERED_OPTIONS, type FilteredOption, type FilteredOptionRow, type FilteredValue } from "../cluster/options.js";
+import { FILTERED_OPTIONS, SWITCH_OPTIONS, SWITCH_OPTION_NAMES, type FilteredOption, type FilteredOptionRow, type FilteredValue } from "../cluster/options.js";
 import {
   VOLUME_PATH_SHORTCUTS,
   isIPv4,
@@ -268,7 +268,6 @@ function noticeUnsupported(c: Collector, data: Record<string, unknown>): void {
     c.notice("/options/k3d/loadbalancer/configOverrides", "k3ts's load balancer is nginx configured by k3ts, not k3d-proxy; the overrides are not applied");
   }
   if (str(runtime.gpuRequest)) c.notice("/options/runtime/gpuRequest", "k3ts does not request GPUs for nodes yet");
-  if (runtime.hostPidMode === true) c.notice("/options/runtime/hostPidMode", "k3ts does not run nodes in the host's PID namespace");
 }
 
 /** Reads migrated (v1alpha5) k3d data with k3d's meaning; problems and notices go to `c`. */
@@ -289,6 +288,10 @@ export function readK3d(c: Collector, data: Record<string, unknown>, file: strin
   if (api) spec.api = api;
   const image = readImage(c, str(data.image));
   if (image) spec.image = image;
+  for (const option of SWITCH_OPTION_NAMES) {
+    const on = bool(SWITCH_OPTIONS[option].k3d.path.reduce<unknown>((at, key) => rec(at)[key], data));
+    if (on !== undefined) spec[option] = on;
+  }
   const network = str(data.network);
   if (network === "host") c.problem("/network", 'the host network is not supported by k3ts (nodes need their own network); drop it or name a bridge network');
   else if (network) spec.network = network;

@@ -1,5 +1,5 @@
 /** k3ts's own format, `apiVersion: k3ts.io/v1alpha1`, `kind: Cluster`: `spec` says what ClusterSpec can say. */
-import { FILTERED_OPTIONS, type FilteredOption, type FilteredOptionRow, type FilteredValue } from "../cluster/options.js";
+import { FILTERED_OPTIONS, SWITCH_OPTION_NAMES, type FilteredOption, type FilteredOptionRow, type FilteredValue } from "../cluster/options.js";
 import { isHostname, isIPv4, parseDuration, parseMemory, validateClusterName } from "../cluster/parse.js";
 import type { ApiSpec } from "../cluster/spec.js";
 import { type Collector, bool, checkSelections, int, plain, readFiltered, rec, requireFilters, str } from "./common.js";
@@ -89,6 +89,7 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   const hostAliases = readHostAliases(c, s.hostAliases, "/spec/hostAliases");
   if (hostAliases.length) spec.hostAliases = hostAliases;
   setIf(spec, "privileged", bool(s.privileged));
+  for (const option of SWITCH_OPTION_NAMES) setIf(spec, option, bool(s[option]));
   const kc = rec(s.kubeconfig);
   const kubeconfig = { ...(bool(kc.update) !== undefined ? { update: bool(kc.update)! } : {}), ...(bool(kc.switchContext) !== undefined ? { switchContext: bool(kc.switchContext)! } : {}) };
   if (Object.keys(kubeconfig).length) spec.kubeconfig = kubeconfig;

@@ -1,6 +1,6 @@
 /** Precedence: flags > environment > file > defaults (k3d's, through viper). Lists add up; everything else the later source wins. */
 import { DEFAULT_CLUSTER_NAME, DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, DEFAULT_LB_IMAGE, type ClusterSpec } from "../cluster/spec.js";
-import { FILTERED_OPTION_NAMES } from "../cluster/options.js";
+import { FILTERED_OPTION_NAMES, SWITCH_OPTION_NAMES } from "../cluster/options.js";
 import type { ClusterSpecInput } from "./types.js";
 
 /** The spec of `k3ts cluster create` with no flags, no file and no environment. */
@@ -46,7 +46,7 @@ export function specFromEnvironment(env: Record<string, string | undefined>): Cl
 
 /** Lists add up: the filtered options of core's table, and the other lists. */
 const LISTS = [...FILTERED_OPTION_NAMES, "hostAliases", "files", "ulimits"] as const;
-const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged"] as const;
+const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged", ...SWITCH_OPTION_NAMES] as const;
 
 function defined<T extends object>(o: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -1,5 +1,6 @@
 /** Writing k3ts config files: a ClusterSpecInput as a k3ts document (for `config convert`) and the commented starter (`config init`). */
 import { yaml } from "../cluster/deps.js";
+import { SWITCH_OPTION_NAMES } from "../cluster/options.js";
 import type { Filtered, KeyValue, MountSpec, PortSpec } from "../cluster/spec.js";
 import { K3TS_API_VERSION, K3TS_KIND } from "./schema.js";
 import type { ClusterSpecInput, ConfigNotice } from "./types.js";
@@ -71,6 +72,7 @@ export function toK3tsDocument(spec: ClusterSpecInput): Record<string, unknown> 
     memory: spec.memory ? compact({ servers: spec.memory.servers && formatMemory(spec.memory.servers), agents: spec.memory.agents && formatMemory(spec.memory.agents) }) : undefined,
     hostAliases: spec.hostAliases?.length ? spec.hostAliases : undefined,
     privileged: spec.privileged,
+    ...Object.fromEntries(SWITCH_OPTION_NAMES.map((o) => [o, spec[o]])),
     kubeconfig: spec.kubeconfig ? compact({ ...spec.kubeconfig }) : undefined,
     registries: spec.registries
       ? compact({ ...spec.registries, config: spec.registries.config ? ("content" in spec.registries.config ? spec.registries.config.content : spec.registries.config.path) : undefined })

@@ -7,6 +7,7 @@
  * is required, and unknown fields are rejected everywhere (k3d's schema lets them through under
  * `options.runtime`, `registries` and `hostAliases[]`, then ignores them).
  */
+import { SWITCH_OPTIONS, SWITCH_OPTION_NAMES } from "../cluster/options.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -20,6 +21,9 @@ const text = (description?: string): JsonSchema => ({ type: "string", ...(descri
 const flag = (description?: string): JsonSchema => ({ type: "boolean", ...(description ? { description } : {}) });
 const list = (items: JsonSchema, description?: string): JsonSchema => ({ type: "array", items, ...(description ? { description } : {}) });
 const object = (properties: Record<string, JsonSchema>, extra: JsonSchema = {}): JsonSchema => ({ type: "object", properties, additionalProperties: false, ...extra });
+
+/** The switch options of cluster/options.ts, as both formats spell them. */
+const SWITCHES: Record<string, JsonSchema> = Object.fromEntries(SWITCH_OPTION_NAMES.map((o) => [o, flag(SWITCH_OPTIONS[o].description)]));
 
 const NODE_FILTERS = list(text(), "k3d node filters: server:0, agent:*, agents:1-2, loadbalancer, all (ports also :proxy / :direct)");
 
@@ -82,6 +86,7 @@ export const K3TS_CONFIG_SCHEMA: JsonSchema = {
       memory: object({ servers: text("memory limit per server, e.g. 1g"), agents: text("memory limit per agent, e.g. 512m") }),
       hostAliases: HOST_ALIASES,
       privileged: flag("run nodes privileged (real k3s needs it; default true)"),
+      ...SWITCHES,
       kubeconfig: object({ update: flag("merge into the default kubeconfig (default true)"), switchContext: flag("make the context current (default true)") }),
       registries: REGISTRIES(5),
       files: list(object({ source: text(), destination: text(), description: text(), nodeFilters: NODE_FILTERS }, { required: ["source", "destination"] })),
@@ -147,6 +152,7 @@ export const K3TS_ENVIRONMENT_SCHEMA: JsonSchema = {
               description: "false for no load balancer; { image } for another nginx image (default: enabled)",
             },
             privileged: flag("run nodes privileged (real k3s needs it; default true)"),
+            ...SWITCHES,
             wait: flag("wait for the API and every node to be Ready (default true)"),
             timeout: { type: ["string", "integer"], minimum: 0, description: "give up (and roll back) after this long: a duration (90s, 5m) or milliseconds; 0 = no limit (default 5m)" },
             rollback: flag("remove what a failed create made (default true)"),

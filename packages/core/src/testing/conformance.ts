@@ -542,6 +542,24 @@ export const conformanceChecks: ConformanceCheck[] = [
       assert.ok(!((eff >> 21n) & 1n), `a node that is not privileged has CAP_SYS_ADMIN (CapEff ${eff.toString(16)})`);
     },
   },
+  {
+    group: "nodes",
+    name: "hostPid: the node is in the host's PID namespace (PID 1 is not its own), reported by inspect; without it, its command is PID 1",
+    async run(ctx) {
+      const name = ctx.name("hostpid");
+      await ctx.node({ name, command: SLEEPER, hostPid: true });
+      assert.equal((await ctx.runtime.nodes.inspect(name)).hostPid, true, "nodes.inspect: hostPid: true is reported");
+      await ctx.runtime.nodes.start(name);
+      const pid1 = (await ctx.runtime.nodes.exec(name, ["cat", "/proc/1/cmdline"])).stdout.toString().split("\0");
+      assert.ok(pid1[0] !== "sleep" && !pid1.includes("sleep"), `hostPid: PID 1 is the host's, not the node's command (PID 1 is ${JSON.stringify(pid1)})`);
+      const own = ctx.name("ownpid");
+      await ctx.node({ name: own, command: SLEEPER });
+      assert.equal((await ctx.runtime.nodes.inspect(own)).hostPid, false, "nodes.inspect: a node without hostPid reports hostPid: false");
+      await ctx.runtime.nodes.start(own);
+      const ownPid1 = (await ctx.runtime.nodes.exec(own, ["cat", "/proc/1/cmdline"])).stdout.toString().split("\0");
+      assert.equal(ownPid1[0], "sleep", `without hostPid the node's command is PID 1 (PID 1 is ${JSON.stringify(ownPid1)})`);
+    },
+  },
   // ---------------------------------------------------------------- exec
   {
     group: "exec",

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, readFilteredString } from "../../src/cluster/options.js";
+import { planCluster, type PlanContext } from "../../src/cluster/plan.js";
+import { loadConfig } from "../../src/config/load.js";
+import { defaultClusterSpec } from "../../src/config/merge.js";
+import { toK3tsYaml } from "../../src/config/render.js";
 import { k3dSchema } from "../../src/config/schema.js";
 import { isK3tsError } from "../../src/errors.js";
 
@@ -38,5 +42,28 @@ describe("the table of filtered cluster options (one reader for flags, SDK optio
       const at = k3d.path.reduce<Record<string, unknown>>((s, key) => (s.properties as Record<string, Record<string, unknown>>)[key]!, schema as Record<string, unknown>);
       expect(((at.items as Record<string, unknown>).properties as Record<string, unknown>)[k3d.field], `${option}: ${k3d.path.join(".")}[].${k3d.field}`).toBeDefined();
     }
+  });
+});
+
+describe("the switch options (hostPidMode): one row, read from every source, a NodeSpec setting on the k3s nodes", () => {
+  const base = { ...defaultClusterSpec(), name: "dev", agents: 1 };
+  const ctx: PlanContext = { apiHostPort: 41234, network: "k3ts-dev", networkExternal: false, gateway: "172.20.0.1", token: "t", k3tsVersion: "0.1.0" };
+
+  it("on: servers and agents share the host's PID namespace, the load balancer does not; off: nobody", () => {
+    const on = planCluster({ ...base, hostPidMode: true }, ctx);
+    expect([...on.servers, ...on.agents].map((n) => n.spec.hostPid)).toEqual([true, true]);
+    expect(on.loadBalancer!.spec.hostPid).toBeUndefined();
+    const off = planCluster(base, ctx);
+    expect([...off.servers, ...off.agents, off.loadBalancer!].map((n) => n.spec.hostPid)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it("k3ts's file and k3d's (v1alpha4 on, where k3d has it) say it; the k3ts file written back keeps it", () => {
+    const k3ts = loadConfig("apiVersion: k3ts.io/v1alpha1\nkind: Cluster\nspec:\n  hostPidMode: true\n");
+    expect(k3ts.spec.hostPidMode).toBe(true);
+    const k3d = loadConfig("apiVersion: k3d.io/v1alpha5\nkind: Simple\noptions:\n  runtime:\n    hostPidMode: true\n");
+    expect(k3d.spec.hostPidMode).toBe(true);
+    expect(k3d.notices.map((n) => n.path)).not.toContain("/options/runtime/hostPidMode");
+    expect(loadConfig(toK3tsYaml(k3d.spec)).spec.hostPidMode).toBe(true);
+    expect(() => loadConfig("apiVersion: k3ts.io/v1alpha1\nkind: Cluster\nspec:\n  hostPidMode: yes please\n")).toThrow(/hostPidMode/);
   });
 });

@@ -21,6 +21,7 @@ function node(name: string, role: string, index: number, state: Node["state"] = 
     networks: [],
     command: [],
     privileged: false,
+    hostPid: false,
   };
 }
 

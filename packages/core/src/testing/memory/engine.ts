@@ -11,6 +11,9 @@ import type { HttpGetResult } from "./programs.js";
 import { absolutePath, validateName } from "./util.js";
 
 /** All state of one memory runtime, shared by its clients. */
+/** PID 1 of the host the memory engine plays, as a node in its PID namespace sees it. */
+const HOST_INIT = "/sbin/init";
+
 export class MemoryEngine {
   closed = false;
   /** Images by normalised reference; an image given at the start is made up on first use. */
@@ -145,8 +148,9 @@ export class MemoryEngine {
       ["/etc/hosts", { content: Buffer.from(`${hosts.join("\n")}\n`), mode: 0o644 }],
       // What the kernel shows a process of the node: its capability sets (the engine's default set, all when privileged, plus capAdd).
       ["/proc/self/status", { content: Buffer.from(`Name:\tsh\nCapPrm:\t${caps}\nCapEff:\t${caps}\nCapBnd:\t${caps}\n`), mode: 0o444 }],
-      // PID 1: the node's command, or with `init` the engine's init wrapping it (as docker-init and catatonit do).
-      ["/proc/1/cmdline", { content: Buffer.from([...(spec.init ? ["/sbin/docker-init", "--"] : []), ...nodeCommand(spec)].map((a) => `${a}\0`).join("")), mode: 0o444 }],
+      // PID 1: the node's command, or with `init` the engine's init wrapping it (as docker-init and catatonit do); in
+      // the host's PID namespace, the host's init.
+      ["/proc/1/cmdline", { content: Buffer.from((spec.hostPid ? [HOST_INIT] : [...(spec.init ? ["/sbin/docker-init", "--"] : []), ...nodeCommand(spec)]).map((a) => `${a}\0`).join("")), mode: 0o444 }],
     ]);
     const mounts: Mount[] = (spec.volumes ?? []).map((m) => ({
       target: posix.normalize(m.target),

@@ -180,6 +180,7 @@ export class MemoryNode {
       networks: [...this.attachments].map(([name, a]) => ({ name, ipv4: a.ipv4, aliases: [...a.aliases] })),
       command: this.command(),
       privileged: this.spec.privileged ?? false,
+      hostPid: this.spec.hostPid ?? false,
       capAdd: [...(this.spec.capAdd ?? [])],
       memoryBytes: this.spec.memoryBytes,
     };
