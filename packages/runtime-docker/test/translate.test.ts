@@ -206,6 +206,14 @@ describe("a daemon with userns-remap", () => {
     expect(toCreateOptions({ name: "n", image: "i" }).HostConfig).not.toHaveProperty("CapAdd");
   });
 
+  it("hostPid is PidMode host, and inspect reports it", () => {
+    expect(toCreateOptions({ name: "n", image: "i", hostPid: true }).HostConfig?.PidMode).toBe("host");
+    expect(toCreateOptions({ name: "n", image: "i" }).HostConfig).not.toHaveProperty("PidMode");
+    const info = { Id: "x", Name: "/n", Config: {}, State: { Status: "running" }, HostConfig: { PidMode: "host" }, NetworkSettings: {} } as unknown as Dockerode.ContainerInspectInfo;
+    expect(fromContainerInspect(info).hostPid).toBe(true);
+    expect(fromContainerInspect({ ...info, HostConfig: {} } as Dockerode.ContainerInspectInfo).hostPid).toBe(false);
+  });
+
   it("runs privileged nodes in the host's user namespace (Docker refuses privileged in a remapped one); others stay remapped", () => {
     const spec = { name: "n", image: "i", privileged: true };
     expect(toCreateOptions(spec, { usernsRemap: true }).HostConfig).toMatchObject({ Privileged: true, UsernsMode: "host" });

@@ -65,6 +65,8 @@ describe("createArgs", () => {
     ["privileged", { privileged: true }, ["--privileged"]],
     ["privileged: false adds nothing", { privileged: false }, []],
     ["capAdd", { capAdd: ["SYS_ADMIN", "NET_ADMIN"] }, ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_NET_ADMIN"]],
+    ["hostPid", { hostPid: true }, ["--pid", "host"]],
+    ["hostPid: false adds nothing", { hostPid: false }, []],
     ["init", { init: true }, ["--init"]],
     ["restart policy", { restart: "unless-stopped" }, ["--restart", "unless-stopped"]],
     ["memory in bytes", { memoryBytes: 536870912 }, ["--memory", "536870912b"]],

@@ -61,9 +61,12 @@ describe("toNode", () => {
       networks: [{ name: "pmx-net", ipv4: "10.77.3.42", aliases: ["al1"] }],
       command: ["sleep", "3600"],
       privileged: false,
+      hostPid: false,
       capAdd: [],
       memoryBytes: 67108864,
     });
+    // A container in the host's PID namespace (`--pid host`): HostConfig.PidMode "host".
+    expect(toNode({ ...runningC!, HostConfig: { ...runningC!.HostConfig, PidMode: "host" } } as PodmanContainer).hostPid).toBe(true);
     // Podman reports added capabilities with their CAP_ prefix (HostConfig.CapAdd); k3ts names them without.
     const withCaps = { ...runningC!, HostConfig: { ...runningC!.HostConfig, CapAdd: ["CAP_NET_ADMIN", "CAP_SYS_TIME"] } } as PodmanContainer;
     expect(toNode(withCaps).capAdd).toEqual(["NET_ADMIN", "SYS_TIME"]);
@@ -102,6 +105,7 @@ describe("toNode", () => {
       networks: [],
       command: [],
       privileged: false,
+      hostPid: false,
       capAdd: [],
     });
   });
