@@ -2,6 +2,11 @@
 import { K3tsError } from "@k3ts/core";
 
 /** cac gives a string for one use of a flag and an array for several. */
+/** cac's option key for a long flag: `--k3s-node-label` → `k3sNodeLabel`. */
+export function flagKey(flag: string): string {
+  return flag.replace(/^--/, "").replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
 export function many(value: unknown): string[] {
   if (value === undefined || value === null || value === false) return [];
   return (Array.isArray(value) ? value : [value]).map(String);

@@ -3,6 +3,7 @@ import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_
 import { STDIN_ARG, imageCommands } from "./image/index.js";
 import { CONFIG_OPTION, configCommands } from "./config/index.js";
 import { registryCommands } from "./registry/index.js";
+import { flagKey } from "../flags.js";
 
 export type { CommandHandler, CommandSpec, OptionSpec } from "./spec.js";
 import type { CommandSpec, OptionSpec } from "./spec.js";
@@ -304,8 +305,7 @@ function flagTable(spec: CommandSpec | undefined): FlagTable {
       }
       const flag = long[0];
       if (!flag) continue;
-      const key = flag.slice(2).replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-      for (const n of names) table.values.set(n, { key, flag });
+      for (const n of names) table.values.set(n, { key: flagKey(flag), flag });
     }
     if (spec) flagTables.set(spec, table);
   }

@@ -1,17 +1,14 @@
 import { readFileSync } from "node:fs";
 import { DEFAULT_CLUSTER_NAME, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput } from "@k3ts/core";
 import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseSubnet, parseMemory, parseRegistriesConfig, parseRegistryCreate, readFilteredString, specFromEnvironment, validateClusterName, type FilteredOption } from "@k3ts/core/internal";
-import { bool, integer, many, one } from "../../flags.js";
+import { bool, flagKey, integer, many, one } from "../../flags.js";
 
 /** The `VALUE@FILTER;FILTER` flags (core's table names each option's flag), every error naming the flag and the value. */
-/** cac's key for a flag: `--k3s-node-label` → `k3sNodeLabel`. */
-const camel = (flag: string) => flag.replace(/^--/, "").replace(/-([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
-
 function filteredFlags(o: Record<string, unknown>): Pick<ClusterSpecInput, FilteredOption> {
   return Object.fromEntries(
     FILTERED_OPTION_NAMES.map((option) => {
       const flag = FILTERED_OPTIONS[option].flag;
-      return [option, many(o[camel(flag)]).map((raw) => readFilteredString(option, raw, `${flag} ${raw}`))];
+      return [option, many(o[flagKey(flag)]).map((raw) => readFilteredString(option, raw, `${flag} ${raw}`))];
     }),
   );
 }
@@ -94,7 +91,7 @@ export function flagsInput(name: string | undefined, o: Record<string, unknown>)
     image: one(o.image, "--image"),
     api: apiPort ? parseApiPort(apiPort, "--api-port") : undefined,
     ...filteredFlags(o),
-    ...Object.fromEntries(SWITCH_OPTION_NAMES.map((option) => [option, given(o[camel(SWITCH_OPTIONS[option].flag)], SWITCH_OPTIONS[option].flag)])),
+    ...Object.fromEntries(SWITCH_OPTION_NAMES.map((option) => [option, given(o[flagKey(SWITCH_OPTIONS[option].flag)], SWITCH_OPTIONS[option].flag)])),
     network: one(o.network, "--network") || undefined,
     subnet: subnet ? parseSubnet(subnet, `--subnet ${subnet}`) : undefined,
     token: tokenInput(o),
