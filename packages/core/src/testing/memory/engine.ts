@@ -6,7 +6,8 @@ import { type FileStore, type Mount, NodeFs } from "./fs.js";
 import { serveFile } from "./http.js";
 import { type MemoryImage, madeUpImage, normalizeRef } from "./images.js";
 import { type MemoryNetwork, type MemoryVolume, type Subnet, intToIp, ipToInt, overlaps, parseSubnet } from "./network.js";
-import { MemoryNode, effectiveCapabilities, nodeCommand, validateMounts } from "./node.js";
+import type { Socket } from "node:net";
+import { type ImagePrograms, MemoryNode, effectiveCapabilities, nodeCommand, validateMounts } from "./node.js";
 import type { HttpGetResult } from "./programs.js";
 import { absolutePath, validateName } from "./util.js";
 
@@ -18,6 +19,8 @@ export class MemoryEngine {
   closed = false;
   /** Images by normalised reference; an image given at the start is made up on first use. */
   readonly images = new Map<string, MemoryImage | undefined>();
+  /** What images bring besides their files (their own programs), by normalised reference. */
+  readonly imagePrograms = new Map<string, ImagePrograms>();
 
   /** The image a reference names (made up when it was given at the start), or undefined. */
   async image(ref: string): Promise<MemoryImage | undefined> {
@@ -73,7 +76,7 @@ export class MemoryEngine {
     const ipv4 = network && spec.network ? this.address(network, spec.network.ipv4) : undefined;
     validateMounts(spec);
     const frozen = structuredClone(spec);
-    const node = new MemoryNode(frozen, ...this.filesystem(frozen), this);
+    const node = new MemoryNode(frozen, ...this.filesystem(frozen), this, this.imagePrograms.get(normalizeRef(spec.image)) ?? { programs: new Map() });
     if (network && ipv4) node.attachments.set(network.name, { ipv4, aliases: [...(spec.network?.aliases ?? [])] });
     this.nodes.set(spec.name, node);
     return node;
@@ -103,6 +106,19 @@ export class MemoryEngine {
     const root = target.node.server(port);
     if (root === undefined) return { kind: "refused", ip: target.ip };
     return { kind: "reply", ip: target.ip, reply: serveFile(target.node.fs, root, "GET", path) };
+  }
+
+  /** The address `host` has from `from` (an address is itself). */
+  resolveFrom(from: MemoryNode, host: string): string | undefined {
+    return this.resolve(from, host)?.ip ?? (ipToInt(host) === undefined ? undefined : host);
+  }
+
+  /** Resolves `host` from `from` the way the engine's DNS would, and connects to that node's `port`. */
+  async connect(from: MemoryNode, host: string, port: number): Promise<Socket> {
+    const target = this.resolve(from, host);
+    if (target) return target.node.connectTo(port, target.ip);
+    if (ipToInt(host) === undefined) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND", hostname: host });
+    throw Object.assign(new Error(`connect ECONNREFUSED ${host}:${port}`), { code: "ECONNREFUSED", address: host, port });
   }
 
   async close(): Promise<void> {

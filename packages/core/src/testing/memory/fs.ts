@@ -78,6 +78,31 @@ export class NodeFs {
     store.set(key, { content: Buffer.concat([previous?.content ?? EMPTY, data]), mode: previous?.mode ?? 0o644 });
   }
 
+  /** Removes a file; a missing one is ENOENT. */
+  remove(path: string): void {
+    const { store, key, readOnly } = this.locate(path);
+    if (!store.has(key)) throw new FsError("ENOENT", path);
+    if (readOnly) throw new FsError("EROFS", path);
+    store.delete(key);
+  }
+
+  /** The names in a directory (files and directories, mounts included), sorted; none for a missing one. */
+  list(dir: string): string[] {
+    const prefix = dir === "/" ? "/" : `${dir}/`;
+    const names = new Set<string>();
+    const add = (path: string) => {
+      if (!path.startsWith(prefix) || path.length === prefix.length) return;
+      const name = path.slice(prefix.length).split("/")[0]!;
+      if (this.stat(prefix + name)) names.add(name);
+    };
+    for (const key of this.root.keys()) add(key);
+    for (const mount of this.mounts) {
+      add(mount.target);
+      for (const key of mount.store.keys()) add(posix.join(mount.target, key));
+    }
+    return [...names].sort();
+  }
+
   private lookup(path: string): FileEntry | undefined {
     const { store, key } = this.locate(path);
     return store.get(key);

@@ -1,6 +1,7 @@
-/** Published ports as real host listeners (TCP, and UDP bound) answering with the node's httpd; the files httpd serves. */
+/** Published ports as real host listeners (TCP handed to the node, UDP bound); the files httpd serves. */
 import { createSocket } from "node:dgram";
-import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
+import { createServer, type Socket } from "node:net";
 import { posix } from "node:path";
 import { K3tsError } from "../../errors.js";
 import type { PortMapping, PublishedPort } from "../../types.js";
@@ -41,10 +42,19 @@ export interface PortListener {
   close(): Promise<void>;
 }
 
-type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+type ConnectionHandler = (socket: Socket) => void;
 
-function listenTcp(host: string, port: number, handler: RequestHandler): Promise<{ port: number; close(): Promise<void> }> {
-  const server = createServer(handler);
+/**
+ * A TCP listener on the host whose connections go to `handler`; close() ends the connections it took too (as an
+ * engine's port proxy does when its container stops).
+ */
+export function listenTcp(host: string, port: number, handler: ConnectionHandler): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    handler(socket);
+  });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host, port, exclusive: true }, () => {
@@ -52,7 +62,7 @@ function listenTcp(host: string, port: number, handler: RequestHandler): Promise
       const address = server.address();
       const close = () =>
         new Promise<void>((done) => {
-          server.closeAllConnections();
+          for (const s of sockets) s.destroy();
           server.close(() => done());
         });
       resolve({ port: typeof address === "object" && address ? address.port : port, close });
@@ -72,7 +82,7 @@ function bindUdp(host: string, port: number): Promise<{ port: number; close(): P
   });
 }
 
-export async function openPort(mapping: PortMapping, handler: RequestHandler): Promise<PortListener> {
+export async function openPort(mapping: PortMapping, handler: ConnectionHandler): Promise<PortListener> {
   const protocol = mapping.protocol ?? "tcp";
   const hostIP = mapping.hostIP ?? "127.0.0.1";
   const wanted = mapping.hostPort ?? 0;

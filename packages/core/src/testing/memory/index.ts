@@ -33,11 +33,30 @@ import { VERSION } from "../../version.js";
 import { MemoryImages, MemoryNetworks, MemoryNodes, MemoryVolumes } from "./clients.js";
 import { MemoryEngine } from "./engine.js";
 import { ARCH, normalizeRef } from "./images.js";
+import type { Program } from "./programs.js";
 import { DEFAULT_IMAGES } from "./util.js";
 
+/**
+ * An image that brings programs of its own besides busybox's: an imitation of what the real image runs (k3s,
+ * nginx; see `k3sImitation` and `nginxImitation`), for tests that drive a whole cluster without an engine.
+ */
+export interface MemoryImageBehaviour {
+  /** The image's reference (held from the start, as a plain reference is). */
+  ref: string;
+  /** Programs by name, found (by name, or by path in a bin directory) before busybox's: by the node's command, by sh and by exec. */
+  programs?: Record<string, Program>;
+  /**
+   * What a node of this image runs as its main process, given the node's whole command (entrypoint, then
+   * arguments), in place of running that command: for start-ups the memory shell cannot play (k3ts's entrypoint
+   * script ends in `exec /bin/k3s "$@"`; a k3s imitation takes its arguments from there).
+   */
+  main?: Program;
+}
+
+/** What a memory runtime starts with. */
 export interface MemoryRuntimeOptions {
-  /** Image references the engine holds from the start (default: `["k3ts-test/busybox:1"]`). */
-  images?: string[];
+  /** Images the engine holds from the start, by reference or with programs of their own (default: `["k3ts-test/busybox:1"]`). */
+  images?: Array<string | MemoryImageBehaviour>;
   /** The runtime's name, as `name` and `info().runtime` report it (default: "memory"). */
   name?: string;
   /** Capabilities `info()` reports over the defaults (to play an engine without container DNS, say), with their hints. */
@@ -59,7 +78,11 @@ export class MemoryRuntime implements Runtime {
     this.#options = options;
     this.name = options.name ?? "memory";
     this.engine = new MemoryEngine(this.name);
-    for (const ref of options.images ?? DEFAULT_IMAGES) this.engine.images.set(normalizeRef(ref), undefined);
+    for (const image of options.images ?? DEFAULT_IMAGES) {
+      const { ref, programs, main } = typeof image === "string" ? { ref: image } : image;
+      this.engine.images.set(normalizeRef(ref), undefined);
+      if (programs || main) this.engine.imagePrograms.set(normalizeRef(ref), { programs: new Map(Object.entries(programs ?? {})), ...(main ? { main } : {}) });
+    }
     this.networks = new MemoryNetworks(this.engine);
     this.volumes = new MemoryVolumes(this.engine);
     this.nodes = new MemoryNodes(this.engine);

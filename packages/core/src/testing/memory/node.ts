@@ -1,15 +1,16 @@
 /** A memory node: its spec, filesystem, main process and execs, restart policy, published ports and state. */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import { connect as tcpConnect, type Socket } from "node:net";
 import { K3tsError, abortedError } from "../../errors.js";
 import type { ExecOptions, ExecResult } from "../../runtime.js";
 import type { Node, NodeSpec, NodeState, PortMapping, PublishedPort, RestartPolicy } from "../../types.js";
 import type { MemoryEngine } from "./engine.js";
 import type { FileStore, NodeFs } from "./fs.js";
-import { type PortListener, openPort, serveFile } from "./http.js";
+import { type PortListener, listenTcp, openPort, serveFile } from "./http.js";
 import { BufferOutput, bufferInput, execInput, writableOutput } from "./io.js";
 import { NodeLog } from "./log.js";
 import type { Attachment } from "./network.js";
-import type { Machine, ProcessContext, ProcessIo } from "./programs.js";
+import type { Machine, ProcessContext, ProcessIo, Program } from "./programs.js";
 import { runProgram } from "./shell.js";
 import { DEFAULT_PATH, EMPTY, EXIT_SIGKILL, EXIT_SIGTERM, IMAGE_COMMAND, RESTART_DELAY_MS, absolutePath, errorMessage, newId, validateName } from "./util.js";
 
@@ -71,6 +72,18 @@ function requestedPort(mapping: PortMapping): PublishedPort {
   return { containerPort: mapping.containerPort, protocol: mapping.protocol ?? "tcp", hostIP: mapping.hostIP ?? "127.0.0.1", hostPort: mapping.hostPort ?? 0 };
 }
 
+/** What a node's image brings besides its files: programs of its own, and what it runs instead of the shell. */
+export interface ImagePrograms {
+  programs: ReadonlyMap<string, Program>;
+  main?: Program;
+}
+
+/** A TCP listener inside a node: a real listener on the host's loopback that connections to the node's port reach. */
+interface InnerListener {
+  port: Promise<number>;
+  close(): Promise<void>;
+}
+
 export class MemoryNode {
   readonly id = newId();
   readonly createdAt = new Date().toISOString();
@@ -84,19 +97,31 @@ export class MemoryNode {
   startedAt: string | undefined;
   /** Emulated httpd servers by port inside the node, each a document root. */
   private readonly servers = new Map<number, { root: string }>();
+  /** TCP listeners of the node's processes, by port inside the node. */
+  private readonly inner = new Map<number, InnerListener>();
+  /** The httpd behind each published port, fed the connections the host listener takes. */
+  private readonly httpServers = new Map<number, HttpServer>();
   private listeners: PortListener[] = [];
   private process: MainProcess | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly tmpfs: FileStore[];
 
-  constructor(spec: NodeSpec, fs: NodeFs, tmpfs: FileStore[], engine: MemoryEngine) {
+  private readonly main: Program | undefined;
+
+  constructor(spec: NodeSpec, fs: NodeFs, tmpfs: FileStore[], engine: MemoryEngine, image: ImagePrograms) {
     this.spec = spec;
     this.fs = fs;
     this.tmpfs = tmpfs;
+    this.main = image.main;
     this.machine = {
       fs,
+      programs: image.programs,
+      address: () => [...this.attachments.values()][0]?.ipv4,
+      resolve: (host) => engine.resolveFrom(this, host),
       serve: (port, root) => this.serve(port, root),
       httpGet: (host, port, path) => engine.httpGet(this, host, port, path),
+      listen: (port, onConnection) => this.listen(port, onConnection),
+      connect: (host, port) => engine.connect(this, host, port),
     };
   }
 
@@ -115,6 +140,17 @@ export class MemoryNode {
   /** The document root served on `port`, while the node runs. */
   server(port: number): string | undefined {
     return this.running ? this.servers.get(port)?.root : undefined;
+  }
+
+  /** A TCP connection to `port` inside the node, if a process of it listens there (ECONNREFUSED otherwise). */
+  async connectTo(port: number, ip: string): Promise<Socket> {
+    const listener = this.running ? this.inner.get(port) : undefined;
+    if (!listener) throw Object.assign(new Error(`connect ECONNREFUSED ${ip}:${port}`), { code: "ECONNREFUSED", address: ip, port });
+    const socket = tcpConnect(await listener.port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve).once("error", reject);
+    });
+    return socket;
   }
 
   async start(): Promise<void> {
@@ -199,7 +235,7 @@ export class MemoryNode {
   }
 
   private serve(port: number, root: string): (() => void) | undefined {
-    if (this.servers.has(port)) return undefined;
+    if (this.servers.has(port) || this.inner.has(port)) return undefined;
     const server = { root };
     this.servers.set(port, server);
     return () => {
@@ -207,11 +243,44 @@ export class MemoryNode {
     };
   }
 
+  private async listen(port: number, onConnection: (socket: Socket) => void): Promise<(() => void) | undefined> {
+    if (!this.running || this.servers.has(port) || this.inner.has(port)) return undefined;
+    const bound = listenTcp("127.0.0.1", 0, onConnection);
+    const listener: InnerListener = { port: bound.then((b) => b.port), close: () => bound.then((b) => b.close()) };
+    this.inner.set(port, listener);
+    await listener.port;
+    return () => {
+      if (this.inner.get(port) !== listener) return;
+      this.inner.delete(port);
+      void listener.close();
+    };
+  }
+
+  /** A connection to a published port: to the process listening on its port, else to the node's httpd, else closed (as a proxy does). */
+  private accept(containerPort: number, socket: Socket): void {
+    socket.on("error", () => socket.destroy());
+    if (this.running && this.inner.has(containerPort)) {
+      this.connectTo(containerPort, "127.0.0.1").then(
+        (upstream) => {
+          upstream.on("error", () => socket.destroy());
+          socket.on("close", () => upstream.destroy());
+          upstream.on("close", () => socket.destroy());
+          socket.pipe(upstream).pipe(socket);
+        },
+        () => socket.destroy(),
+      );
+      return;
+    }
+    let http = this.httpServers.get(containerPort);
+    if (!http) this.httpServers.set(containerPort, (http = createHttpServer((req, res) => this.answer(containerPort, req, res))));
+    http.emit("connection", socket);
+  }
+
   private async openPorts(): Promise<PortListener[]> {
     const listeners: PortListener[] = [];
     try {
       for (const mapping of this.spec.ports ?? []) {
-        listeners.push(await openPort(mapping, (req, res) => this.answer(mapping.containerPort, req, res)));
+        listeners.push(await openPort(mapping, (socket) => this.accept(mapping.containerPort, socket)));
       }
       return listeners;
     } catch (err) {
@@ -247,7 +316,9 @@ export class MemoryNode {
     const stderr = this.log.writer("stderr");
     const ctx: ProcessContext = { io: { stdin: bufferInput(EMPTY), stdout, stderr }, env: this.env(), cwd: this.cwd(), machine: this.machine, signal };
     try {
-      return await runProgram(this.command(), ctx);
+      // A process that does not end on the signal is killed, as the engine does after the stop's grace period.
+      const killed = new Promise<number>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+      return await Promise.race([(this.main ?? runProgram)(this.command(), ctx), killed]);
     } catch (err) {
       if (signal.aborted) return EXIT_SIGTERM;
       await stderr.write(`memory runtime: ${errorMessage(err)}\n`);
@@ -262,6 +333,9 @@ export class MemoryNode {
     if (this.process !== process) return;
     this.process = undefined;
     this.servers.clear();
+    const inner = [...this.inner.values()];
+    this.inner.clear();
+    await Promise.all(inner.map((l) => l.close()));
     this.exitCode = code;
     if (!process.stopping && shouldRestart(this.spec.restart, code)) {
       this.state = "restarting";
@@ -280,6 +354,8 @@ export class MemoryNode {
     const listeners = this.listeners;
     this.listeners = [];
     await Promise.all(listeners.map((l) => l.close()));
+    for (const http of this.httpServers.values()) http.close();
+    this.httpServers.clear();
     this.log.notify();
   }
 }

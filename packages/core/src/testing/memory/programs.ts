@@ -1,5 +1,6 @@
 /** The busybox a memory node runs instead of its image: echo, cat, wc, sleep, stat, wget, httpd (sh is the shell's, shell.ts). */
 import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import { posix } from "node:path";
 import { K3tsError } from "../../errors.js";
 import { type FileStat, FsError, type NodeFs } from "./fs.js";
@@ -26,10 +27,28 @@ export type HttpGetResult =
 /** What an emulated program sees of the node it runs in. */
 export interface Machine {
   readonly fs: NodeFs;
+  /** The programs the node's image holds (see MemoryImageBehaviour), found before busybox's. */
+  readonly programs: ReadonlyMap<string, Program>;
+  /** The node's address on its first network, if it has one. */
+  address(): string | undefined;
+  /** What `host` resolves to from this node, as the engine's DNS answers (undefined: not found). */
+  resolve(host: string): string | undefined;
   /** Serves `dir` over HTTP on `port` inside the node; returns the function that stops it, or undefined when the port is taken. */
   serve(port: number, dir: string): (() => void) | undefined;
   /** An HTTP GET from this node to `host:port` (resolved like the engine's DNS would). */
   httpGet(host: string, port: number, path: string): HttpGetResult;
+  /**
+   * Takes TCP connections to `port` inside the node, from other nodes (`connect`) and through a host port published
+   * for it. Resolves to the function that stops listening, or undefined when the port is taken. Listeners end with the
+   * node's main process.
+   */
+  listen(port: number, onConnection: (socket: Socket) => void): Promise<(() => void) | undefined>;
+  /**
+   * A TCP connection from this node to `host:port`, the host resolved as the engine's DNS would (its own name,
+   * localhost, a node on a common network by name, alias or address). Rejects as a socket does: `ENOTFOUND` for a
+   * name that does not resolve, `ECONNREFUSED` when nothing listens there.
+   */
+  connect(host: string, port: number): Promise<Socket>;
 }
 
 export interface ProcessContext {

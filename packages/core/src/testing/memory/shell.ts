@@ -575,7 +575,7 @@ export async function runProgram(argv: string[], ctx: ProcessContext): Promise<n
   throwIfAborted(ctx.signal);
   const [arg0 = "", ...args] = argv;
   const name = arg0.includes("/") && BIN_DIRS.has(posix.dirname(arg0)) ? posix.basename(arg0) : arg0;
-  const program = PROGRAMS.get(name);
+  const program = ctx.machine.programs.get(name) ?? PROGRAMS.get(name);
   if (program) return program(args, ctx);
   await ctx.io.stderr.write(`sh: ${arg0}: not found (the memory runtime emulates ${[...PROGRAMS.keys()].join(", ")})\n`);
   return 127;
