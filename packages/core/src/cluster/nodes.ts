@@ -20,6 +20,7 @@ import {
   readLoadBalancerState,
   recreateLoadBalancer,
   removeTarget,
+  type LoadBalancerState,
 } from "./loadbalancer/index.js";
 import { serverAddresses } from "./addresses.js";
 import { validateDnsLabel } from "./parse.js";
@@ -138,6 +139,8 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
   }
   await ensureImages(runtime, specs.map((s) => s.image), { progress, ...o });
   const made: string[] = [];
+  // The load balancer's state as it was, once this add began to change it: put back if the add fails.
+  let lbBefore: LoadBalancerState | undefined;
   try {
     await withStep(progress, `Adding ${specs.length} ${opts.role}(s) to ${clusterName}`, async () => {
       for (const node of specs) {
@@ -164,7 +167,9 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
     if (lbName) {
       const state = await readLoadBalancerState(runtime, lbName, signal);
       const added = indices.map((index, i) => ({ name: made[i]!, index }));
+      const before = structuredClone(state);
       if (addTargets(state, opts.role, added, [...cluster.servers, ...cluster.agents].map((n) => n.name))) {
+        lbBefore = before;
         await withStep(progress, `Adding ${made.join(", ")} to load balancer ${lbName}`, () =>
           applyLoadBalancerState(runtime, lbName, state, cluster.servers.length + (opts.role === "server" ? made.length : 0), signal),
         );
@@ -182,6 +187,12 @@ export async function addNodes(clusterName: string, opts: AddNodesOptions): Prom
     if (made.length) {
       const access = await accessIfReachable(runtime, clusterName);
       for (const name of made) await deleteNodeObject(access, name, opts.logger);
+    }
+    // A state written with the new nodes in it would name nodes that are gone: nginx refuses every later reload.
+    if (lbName && lbBefore) {
+      await applyLoadBalancerState(runtime, lbName, lbBefore, cluster.servers.length).catch((e: unknown) =>
+        opts.logger?.warn(`the load balancer ${lbName} could not be put back as it was (${(e as Error).message}): its upstreams may name ${made.join(", ")}, which are gone, and nginx refuses to reload until they are taken out`),
+      );
     }
     throw err;
   }

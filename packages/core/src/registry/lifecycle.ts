@@ -295,9 +295,17 @@ async function rollingRestart(cluster: ClusterSummary, opts: ConnectOptions): Pr
   // Read before the restarts: the credentials stay valid, and a restarting server rewrites the file.
   const access = accessFromKubeconfig(await getKubeconfig(cluster.name, { runtime }));
   for (const n of nodes) {
+    throwIfAborted(signal, "registry connect");
     await withStep(progress, `Restarting ${n.name} (k3s reads registries.yaml when it starts)`, async () => {
-      await runtime.nodes.stop(n.name, o);
-      await runtime.nodes.start(n.name, o);
+      // Stopped, then started again whatever the signal says: an abort between the two would leave the node down.
+      await runtime.nodes.stop(n.name);
+      await runtime.nodes.start(n.name).catch((err: unknown) => {
+        throw new K3tsError(isK3tsError(err) ? err.code : "RUNTIME_ERROR", `${n.name} was stopped to read the new registries.yaml and did not start again: ${(err as Error).message}`, {
+          meta: { node: n.name },
+          hint: `start it with k3ts node start ${n.name}`,
+          cause: err,
+        });
+      });
     });
   }
   // nginx resolved the servers' addresses when it loaded its config; a restarted node may have a new one (Podman).

@@ -62,9 +62,11 @@ export function loadBalancerConfig(state: LoadBalancerState, servers: number): s
 
 /** The files that hold a state in the LB node: the state itself and the nginx.conf rendered from it. */
 export function loadBalancerFiles(state: LoadBalancerState, servers: number): Array<{ path: string; content: string; mode: number }> {
+  // The configuration first, the state last: a write that fails half-way leaves a state that says the change is not
+  // made yet, so the change made again writes both (a state that ran ahead of nginx.conf made a node delete skip it).
   return [
-    { path: LB_STATE_PATH, content: `${JSON.stringify(state, null, 2)}\n`, mode: 0o644 },
     { path: LB_CONFIG_PATH, content: loadBalancerConfig(state, servers), mode: 0o644 },
+    { path: LB_STATE_PATH, content: `${JSON.stringify(state, null, 2)}\n`, mode: 0o644 },
   ];
 }
 

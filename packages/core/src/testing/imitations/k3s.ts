@@ -35,6 +35,7 @@ import { posix } from "node:path";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import { FsError } from "../memory/fs.js";
+import { splice } from "../memory/io.js";
 import { type Machine, type Program, type ProcessContext, unsupported } from "../memory/programs.js";
 
 /** The cluster's certificates, PEM: a CA, the API's serving pair (SAN 127.0.0.1 and localhost), an admin client pair. */
@@ -467,12 +468,7 @@ async function k3s(args: string[], ctx: ProcessContext, opts: Required<K3sImitat
     stop = await machine.listen(API_PORT, (client) => {
       client.on("error", () => client.destroy());
       machine.connect(target.hostname, Number(target.port || API_PORT)).then(
-        (upstream) => {
-          upstream.on("error", () => client.destroy());
-          client.on("close", () => upstream.destroy());
-          upstream.on("close", () => client.destroy());
-          client.pipe(upstream).pipe(client);
-        },
+        (upstream) => splice(client, upstream),
         () => client.destroy(),
       );
     });

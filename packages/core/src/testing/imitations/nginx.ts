@@ -22,6 +22,7 @@
 import type { Socket } from "node:net";
 import { posix } from "node:path";
 import { FsError } from "../memory/fs.js";
+import { splice } from "../memory/io.js";
 import { type Machine, type Program, type ProcessContext, unsupported } from "../memory/programs.js";
 
 const CONF = "/etc/nginx/nginx.conf";
@@ -180,6 +181,8 @@ interface Master {
   stops: Map<string, () => void>;
   /** Reads the configuration again and moves to it; what it throws leaves the old one in place. */
   reload(): Promise<void>;
+  /** Writes to the master's error log (the container's stderr). */
+  log(text: string): Promise<void>;
 }
 
 const masters = new WeakMap<Machine, Master>();
@@ -190,11 +193,7 @@ function proxy(client: Socket, upstream: Upstream, machine: Machine): void {
     if (tries === 0 || client.destroyed) return void client.destroy();
     const target = upstream.servers[upstream.next++ % upstream.servers.length]!;
     try {
-      const server = await machine.connect(target.ip, target.port);
-      server.on("error", () => client.destroy());
-      client.on("close", () => server.destroy());
-      server.on("close", () => client.destroy());
-      client.pipe(server).pipe(client);
+      splice(client, await machine.connect(target.ip, target.port));
     } catch {
       await attempt(tries - 1);
     }
@@ -250,7 +249,8 @@ export const nginxImitation: Program = async (args, ctx) => {
       await ctx.io.stderr.write(`nginx: [error] open() "${config.pidFile}" failed (2: No such file or directory)\n`);
       return 1;
     }
-    await master.reload().catch(async (err: unknown) => ctx.io.stderr.write(`${(err as Error).message}\n`));
+    // The signal is sent: what the master then meets goes to its own log (error_log stderr), not to this command.
+    await master.reload().catch(async (err: unknown) => master.log(`${(err as Error).message}\n`));
     return 0;
   }
   if (flag !== undefined && !(flag === "-g" && args[1] === "daemon off;" && args.length === 2)) throw unsupported(`nginx ${args.join(" ")}`);
@@ -261,6 +261,7 @@ export const nginxImitation: Program = async (args, ctx) => {
     master = {
       config,
       stops: new Map(),
+      log: (text) => ctx.io.stderr.write(text),
       reload: async () => {
         const next = load(machine);
         await bind(machine, master, next);

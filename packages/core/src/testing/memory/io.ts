@@ -1,5 +1,6 @@
 /** Process I/O: the outputs and inputs a process of a memory node reads and writes (buffers, streams, files). */
-import type { Readable} from "node:stream";
+import type { Socket } from "node:net";
+import type { Readable } from "node:stream";
 import { type Writable } from "node:stream";
 import { raceAbort } from "../../errors.js";
 import type { ExecOptions } from "../../runtime.js";
@@ -75,4 +76,13 @@ export function fileOutput(fs: NodeFs, path: string, append: boolean): Output {
   if (append) fs.append(path, EMPTY);
   else fs.write(path, EMPTY);
   return { write: async (data) => fs.append(path, toBuffer(data)) };
+}
+
+/** Joins two connections both ways, as a proxy does: either one ending or failing ends the other. */
+export function splice(a: Socket, b: Socket): void {
+  for (const [from, to] of [[a, b], [b, a]] as const) {
+    from.on("error", () => to.destroy());
+    from.on("close", () => to.destroy());
+  }
+  a.pipe(b).pipe(a);
 }

@@ -7,7 +7,7 @@ import type { Node, NodeSpec, NodeState, PortMapping, PublishedPort, RestartPoli
 import type { MemoryEngine } from "./engine.js";
 import type { FileStore, NodeFs } from "./fs.js";
 import { type PortListener, listenTcp, openPort, serveFile } from "./http.js";
-import { BufferOutput, bufferInput, execInput, writableOutput } from "./io.js";
+import { BufferOutput, bufferInput, execInput, splice, writableOutput } from "./io.js";
 import { NodeLog } from "./log.js";
 import type { Attachment } from "./network.js";
 import type { Machine, ProcessContext, ProcessIo, Program } from "./programs.js";
@@ -261,12 +261,7 @@ export class MemoryNode {
     socket.on("error", () => socket.destroy());
     if (this.running && this.inner.has(containerPort)) {
       this.connectTo(containerPort, "127.0.0.1").then(
-        (upstream) => {
-          upstream.on("error", () => socket.destroy());
-          socket.on("close", () => upstream.destroy());
-          upstream.on("close", () => socket.destroy());
-          socket.pipe(upstream).pipe(socket);
-        },
+        (upstream) => splice(socket, upstream),
         () => socket.destroy(),
       );
       return;
