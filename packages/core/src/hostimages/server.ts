@@ -38,6 +38,8 @@ export interface HostImageRegistryOptions {
   /** Closes the registry when it fires. */
   signal?: AbortSignal;
   logger?: Logger;
+  /** Let the process end while it listens (a program's registry lives as long as the program, not longer). */
+  unref?: boolean;
 }
 
 export interface HostImageRegistry {
@@ -45,8 +47,18 @@ export interface HostImageRegistry {
   readonly url: string;
   readonly port: number;
   readonly cache: HostImageCache;
+  /** What it has sent so far (a snapshot): manifests and blobs whose bodies went out whole, and the blobs' bytes. */
+  readonly served: HostImagesServed;
   /** Stops listening, ends open connections and exports; the port is free when it resolves. Idempotent. */
   close(): Promise<void>;
+}
+
+/** Counts of what the registry sent: GETs answered in full (or the asked range), HEADs not counted. */
+export interface HostImagesServed {
+  manifests: number;
+  blobs: number;
+  /** Bytes of blob bodies sent (config and layers): what entered the nodes through the registry. */
+  blobBytes: number;
 }
 
 export type DistributionErrorCode = "MANIFEST_UNKNOWN" | "BLOB_UNKNOWN" | "NAME_UNKNOWN" | "NAME_INVALID" | "DIGEST_INVALID" | "UNSUPPORTED" | "UNKNOWN";
@@ -71,6 +83,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 
 class HostImages {
   readonly #resolving = new Map<string, Promise<CachedImage | undefined>>();
+  readonly served: HostImagesServed = { manifests: 0, blobs: 0, blobBytes: 0 };
 
   constructor(
     private readonly runtime: Runtime,
@@ -176,6 +189,10 @@ class HostImages {
       });
       if (req.method === "HEAD" || blob.size === 0) return void res.end();
       await pipeline(createReadStream(blob.path, { start, end }), res);
+      if (unknown === "BLOB_UNKNOWN") {
+        this.served.blobs++;
+        this.served.blobBytes += end - start + 1;
+      } else this.served.manifests++;
     } finally {
       await lease.release();
     }
@@ -207,6 +224,7 @@ export async function startHostImageRegistry(options: HostImageRegistryOptions):
     );
     server.listen(options.port ?? 0, host, () => resolve());
   });
+  if (options.unref) server.unref();
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -219,5 +237,13 @@ export async function startHostImageRegistry(options: HostImageRegistryOptions):
   options.signal?.addEventListener("abort", close, { once: true });
   const shown = host.includes(":") ? `[${host}]` : host;
   logger.debug("host images: serving", { url: `http://${shown}:${port}`, cacheDir: options.cacheDir });
-  return { url: `http://${shown}:${port}`, port, cache, close };
+  return {
+    url: `http://${shown}:${port}`,
+    port,
+    cache,
+    get served() {
+      return { ...images.served };
+    },
+    close,
+  };
 }
