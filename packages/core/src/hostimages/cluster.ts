@@ -93,6 +93,8 @@ export interface ClusterHostImagesOptions {
   logger?: Logger;
   /** As HostImageRegistryOptions.unref. */
   unref?: boolean;
+  /** As HostImageRegistryOptions.awaitAddressMs (default 10 minutes: a create's limit is 5). */
+  awaitAddressMs?: number;
 }
 
 /** Starts a host-images registry on the address the nodes reach the host at. */
@@ -109,5 +111,7 @@ export async function startClusterHostImages(options: ClusterHostImagesOptions):
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.unref ? { unref: true } : {}),
+    // Podman makes the network's bridge (the gateway's address) when the first node joins it.
+    awaitAddressMs: options.awaitAddressMs ?? 10 * 60_000,
   });
 }

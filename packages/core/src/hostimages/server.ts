@@ -21,6 +21,7 @@ import { pipeline } from "node:stream/promises";
 import { K3tsError, isK3tsError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { Runtime } from "../runtime.js";
+import { freePort } from "../cluster/query.js";
 import { HostImageCache, type CachedImage } from "./cache.js";
 import { exportImage } from "./export.js";
 import { REPOSITORY_NAME, SHA256_DIGEST, TAG, engineRefs } from "./names.js";
@@ -40,6 +41,13 @@ export interface HostImageRegistryOptions {
   logger?: Logger;
   /** Let the process end while it listens (a program's registry lives as long as the program, not longer). */
   unref?: boolean;
+  /**
+   * When `host` is no address of this machine yet, how long to keep trying (ms) instead of failing:
+   * Podman makes a network's bridge, and its gateway address, when the first container joins it, after
+   * the nodes' registries.yaml must name the endpoint. The port is then picked at once (free on the
+   * loopback), the endpoint returned, and the registry listens as soon as the address is there.
+   */
+  awaitAddressMs?: number;
 }
 
 export interface HostImageRegistry {
@@ -199,6 +207,20 @@ class HostImages {
   }
 }
 
+/** Tries `listen(port)` every 100 ms while the address is not there (EADDRNOTAVAIL), for at most `ms`, until stopped. */
+async function listenOnceThere(listen: (port: number) => Promise<void>, port: number, ms: number, stop: AbortSignal): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 100).unref());
+    if (stop.aborted) throw new K3tsError("ABORTED", "closed before the address was there");
+    try {
+      return await listen(port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRNOTAVAIL" || Date.now() > deadline) throw err;
+    }
+  }
+}
+
 /**
  * Starts the host-images registry (see the module comment) on `host:port` with its cache in
  * `cacheDir`. It runs until `close()` or the signal.
@@ -218,22 +240,49 @@ export async function startHostImageRegistry(options: HostImageRegistryOptions):
     });
   });
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(err.code === "EADDRINUSE" ? new K3tsError("PORT_IN_USE", `${host}:${options.port} is in use`, { meta: { host, port: options.port }, cause: err }) : err),
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      // Both listeners go either way: a listen retried while the address is not there adds none that stay.
+      const settle = () => {
+        server.off("error", failed);
+        server.off("listening", listening);
+      };
+      const listening = () => (settle(), resolve());
+      const failed = (err: NodeJS.ErrnoException) => {
+        settle();
+        reject(err.code === "EADDRINUSE" ? new K3tsError("PORT_IN_USE", `${host}:${port} is in use`, { meta: { host, port }, cause: err }) : err);
+      };
+      server.once("error", failed);
+      server.once("listening", listening);
+      server.listen(port, host);
+    });
+  let port: number;
+  let waiting: Promise<void> | undefined;
+  try {
+    await listen(options.port ?? 0);
+    port = (server.address() as AddressInfo).port;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EADDRNOTAVAIL" || !options.awaitAddressMs) throw err;
+    port = options.port ?? (await freePort("127.0.0.1"));
+    waiting = listenOnceThere(listen, port, options.awaitAddressMs, stop.signal).then(
+      () => logger.debug("host images: the address is there, listening", { host, port }),
+      (e: unknown) => {
+        if (!stop.signal.aborted) logger.warn(`host images: could not listen on ${host}:${port} (${(e as Error).message}); the nodes pull from the registries themselves`);
+      },
     );
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
+  }
   if (options.unref) server.unref();
-  const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= new Promise<void>((resolve) => {
       options.signal?.removeEventListener("abort", close);
       stop.abort();
+      if (!server.listening) return resolve(waiting);
       server.close(() => resolve());
       server.closeAllConnections();
-    }).then(() => images.settled()));
+    })
+      .then(() => (server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : undefined))
+      .then(() => images.settled()));
   options.signal?.addEventListener("abort", close, { once: true });
   const shown = host.includes(":") ? `[${host}]` : host;
   logger.debug("host images: serving", { url: `http://${shown}:${port}`, cacheDir: options.cacheDir });

@@ -1,6 +1,6 @@
 /** Host images for a cluster: where the registry listens, what it mirrors, and how a create wires it into the nodes (memory runtime). */
 import { Readable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { createCluster } from "../../src/cluster/create.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
@@ -104,7 +104,8 @@ describe("what the registry served", () => {
     await fetch(`${registry.url}/v2/library/app/blobs/${manifest.config.digest}`, { method: "HEAD" });
     for (const d of [manifest.config, ...manifest.layers]) await (await fetch(`${registry.url}/v2/library/app/blobs/${d.digest}`)).arrayBuffer();
     expect(manifest.layers.map((l) => l.digest)).toEqual(image.layers.map((l) => sha256(l)));
-    expect(registry.served).toEqual({ manifests: 1, blobs: 3, blobBytes: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0) });
+    // Counted once the registry's side of each send has finished (a moment after the client has the bytes).
+    await vi.waitFor(() => expect(registry.served).toEqual({ manifests: 1, blobs: 3, blobBytes: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0) }));
   });
 });
 
@@ -170,5 +171,18 @@ describe("createCluster with hostImages (memory runtime)", () => {
     await createCluster(spec, { runtime, hostImages: async () => ((asked = true), { endpoint: "http://x:1", close: async () => {} }) }).catch(() => undefined);
     expect(asked).toBe(false);
     expect(paths).not.toContain("/etc/rancher/k3s/registries.yaml");
+  });
+});
+
+describe("an address that is not there yet (Podman makes a network's bridge when the first container joins it)", () => {
+  it("the endpoint is returned at once with a port picked; close() ends the wait", async (t) => {
+    const registry = await startClusterHostImages({ runtime: withStore(), cacheDir: await tempDir(t), address: "10.255.255.1" });
+    expect(registry.url).toMatch(/^http:\/\/10\.255\.255\.1:\d+$/);
+    expect(registry.port).toBeGreaterThan(0);
+    await registry.close();
+  });
+
+  it("without a wait, it is the engine-free error at once", async (t) => {
+    await expect(startClusterHostImages({ runtime: withStore(), cacheDir: await tempDir(t), address: "10.255.255.1", awaitAddressMs: 0 })).rejects.toMatchObject({ code: "EADDRNOTAVAIL" });
   });
 });
