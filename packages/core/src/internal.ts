@@ -5,7 +5,7 @@
  */
 export { redactSecrets } from "./errors.js";
 export { runtimeSearchDirs } from "./plugin.js";
-export { K3S_API_PORT, KUBECONFIG_IN_NODE, names } from "./cluster/spec.js";
+export { K3S_API_PORT, KUBECONFIG_IN_NODE, REGISTRIES_YAML, names } from "./cluster/spec.js";
 export { parseNodeFilter, splitFilters } from "./cluster/filters.js";
 export { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES, readFilteredString } from "./cluster/options.js";
 export type { FilteredOption, FilteredOptionRow, FilteredValue, SwitchOption, SwitchOptionRow } from "./cluster/options.js";

@@ -8,8 +8,8 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { K3tsError, LABELS, VERSION, createCluster as coreCreateCluster, deleteCluster, getCluster as coreGetCluster, getKubeconfig, importImages as coreImportImages, selectRuntime, silentLogger, startCluster, stopCluster, type ClusterSpec, type ClusterSummary, type HostImagesServer, type DeleteResult, type ImageSource, type ImportImagesResult, type Logger, type Node, type NodeSummary, type Progress, type Runtime } from "@k3ts/core";
-import { K3S_API_PORT, hostImagesCacheDir, rewriteKubeconfig, startClusterHostImages, TOKEN_FILE_IN_NODE } from "@k3ts/core/internal";
+import { K3tsError, LABELS, VERSION, isK3tsError, createCluster as coreCreateCluster, deleteCluster, getCluster as coreGetCluster, getKubeconfig, importImages as coreImportImages, selectRuntime, silentLogger, startCluster, stopCluster, type ClusterSpec, type ClusterSummary, type HostImagesServer, type DeleteResult, type ImageSource, type ImportImagesResult, type Logger, type Node, type NodeSummary, type Progress, type Runtime } from "@k3ts/core";
+import { K3S_API_PORT, REGISTRIES_YAML, hostImagesCacheDir, parseRegistriesConfig, rewriteKubeconfig, startClusterHostImages, TOKEN_FILE_IN_NODE } from "@k3ts/core/internal";
 import { deleteOnExit, processEndingBySignal } from "./cleanup.js";
 import { isReaped, reapOnCrash, reapTargetFor, reaperEnabled, type ReapTarget } from "./reaper-client.js";
 import { forwardService, type Endpoint, type EndpointOptions } from "./endpoint.js";
@@ -65,15 +65,43 @@ interface HostImagesState {
  * The SDK's host-images server: the registry in this process (it does not keep the process alive), its cache
  * in `cacheDir`. `started` holds it once it runs.
  */
-function inProcessHostImages(runtime: Runtime, cacheDir: string, logger: Logger): { serve: HostImagesServer; started: () => HostImagesState | undefined } {
+function inProcessHostImages(
+  runtime: Runtime,
+  cacheDir: string,
+  logger: Logger,
+): { serve: HostImagesServer; resume: (endpoint: string) => Promise<void>; started: () => HostImagesState | undefined } {
   let state: HostImagesState | undefined;
-  const serve: HostImagesServer = async ({ address }) => {
+  const start = async (address: string, port?: number) => {
     // Not the create's signal: the registry outlives the create, until the handle is disposed.
-    const registry = await startClusterHostImages({ runtime, cacheDir, address, logger, unref: true });
+    const registry = await startClusterHostImages({ runtime, cacheDir, address, logger, unref: true, ...(port ? { port } : {}) });
     state = { url: registry.url, served: () => registry.served, close: () => registry.close(), cacheDir };
+    return registry;
+  };
+  const serve: HostImagesServer = async ({ address }) => {
+    const registry = await start(address);
     return { endpoint: registry.url, close: () => registry.close() };
   };
-  return { serve, started: () => state };
+  // A reused cluster's nodes read the endpoint they were made with: the registry listens there again.
+  const resume = async (endpoint: string) => {
+    const url = new URL(endpoint);
+    await start(url.hostname, Number(url.port)).catch((err: unknown) => {
+      if (!isK3tsError(err, "PORT_IN_USE")) throw err;
+      logger.warn(`host images: ${endpoint} is taken (another program serves this cluster's host images?); this one serves none`);
+    });
+  };
+  return { serve, resume, started: () => state };
+}
+
+/** The host-images endpoint a cluster's nodes were made with: the first endpoint of both docker.io and localhost in server-0's registries.yaml. */
+async function recordedHostImagesEndpoint(runtime: Runtime, server0: string, signal?: AbortSignal): Promise<string | undefined> {
+  const text = await runtime.nodes.readFile(server0, REGISTRIES_YAML, signal ? { signal } : {}).then(
+    (b) => b.toString("utf8"),
+    () => undefined,
+  );
+  if (text === undefined) return undefined;
+  const mirrors = parseRegistriesConfig(text, `${REGISTRIES_YAML} in ${server0}`).mirrors ?? {};
+  const endpoint = mirrors["docker.io"]?.endpoint?.[0];
+  return endpoint && endpoint === mirrors.localhost?.endpoint?.[0] && /^http:\/\/\d+\.\d+\.\d+\.\d+:\d+$/.test(endpoint) ? endpoint : undefined;
 }
 
 /** Stops a host-images registry and, with `removeCache`, removes its cache. */
@@ -432,6 +460,12 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
     if (nodes.length > 0) {
       await checkReuse(runtime, spec.name, nodes, spec, options.signal);
       logger.info(`reusing cluster ${spec.name}`);
+      if (hostImages) {
+        const server0 = nodes.find((n) => n.labels[LABELS.role] === "server" && n.labels[LABELS.nodeIndex] === "0") ?? nodes[0]!;
+        const endpoint = await recordedHostImagesEndpoint(runtime, server0.name, options.signal);
+        if (endpoint) await hostImages.resume(endpoint);
+        else logger.warn(`host images: the nodes of cluster ${spec.name} name no host-images endpoint; none is served`);
+      }
       const cluster = handle(false, undefined);
       if (nodes.some((n) => n.state !== "running")) await cluster.start({ wait: spec.wait, timeoutMs: spec.timeoutMs });
       return cluster;

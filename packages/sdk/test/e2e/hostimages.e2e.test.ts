@@ -16,7 +16,7 @@ import { execa } from "execa";
 import { parse } from "yaml";
 import type { Runtime } from "@k3ts/core";
 import { hostImagesCacheDir, names } from "@k3ts/core/internal";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createCluster } from "../../src/cluster.ts";
 import { ENGINES, POD_IMAGE, fresh, kubectl, leftovers, runtimeFor, testOptions, type Engine } from "./helpers.ts";
 
@@ -151,5 +151,27 @@ for (const engine of ENGINES) {
         for (const id of ids) await execa(engine, ["rmi", "-f", id], { reject: false });
       }
     }, 420_000);
+
+    it("a reused cluster's host images listen again on the endpoint its nodes were made with", async () => {
+      const name = await fresh(rt, `sdk-e2e-hostimg-r-${engine[0]}`);
+      const options = { ...testOptions(name, rt), loadBalancer: false, hostImages: true, keep: true };
+      const first = await createCluster(options);
+      const url = first.hostImages!.url;
+      // Kept: disposing the handle stops its registry and leaves the cluster.
+      await first[Symbol.asyncDispose]();
+      await expect(fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+      const again = await createCluster({ ...options, reuse: true });
+      try {
+        expect(again.created).toBe(false);
+        expect(again.hostImages?.url).toBe(url);
+        const pulled = await rt.nodes.exec(names.server(name, 0), ["crictl", "pull", POD_IMAGE]);
+        expect(pulled.exitCode, `${pulled.stdout}${pulled.stderr}`).toBe(0);
+        await vi.waitFor(() => expect(again.hostImages!.served.blobs).toBeGreaterThan(0));
+      } finally {
+        await again.delete();
+      }
+      expect(await leftovers(rt, name)).toEqual([]);
+      expect(existsSync(hostImagesCacheDir(name, {}))).toBe(false);
+    }, 300_000);
   });
 }
