@@ -39,7 +39,7 @@ export interface HostImageRegistryOptions {
   /** Closes the registry when it fires. */
   signal?: AbortSignal;
   logger?: Logger;
-  /** Let the process end while it listens (a program's registry lives as long as the program, not longer). */
+  /** Let the process end while it listens or holds connections (a program's registry lives as long as the program, not longer). */
   unref?: boolean;
   /**
    * When `host` is no address of this machine yet, how long to keep trying (ms) instead of failing:
@@ -271,7 +271,11 @@ export async function startHostImageRegistry(options: HostImageRegistryOptions):
       },
     );
   }
-  if (options.unref) server.unref();
+  if (options.unref) {
+    server.unref();
+    // Nor do the nodes' keep-alive connections keep it alive.
+    server.on("connection", (socket) => socket.unref());
+  }
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= new Promise<void>((resolve) => {
