@@ -262,7 +262,8 @@ export async function startHostImageRegistry(options: HostImageRegistryOptions):
     await listen(options.port ?? 0);
     port = (server.address() as AddressInfo).port;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EADDRNOTAVAIL" || !options.awaitAddressMs) throw err;
+    if ((err as NodeJS.ErrnoException).code !== "EADDRNOTAVAIL") throw err;
+    if (!options.awaitAddressMs) throw new K3tsError("INVALID_ARGUMENT", `host images: ${host} is no address of this machine`, { meta: { host }, cause: err });
     port = options.port ?? (await freePort("127.0.0.1"));
     waiting = listenOnceThere(listen, port, options.awaitAddressMs, stop.signal).then(
       () => logger.debug("host images: the address is there, listening", { host, port }),
