@@ -233,10 +233,7 @@ async function claimName<T>(run: CreateRun, make: () => Promise<T>): Promise<T> 
  */
 async function serveHostImages(run: CreateRun, info: RuntimeInfo, network: NetworkInfo): Promise<HostImagesMirror> {
   const { spec, opts, progress, signal, undo } = run;
-  const serve = opts.hostImages;
-  if (!serve) {
-    throw new K3tsError("INVALID_ARGUMENT", "hostImages: the cluster asks for the host's images, but nothing serves them (pass LifecycleOptions.hostImages)", { meta: { where: "hostImages" } });
-  }
+  const serve = opts.hostImages!;
   const address = hostImagesAddress(info, network.gateway);
   const service = await withStep(progress, `Serving the engine's images to the nodes on ${address}`, () => serve({ cluster: spec.name, address, network, ...(signal ? { signal } : {}) }));
   undo.push({ what: `host images registry ${service.endpoint}`, run: () => service.close() });
@@ -247,6 +244,9 @@ async function serveHostImages(run: CreateRun, info: RuntimeInfo, network: Netwo
 export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise<Prepared> {
   const { spec, runtime, progress, logger, signal, undo, opts } = run;
   const o = callOpts(run);
+  if (spec.hostImages && !opts.hostImages) {
+    throw new K3tsError("INVALID_ARGUMENT", "hostImages: the cluster asks for the host's images, but nothing serves them (pass LifecycleOptions.hostImages)", { meta: { where: "hostImages" } });
+  }
   const registries = await resolveClusterRegistries(spec, runtime, opts.env ?? process.env, signal);
   const userFiles = await readUserFiles(spec);
   if ((registries.use.length || registries.create || registries.userConfig || spec.hostImages) && spec.volumes.some((v) => v.value.target === REGISTRIES_YAML)) {
