@@ -59,7 +59,8 @@ export { BUILTIN_RUNTIMES, loadRuntimePlugin, selectRuntime } from "./plugin.js"
 export type { LoadPluginOptions, SelectRuntimeOptions, SelectedRuntime } from "./plugin.js";
 export { packFile, extractFirstFile } from "./tar.js";
 export { DEFAULT_CLUSTER_NAME, DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, DEFAULT_LB_IMAGE } from "./cluster/spec.js";
-export type { ApiSpec, ClusterSpec, Filtered, KeyValue, NodeFilter, NodeGroup, PortSpec, MountSpec } from "./cluster/spec.js";
+export type { ApiSpec, ClusterSpec, Filtered, HostImagesSpec, KeyValue, NodeFilter, NodeGroup, PortSpec, MountSpec } from "./cluster/spec.js";
+export type { HostImagesRequest, HostImagesServer, HostImagesService } from "./hostimages/types.js";
 export { MAX_NODES } from "./cluster/plan.js";
 export { createCluster } from "./cluster/create.js";
 export { deleteCluster, startCluster, stopCluster } from "./cluster/lifecycle.js";

@@ -5,7 +5,7 @@
  */
 export { redactSecrets } from "./errors.js";
 export { runtimeSearchDirs } from "./plugin.js";
-export { K3S_API_PORT, KUBECONFIG_IN_NODE, names } from "./cluster/spec.js";
+export { K3S_API_PORT, KUBECONFIG_IN_NODE, REGISTRIES_YAML, names } from "./cluster/spec.js";
 export { parseNodeFilter, splitFilters } from "./cluster/filters.js";
 export { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES, readFilteredString } from "./cluster/options.js";
 export type { FilteredOption, FilteredOptionRow, FilteredValue, SwitchOption, SwitchOptionRow } from "./cluster/options.js";
@@ -36,3 +36,6 @@ export {
 export { registryImage } from "./registry/cluster.js";
 export { specFromEnvironment, toK3tsYaml, STARTER_CONFIG, configKind, K3TS_CONFIG_SCHEMA, K3TS_ENVIRONMENT_SCHEMA } from "./config/index.js";
 export { formatBytes } from "./images/index.js";
+export { hostImagesCacheDir, parseHostImagesMirror, startClusterHostImages } from "./hostimages/cluster.js";
+export type { ClusterHostImagesOptions } from "./hostimages/cluster.js";
+export type { HostImageRegistry, HostImagesServed } from "./hostimages/server.js";

@@ -8,8 +8,8 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { K3tsError, LABELS, VERSION, createCluster as coreCreateCluster, deleteCluster, getCluster as coreGetCluster, getKubeconfig, importImages as coreImportImages, selectRuntime, silentLogger, startCluster, stopCluster, type ClusterSpec, type ClusterSummary, type DeleteResult, type ImageSource, type ImportImagesResult, type Logger, type Node, type NodeSummary, type Progress, type Runtime } from "@k3ts/core";
-import { K3S_API_PORT, rewriteKubeconfig, TOKEN_FILE_IN_NODE } from "@k3ts/core/internal";
+import { K3tsError, LABELS, VERSION, isK3tsError, createCluster as coreCreateCluster, deleteCluster, getCluster as coreGetCluster, getKubeconfig, importImages as coreImportImages, selectRuntime, silentLogger, startCluster, stopCluster, type ClusterSpec, type ClusterSummary, type HostImagesServer, type DeleteResult, type ImageSource, type ImportImagesResult, type Logger, type Node, type NodeSummary, type Progress, type Runtime } from "@k3ts/core";
+import { K3S_API_PORT, REGISTRIES_YAML, hostImagesCacheDir, parseRegistriesConfig, rewriteKubeconfig, startClusterHostImages, TOKEN_FILE_IN_NODE } from "@k3ts/core/internal";
 import { deleteOnExit, processEndingBySignal } from "./cleanup.js";
 import { isReaped, reapOnCrash, reapTargetFor, reaperEnabled, type ReapTarget } from "./reaper-client.js";
 import { forwardService, type Endpoint, type EndpointOptions } from "./endpoint.js";
@@ -43,6 +43,72 @@ export interface GetClusterOptions {
   logger?: Logger;
   progress?: Progress;
   environment?: Record<string, string | undefined>;
+}
+
+/** The cluster's host-images registry, as {@link Cluster.hostImages} shows it. */
+export interface HostImagesInfo {
+  /** The endpoint the nodes pull through (`http://GATEWAY:PORT`). */
+  url: string;
+  /** What it sent so far: manifests and blobs, and the blobs' bytes (what entered the nodes through it). */
+  served: { manifests: number; blobs: number; blobBytes: number };
+}
+
+/** The host-images registry a handle runs, and its cache directory (removed with the cluster). */
+interface HostImagesState {
+  url: string;
+  served(): HostImagesInfo["served"];
+  close(): Promise<void>;
+  cacheDir: string;
+}
+
+/**
+ * The SDK's host-images server: the registry in this process (it does not keep the process alive), its cache
+ * in `cacheDir`. `started` holds it once it runs.
+ */
+function inProcessHostImages(
+  runtime: Runtime,
+  cacheDir: string,
+  logger: Logger,
+): { serve: HostImagesServer; resume: (endpoint: string) => Promise<void>; started: () => HostImagesState | undefined } {
+  let state: HostImagesState | undefined;
+  const start = async (address: string, port?: number) => {
+    // Not the create's signal: the registry outlives the create, until the handle is disposed.
+    const registry = await startClusterHostImages({ runtime, cacheDir, address, logger, unref: true, ...(port ? { port } : {}) });
+    state = { url: registry.url, served: () => registry.served, close: () => registry.close(), cacheDir };
+    return registry;
+  };
+  const serve: HostImagesServer = async ({ address }) => {
+    const registry = await start(address);
+    return { endpoint: registry.url, close: () => registry.close() };
+  };
+  // A reused cluster's nodes read the endpoint they were made with: the registry listens there again.
+  const resume = async (endpoint: string) => {
+    const url = new URL(endpoint);
+    await start(url.hostname, Number(url.port)).catch((err: unknown) => {
+      if (!isK3tsError(err, "PORT_IN_USE")) throw err;
+      logger.warn(`host images: ${endpoint} is taken (another program serves this cluster's host images?); this one serves none`);
+    });
+  };
+  return { serve, resume, started: () => state };
+}
+
+/** The host-images endpoint a cluster's nodes were made with: the first endpoint of both docker.io and localhost in server-0's registries.yaml. */
+async function recordedHostImagesEndpoint(runtime: Runtime, server0: string, signal?: AbortSignal): Promise<string | undefined> {
+  const text = await runtime.nodes.readFile(server0, REGISTRIES_YAML, signal ? { signal } : {}).then(
+    (b) => b.toString("utf8"),
+    () => undefined,
+  );
+  if (text === undefined) return undefined;
+  const mirrors = parseRegistriesConfig(text, `${REGISTRIES_YAML} in ${server0}`).mirrors ?? {};
+  const endpoint = mirrors["docker.io"]?.endpoint?.[0];
+  return endpoint && endpoint === mirrors.localhost?.endpoint?.[0] && /^http:\/\/\d+\.\d+\.\d+\.\d+:\d+$/.test(endpoint) ? endpoint : undefined;
+}
+
+/** Stops a host-images registry and, with `removeCache`, removes its cache. */
+async function stopHostImages(state: HostImagesState | undefined, removeCache: boolean): Promise<void> {
+  if (!state) return;
+  await state.close();
+  if (removeCache) await rm(state.cacheDir, { recursive: true, force: true });
 }
 
 interface ResolvedRuntime {
@@ -88,6 +154,8 @@ interface HandleState {
   progress: Progress | undefined;
   /** How the reaper deletes the cluster should the process end without doing so; undefined: no reaper. */
   reap: ReapTarget | undefined;
+  /** The host-images registry this handle runs (created with `hostImages`). */
+  hostImages?: HostImagesState;
 }
 
 /** A k3s cluster made or found by the sdk. */
@@ -122,6 +190,12 @@ export class Cluster implements AsyncDisposable {
   /** True when this handle created the cluster; false when it attached to one that was there (`reuse`, {@link getCluster}). */
   get created(): boolean {
     return this.#s.created;
+  }
+
+  /** The host-images registry this handle runs for the cluster (created with `hostImages: true`); undefined otherwise. */
+  get hostImages(): HostImagesInfo | undefined {
+    const h = this.#s.hostImages;
+    return h ? { url: h.url, served: h.served() } : undefined;
   }
 
   /** True when the cluster outlives the handle (not deleted on dispose or at exit). */
@@ -285,12 +359,16 @@ export class Cluster implements AsyncDisposable {
     // Forgotten by the reaper only once it is gone: a process killed during the delete still has it reaped.
     this.#forgetReaper?.();
     this.#forgetReaper = undefined;
+    // The host images' cache goes with the cluster.
+    await stopHostImages(this.#s.hostImages, true);
     await this.#release();
     this.#deleted = true;
     return result;
   }
 
   async #release(): Promise<void> {
+    // The registry lives as long as the handle; a kept cluster keeps its cache for the next program.
+    await stopHostImages(this.#s.hostImages, false);
     for (const dir of this.#tempDirs) await rm(dir, { recursive: true, force: true });
     this.#tempDirs.clear();
     if (this.#s.ownsRuntime) await this.#s.runtime.close?.();
@@ -365,8 +443,11 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
   const reap = !keep && reaperEnabled(options.reaper, env) ? await reapTargetFor(options.runtime, runtime, env) : undefined;
   // This create's id, known before it starts: the reaper and the exit clean-up delete only what it made.
   const createId = randomBytes(8).toString("hex");
-  const handle = (created: boolean, kubeconfigPath: string | undefined) =>
-    new Cluster({ name: spec.name, runtime, ownsRuntime: owned, keep, created, kubeconfigPath, logger, progress: options.progress, reap, ...(created ? { createId } : {}) });
+  const hostImages = spec.hostImages ? inProcessHostImages(runtime, hostImagesCacheDir(spec.name, env), logger) : undefined;
+  const handle = (created: boolean, kubeconfigPath: string | undefined) => {
+    const served = hostImages?.started();
+    return new Cluster({ name: spec.name, runtime, ownsRuntime: owned, keep, created, kubeconfigPath, logger, progress: options.progress, reap, ...(created ? { createId } : {}), ...(served ? { hostImages: served } : {}) });
+  };
   try {
     // Checked here, before core's create (which refuses a taken name too): with reuse, a taken name is attached to.
     const nodes = await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: spec.name } }, options.signal ? { signal: options.signal } : {});
@@ -379,6 +460,12 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
     if (nodes.length > 0) {
       await checkReuse(runtime, spec.name, nodes, spec, options.signal);
       logger.info(`reusing cluster ${spec.name}`);
+      if (hostImages) {
+        const server0 = nodes.find((n) => n.labels[LABELS.role] === "server" && n.labels[LABELS.nodeIndex] === "0") ?? nodes[0]!;
+        const endpoint = await recordedHostImagesEndpoint(runtime, server0.name, options.signal);
+        if (endpoint) await hostImages.resume(endpoint);
+        else logger.warn(`host images: the nodes of cluster ${spec.name} name no host-images endpoint; none is served`);
+      }
       const cluster = handle(false, undefined);
       if (nodes.some((n) => n.state !== "running")) await cluster.start({ wait: spec.wait, timeoutMs: spec.timeoutMs });
       return cluster;
@@ -395,6 +482,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
       env,
       ...(options.progress ? { progress: options.progress } : {}),
       ...(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {}),
+      ...(hostImages ? { hostImages: hostImages.serve } : {}),
     }).then((r) => {
       made = true;
       return r;
@@ -409,7 +497,11 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
           pending: creating,
           logger,
           // Only what this create made: a failed create has rolled back, and a name that was taken is someone else's.
-          dispose: async () => (made ? deleteCluster(spec.name, { runtime, createId, updateKubeconfig: spec.kubeconfig.update, ...(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {}) }) : undefined),
+          dispose: async () => {
+            const deleted = made ? await deleteCluster(spec.name, { runtime, createId, updateKubeconfig: spec.kubeconfig.update, ...(options.kubeconfigPath ? { kubeconfigPath: options.kubeconfigPath } : {}) }) : undefined;
+            await stopHostImages(hostImages?.started(), true);
+            return deleted;
+          },
           reaped: () => isReaped(spec.name),
         });
     try {
@@ -417,6 +509,8 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
       // From here the handle's own registration (which also removes the kubeconfig files it writes) takes over.
       return handle(true, result.kubeconfigPath);
     } catch (err) {
+      // The rollback stopped the registry; its cache goes too.
+      await stopHostImages(hostImages?.started(), true);
       // Rolled back because a signal ends the process: the signal, re-raised, ends it as it would have; the program sees nothing.
       if (controller.signal.aborted && processEndingBySignal()) await new Promise<never>(() => {});
       throw err;

@@ -9,7 +9,7 @@
  * KubeConfig (`applyManifests`, `installHelmChart`, `waitForRollout`, `forwardService`, `forwardPod`).
  */
 export { Cluster, createCluster, getCluster } from "./cluster.js";
-export type { GetClusterOptions, KubeconfigOptions, WriteKubeconfigOptions } from "./cluster.js";
+export type { GetClusterOptions, HostImagesInfo, KubeconfigOptions, WriteKubeconfigOptions } from "./cluster.js";
 export { Endpoint, forwardPod, forwardService } from "./endpoint.js";
 export type { EndpointEvents, EndpointOptions, EndpointTarget, ForwardPodOptions, ForwardServiceOptions } from "./endpoint.js";
 export { DEFAULT_TIMEOUT_MS } from "./options.js";

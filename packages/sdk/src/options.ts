@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput, type Filtered, type Logger, type MountSpec, type Progress, type Runtime } from "@k3ts/core";
-import { FILTERED_OPTION_NAMES, SWITCH_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseMemory, parseNodeFilter, parseSubnet, readFilteredString, specFromEnvironment, validateClusterName } from "@k3ts/core/internal";
+import { FILTERED_OPTION_NAMES, SWITCH_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseMemory, parseHostImagesMirror, parseNodeFilter, parseSubnet, readFilteredString, specFromEnvironment, validateClusterName } from "@k3ts/core/internal";
 
 /** How a cluster is described in a program: every field optional, in the CLI's string forms. */
 export interface ClusterSpecOptions {
@@ -63,6 +63,17 @@ export interface ClusterSpecOptions {
   privileged?: boolean;
   /** Servers and agents share the host's PID namespace (k3d's `--host-pid-mode`). Default false. */
   hostPidMode?: boolean;
+  /**
+   * Run the host engine's images in the cluster with no import or push: a pull-only registry in this
+   * process, serving the engine's images (only the layers a node lacks move), is the nodes' first
+   * mirror of docker.io, `localhost` (Podman's `localhost/app:dev`), the registries in `mirrors` and,
+   * where the k3s version reads it, every other registry (`*`). An image the engine does not have is
+   * pulled from its registry as before. It runs from before the nodes start until the handle is
+   * disposed or the cluster deleted (or the program ends); its cache, under
+   * `$XDG_STATE_HOME/k3ts/host-images/<cluster>`, goes with the cluster. Needs the nodes to reach the
+   * host at the network's gateway (a rootful engine on Linux). Default false.
+   */
+  hostImages?: boolean | { mirrors?: string[] };
   /** Wait for the API and every node to be Ready. Default true. */
   wait?: boolean;
   /** Give up (and roll back) after this long: a duration (`90s`, `5m`) or milliseconds; 0 = no limit. Default 5m. */
@@ -107,7 +118,7 @@ export const DEFAULT_TIMEOUT_MS = DEFAULT_CREATE_TIMEOUT_MS;
 
 const KNOWN: ReadonlySet<string> = new Set<keyof ClusterOptions>([
   "name", "servers", "agents", "image", "k3sVersion", "api", "ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels",
-  "capAdd", "hostAliases", "network", "subnet", "token", "dataVolume", "memory", "loadBalancer", "privileged", "wait", "timeout", "rollback",
+  "capAdd", "hostAliases", "network", "subnet", "token", "dataVolume", "memory", "loadBalancer", "privileged", "hostImages", "wait", "timeout", "rollback",
   "runtime", "reuse", "keep", "reaper", "updateKubeconfig", "kubeconfigPath", "signal", "logger", "progress", "environment",
   ...SWITCH_OPTION_NAMES,
 ]);
@@ -167,6 +178,16 @@ function loadBalancer(value: unknown): ClusterSpecInput["loadBalancer"] {
   const enabled = flag(o.enabled, "loadBalancer.enabled");
   const image = text(o.image, "loadBalancer.image");
   return { ...(enabled !== undefined ? { enabled } : {}), ...(image !== undefined ? { image } : {}) };
+}
+
+/** `hostImages`: off (absent from the spec, so it leaves the spec hash alone), or on with the registries it mirrors besides the defaults. */
+function hostImages(value: unknown): ClusterSpecInput["hostImages"] {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return { mirrors: [] };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid("hostImages", "want true, false or { mirrors?: string[] }", value);
+  const o = value as Record<string, unknown>;
+  for (const key of Object.keys(o)) if (key !== "mirrors") throw invalid(`hostImages.${key}`, "unknown option (known: mirrors)");
+  return { mirrors: [...new Set(list(o.mirrors, "hostImages.mirrors").map((m, i) => parseHostImagesMirror(m, `hostImages.mirrors[${i}]`)))] };
 }
 
 /** k3s's data directory, where `dataVolume` is mounted. */
@@ -237,6 +258,7 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
     memory: servers !== undefined || agents !== undefined ? { ...(servers ? { servers } : {}), ...(agents ? { agents } : {}) } : undefined,
     loadBalancer: loadBalancer(o.loadBalancer),
     privileged: flag(o.privileged, "privileged"),
+    hostImages: hostImages(o.hostImages),
     ...Object.fromEntries(SWITCH_OPTION_NAMES.map((option) => [option, flag(o[option], option)])),
     wait: flag(o.wait, "wait"),
     timeoutMs: timeout(o.timeout),

@@ -33,13 +33,14 @@ export const SPEC_FIELDS = [
   "files",
   "ulimits",
   ...SWITCH_OPTION_NAMES,
+  "hostImages",
 ] as const satisfies ReadonlyArray<keyof ClusterSpec>;
 
 /**
- * Fields the hash took in after clusters were first kept with it (core's switch options): each counts only when it is
+ * Fields the hash took in after clusters were first kept with it (core's switch options, hostImages): each counts only when it is
  * on, so a cluster kept before it existed, or without it, keeps the hash it had.
  */
-const LATER_FIELDS: ReadonlySet<SpecField> = new Set(SWITCH_OPTION_NAMES);
+const LATER_FIELDS: ReadonlySet<SpecField> = new Set([...SWITCH_OPTION_NAMES, "hostImages"]);
 
 export type SpecField = (typeof SPEC_FIELDS)[number];
 

@@ -157,6 +157,34 @@ describe("clusterSpec", () => {
     });
   });
 
+  describe("hostImages", () => {
+    it("is off by default and when false: absent from the spec", () => {
+      expect(clusterSpec(NO_ENV).hostImages).toBeUndefined();
+      expect(clusterSpec({ ...NO_ENV, hostImages: false }).hostImages).toBeUndefined();
+    });
+
+    it("true mirrors the defaults only; mirrors adds registry hosts, lowercased, once each", () => {
+      expect(clusterSpec({ ...NO_ENV, hostImages: true }).hostImages).toEqual({ mirrors: [] });
+      expect(clusterSpec({ ...NO_ENV, hostImages: { mirrors: ["ghcr.io", "Registry.Local:5000", "ghcr.io"] } }).hostImages).toEqual({ mirrors: ["ghcr.io", "registry.local:5000"] });
+      expect(clusterSpec({ ...NO_ENV, hostImages: {} }).hostImages).toEqual({ mirrors: [] });
+    });
+
+    it.each([
+      [{ hostImages: "yes" }, "hostImages", /want true, false or \{ mirrors\?: string\[\] \}/],
+      [{ hostImages: ["ghcr.io"] }, "hostImages", /want true, false/],
+      [{ hostImages: null }, "hostImages", /want true, false/],
+      [{ hostImages: { registries: ["ghcr.io"] } }, "hostImages.registries", /unknown option \(known: mirrors\)/],
+      [{ hostImages: { mirrors: "ghcr.io" } }, "hostImages.mirrors", /want an array of strings/],
+      [{ hostImages: { mirrors: [1] } }, "hostImages.mirrors[0]", /1 is not a string/],
+      [{ hostImages: { mirrors: ["https://ghcr.io"] } }, "hostImages.mirrors[0]", /is not a registry host/],
+      [{ hostImages: { mirrors: ["ok.io", "*"] } }, "hostImages.mirrors[1]", /is not a registry host/],
+    ])("%j is INVALID_ARGUMENT naming %s", (options, where, message) => {
+      const err = invalidWhere(() => clusterSpec({ ...NO_ENV, ...(options as object) }));
+      expect(err.where).toBe(where);
+      expect(err.message).toMatch(message);
+    });
+  });
+
   it("k3ts.io/ labels come only from the sdk itself (up's environment label), after the user's", () => {
     const spec = clusterSpec(withSdkLabels({ ...NO_ENV, runtimeLabels: ["team=a"] }, { "k3ts.io/environment": "shop" }));
     expect(spec.runtimeLabels.map((l) => l.value)).toEqual([{ key: "team", value: "a" }, { key: "k3ts.io/environment", value: "shop" }]);

@@ -17,6 +17,17 @@ describe("spec hash", () => {
     expect(differingFields(labelsOf(spec({ agents: 1 })), on)).toEqual(["hostPidMode"]);
   });
 
+  it("hostImages off (absent or false) leaves the hash as it was before the option existed; on, it is named as what differs", () => {
+    const before = "70e5c58459c50f3e6d491601093a3d227edeaab67f1cc28ee9111aecdf3a17df";
+    expect(hashSpec(spec({ agents: 1, hostImages: false })).hash).toBe(before);
+    expect(labelsOf(spec({ agents: 1, hostImages: false }))[LABELS.specFields]).not.toContain("hostImages");
+    const on = hashSpec(spec({ agents: 1, hostImages: true }));
+    expect(on.hash).not.toBe(before);
+    expect(differingFields(labelsOf(spec({ agents: 1 })), on)).toEqual(["hostImages"]);
+    expect(differingFields(labelsOf(spec({ agents: 1, hostImages: true })), hashSpec(spec({ agents: 1, hostImages: { mirrors: ["ghcr.io"] } })))).toEqual(["hostImages"]);
+    expect(hashSpec(spec({ hostImages: true }))).toEqual(hashSpec(spec({ hostImages: { mirrors: [] } })));
+  });
+
   it("is the same for the same cluster, whatever steers the create (name, token, wait, timeout, rollback, kubeconfig)", () => {
     const a = hashSpec(spec({ agents: 1, ports: ["8080:80@loadbalancer"] }));
     const b = hashSpec(spec({ name: "other", agents: 1, ports: ["8080:80@loadbalancer"], token: "t", wait: false, timeout: "1m", rollback: false, updateKubeconfig: true }));
@@ -43,6 +54,7 @@ describe("spec hash", () => {
       [{ loadBalancer: false }, "loadBalancer"],
       [{ privileged: false }, "privileged"],
       [{ hostPidMode: true }, "hostPidMode"],
+      [{ hostImages: true }, "hostImages"],
       [{ memory: { agents: "1g" } }, "memory"],
     ];
     for (const [options, field] of cases) {
@@ -61,14 +73,14 @@ describe("spec hash", () => {
   it("stores the hash and a digest per field, never a value in clear", () => {
     const labels = labelsOf(spec({ env: ["PASSWORD=hunter2"], token: "sekret" }));
     expect(Object.keys(labels)).toEqual([LABELS.specHash, LABELS.specFields]);
-    // Every field, but a switch that is off (hostPidMode) does not count.
-    expect(labels[LABELS.specFields]!.split(",").map((p) => p.split("=")[0])).toEqual(SPEC_FIELDS.filter((f) => f !== "hostPidMode"));
+    // Every field, but a switch that is off (hostPidMode, hostImages) does not count.
+    expect(labels[LABELS.specFields]!.split(",").map((p) => p.split("=")[0])).toEqual(SPEC_FIELDS.filter((f) => f !== "hostPidMode" && f !== "hostImages"));
     expect(JSON.stringify(labels)).not.toMatch(/hunter2|sekret|PASSWORD/);
   });
 
   it("says every field differs when a cluster records no digests, none when the hash matches", () => {
-    expect(differingFields({}, hashSpec(spec()))).toEqual(SPEC_FIELDS.filter((f) => f !== "hostPidMode"));
-    expect(differingFields({}, hashSpec(spec({ hostPidMode: true })))).toEqual([...SPEC_FIELDS]);
+    expect(differingFields({}, hashSpec(spec()))).toEqual(SPEC_FIELDS.filter((f) => f !== "hostPidMode" && f !== "hostImages"));
+    expect(differingFields({}, hashSpec(spec({ hostPidMode: true, hostImages: true })))).toEqual([...SPEC_FIELDS]);
     expect(differingFields(labelsOf(spec()), hashSpec(spec()))).toEqual([]);
   });
 });

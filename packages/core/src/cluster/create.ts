@@ -18,7 +18,8 @@ import { silentLogger, silentProgress, withStep, type Logger, type Progress } fr
 import type { Runtime, RuntimeInfo } from "../runtime.js";
 import type { NetworkInfo } from "../types.js";
 import { VERSION } from "../version.js";
-import { renderRegistriesYaml } from "../registry/config.js";
+import { hostImagesAddress, hostImagesMirrorKeys } from "../hostimages/cluster.js";
+import { renderRegistriesYaml, type HostImagesMirror } from "../registry/config.js";
 import { resolveClusterRegistries } from "../registry/cluster.js";
 import { advertiseRegistry, createRegistry, registryEndpoint, type RegistrySummary } from "../registry/lifecycle.js";
 import { crashCheck, lastWords } from "./crash.js";
@@ -225,13 +226,30 @@ async function claimName<T>(run: CreateRun, make: () => Promise<T>): Promise<T> 
   }
 }
 
+/**
+ * The host-images registry of a cluster with `hostImages`, started by the caller's server on the address
+ * the nodes reach the host at, once the network is there and before any node starts (k3s reads
+ * registries.yaml once, at its start); stopped by the rollback.
+ */
+async function serveHostImages(run: CreateRun, info: RuntimeInfo, network: NetworkInfo): Promise<HostImagesMirror> {
+  const { spec, opts, progress, signal, undo } = run;
+  const serve = opts.hostImages!;
+  const address = hostImagesAddress(info, network.gateway);
+  const service = await withStep(progress, `Serving the engine's images to the nodes on ${address}`, () => serve({ cluster: spec.name, address, network, ...(signal ? { signal } : {}) }));
+  undo.push({ what: `host images registry ${service.endpoint}`, run: () => service.close() });
+  return { endpoint: service.endpoint, keys: hostImagesMirrorKeys(spec.image, spec.hostImages?.mirrors) };
+}
+
 /** Step 2: what the nodes need before any of them is made: registries, files, images, the network, the plan. */
 export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise<Prepared> {
   const { spec, runtime, progress, logger, signal, undo, opts } = run;
   const o = callOpts(run);
+  if (spec.hostImages && !opts.hostImages) {
+    throw new K3tsError("INVALID_ARGUMENT", "hostImages: the cluster asks for the host's images, but nothing serves them (pass LifecycleOptions.hostImages)", { meta: { where: "hostImages" } });
+  }
   const registries = await resolveClusterRegistries(spec, runtime, opts.env ?? process.env, signal);
   const userFiles = await readUserFiles(spec);
-  if ((registries.use.length || registries.create || registries.userConfig) && spec.volumes.some((v) => v.value.target === REGISTRIES_YAML)) {
+  if ((registries.use.length || registries.create || registries.userConfig || spec.hostImages) && spec.volumes.some((v) => v.value.target === REGISTRIES_YAML)) {
     logger.warn(`a volume is mounted at ${REGISTRIES_YAML} while registries are configured: the mount hides the file k3ts writes`);
   }
   await ensureImages(runtime, [spec.image, ...(spec.loadBalancer.enabled ? [spec.loadBalancer.image] : []), ...(registries.create ? [registries.create.image] : [])], { progress, ...o });
@@ -292,7 +310,8 @@ export async function prepareCluster(run: CreateRun, info: RuntimeInfo): Promise
     }
     clusterRegistries.push(r);
   }
-  const registriesYaml = renderRegistriesYaml(clusterRegistries.map(registryEndpoint), registries.userConfig);
+  const hostImages = spec.hostImages ? await serveHostImages(run, info, network.info) : undefined;
+  const registriesYaml = renderRegistriesYaml(clusterRegistries.map(registryEndpoint), registries.userConfig, hostImages);
   // registries.yaml first: a user's file for the same path (k3d's files[]) then wins, as it would in k3d.
   const filesFor = (n: PlannedNode): NodeFile[] => [
     ...(n.role !== "loadbalancer" ? k3sNodeFiles(spec, n.spec) : []),

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { K3tsError, isK3tsError } from "../errors.js";
 import { LABELS } from "../labels.js";
+import type { HostImagesServer } from "../hostimages/types.js";
 import type { Logger, Progress } from "../logger.js";
 import type { Runtime } from "../runtime.js";
 import type { Node, PublishedPort } from "../types.js";
@@ -32,6 +33,11 @@ export interface LifecycleOptions {
    * create since is left alone.
    */
   createId?: string;
+  /**
+   * For a create of a spec with `hostImages`: starts the cluster's host-images registry once its network
+   * is there (before any node), on the address it is given. Closed by the create's rollback.
+   */
+  hostImages?: HostImagesServer;
 }
 
 export interface NodeSummary {

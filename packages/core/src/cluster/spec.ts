@@ -78,6 +78,16 @@ export interface RegistriesSpec {
   config?: { content: string } | { path: string };
 }
 
+/**
+ * The host engine's images served to the nodes (issue 18): a pull-only registry on the host, listed in
+ * registries.yaml as the first mirror of docker.io, `localhost`, `mirrors` and (where k3s reads it) `*`.
+ * Whoever creates the cluster serves it (LifecycleOptions.hostImages).
+ */
+export interface HostImagesSpec {
+  /** Registry hosts mirrored too (`ghcr.io`, `registry.local:5000`), besides docker.io and localhost. */
+  mirrors: string[];
+}
+
 /** A file put into nodes before they start (k3d's `files`); carried, not yet applied by create. */
 export interface FileSpec {
   /** Inline content, or a path to read it from (resolved against the config file's directory). */
@@ -124,6 +134,8 @@ export interface ClusterSpec {
   kubeconfig: { update: boolean; switchContext: boolean };
   /** Registries to create or connect, and the user's registries.yaml (merged over k3ts's mirrors). */
   registries?: RegistriesSpec;
+  /** The host engine's images as the nodes' first mirror; absent: off. */
+  hostImages?: HostImagesSpec;
   /** From config files: files to put into nodes (not yet applied by create). */
   files?: Array<Filtered<FileSpec>>;
   /** From config files: ulimits for every node (not yet applied by create). */

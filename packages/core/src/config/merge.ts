@@ -46,7 +46,7 @@ export function specFromEnvironment(env: Record<string, string | undefined>): Cl
 
 /** Lists add up: the filtered options of core's table, and the other lists. */
 const LISTS = [...FILTERED_OPTION_NAMES, "hostAliases", "files", "ulimits"] as const;
-const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged", ...SWITCH_OPTION_NAMES] as const;
+const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged", "hostImages", ...SWITCH_OPTION_NAMES] as const;
 
 function defined<T extends object>(o: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -21,6 +21,7 @@ import { pipeline } from "node:stream/promises";
 import { K3tsError, isK3tsError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { Runtime } from "../runtime.js";
+import { freePort } from "../cluster/query.js";
 import { HostImageCache, type CachedImage } from "./cache.js";
 import { exportImage } from "./export.js";
 import { REPOSITORY_NAME, SHA256_DIGEST, TAG, engineRefs } from "./names.js";
@@ -38,6 +39,15 @@ export interface HostImageRegistryOptions {
   /** Closes the registry when it fires. */
   signal?: AbortSignal;
   logger?: Logger;
+  /** Let the process end while it listens or holds connections (a program's registry lives as long as the program, not longer). */
+  unref?: boolean;
+  /**
+   * When `host` is no address of this machine yet, how long to keep trying (ms) instead of failing:
+   * Podman makes a network's bridge, and its gateway address, when the first container joins it, after
+   * the nodes' registries.yaml must name the endpoint. The port is then picked at once (free on the
+   * loopback), the endpoint returned, and the registry listens as soon as the address is there.
+   */
+  awaitAddressMs?: number;
 }
 
 export interface HostImageRegistry {
@@ -45,8 +55,18 @@ export interface HostImageRegistry {
   readonly url: string;
   readonly port: number;
   readonly cache: HostImageCache;
+  /** What it has sent so far (a snapshot): manifests and blobs whose bodies went out whole, and the blobs' bytes. */
+  readonly served: HostImagesServed;
   /** Stops listening, ends open connections and exports; the port is free when it resolves. Idempotent. */
   close(): Promise<void>;
+}
+
+/** Counts of what the registry sent: GETs answered in full (or the asked range), HEADs not counted. */
+export interface HostImagesServed {
+  manifests: number;
+  blobs: number;
+  /** Bytes of blob bodies sent (config and layers): what entered the nodes through the registry. */
+  blobBytes: number;
 }
 
 export type DistributionErrorCode = "MANIFEST_UNKNOWN" | "BLOB_UNKNOWN" | "NAME_UNKNOWN" | "NAME_INVALID" | "DIGEST_INVALID" | "UNSUPPORTED" | "UNKNOWN";
@@ -71,6 +91,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 
 class HostImages {
   readonly #resolving = new Map<string, Promise<CachedImage | undefined>>();
+  readonly served: HostImagesServed = { manifests: 0, blobs: 0, blobBytes: 0 };
 
   constructor(
     private readonly runtime: Runtime,
@@ -176,8 +197,26 @@ class HostImages {
       });
       if (req.method === "HEAD" || blob.size === 0) return void res.end();
       await pipeline(createReadStream(blob.path, { start, end }), res);
+      if (unknown === "BLOB_UNKNOWN") {
+        this.served.blobs++;
+        this.served.blobBytes += end - start + 1;
+      } else this.served.manifests++;
     } finally {
       await lease.release();
+    }
+  }
+}
+
+/** Tries `listen(port)` every 100 ms while the address is not there (EADDRNOTAVAIL), for at most `ms`, until stopped. */
+async function listenOnceThere(listen: (port: number) => Promise<void>, port: number, ms: number, stop: AbortSignal): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 100).unref());
+    if (stop.aborted) throw new K3tsError("ABORTED", "closed before the address was there");
+    try {
+      return await listen(port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRNOTAVAIL" || Date.now() > deadline) throw err;
     }
   }
 }
@@ -201,23 +240,64 @@ export async function startHostImageRegistry(options: HostImageRegistryOptions):
     });
   });
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(err.code === "EADDRINUSE" ? new K3tsError("PORT_IN_USE", `${host}:${options.port} is in use`, { meta: { host, port: options.port }, cause: err }) : err),
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      // Both listeners go either way: a listen retried while the address is not there adds none that stay.
+      const settle = () => {
+        server.off("error", failed);
+        server.off("listening", listening);
+      };
+      const listening = () => (settle(), resolve());
+      const failed = (err: NodeJS.ErrnoException) => {
+        settle();
+        reject(err.code === "EADDRINUSE" ? new K3tsError("PORT_IN_USE", `${host}:${port} is in use`, { meta: { host, port }, cause: err }) : err);
+      };
+      server.once("error", failed);
+      server.once("listening", listening);
+      server.listen(port, host);
+    });
+  let port: number;
+  let waiting: Promise<void> | undefined;
+  try {
+    await listen(options.port ?? 0);
+    port = (server.address() as AddressInfo).port;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EADDRNOTAVAIL") throw err;
+    if (!options.awaitAddressMs) throw new K3tsError("INVALID_ARGUMENT", `host images: ${host} is no address of this machine`, { meta: { host }, cause: err });
+    port = options.port ?? (await freePort("127.0.0.1"));
+    waiting = listenOnceThere(listen, port, options.awaitAddressMs, stop.signal).then(
+      () => logger.debug("host images: the address is there, listening", { host, port }),
+      (e: unknown) => {
+        if (!stop.signal.aborted) logger.warn(`host images: could not listen on ${host}:${port} (${(e as Error).message}); the nodes pull from the registries themselves`);
+      },
     );
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  }
+  if (options.unref) {
+    server.unref();
+    // Nor do the nodes' keep-alive connections keep it alive.
+    server.on("connection", (socket) => socket.unref());
+  }
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= new Promise<void>((resolve) => {
       options.signal?.removeEventListener("abort", close);
       stop.abort();
+      if (!server.listening) return resolve(waiting);
       server.close(() => resolve());
       server.closeAllConnections();
-    }).then(() => images.settled()));
+    })
+      .then(() => (server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : undefined))
+      .then(() => images.settled()));
   options.signal?.addEventListener("abort", close, { once: true });
   const shown = host.includes(":") ? `[${host}]` : host;
   logger.debug("host images: serving", { url: `http://${shown}:${port}`, cacheDir: options.cacheDir });
-  return { url: `http://${shown}:${port}`, port, cache, close };
+  return {
+    url: `http://${shown}:${port}`,
+    port,
+    cache,
+    get served() {
+      return { ...images.served };
+    },
+    close,
+  };
 }

@@ -180,18 +180,32 @@ export function parseRegistriesConfig(text: string, where: string): RegistriesCo
   return d as RegistriesConfig;
 }
 
+/** The host-images registry as the nodes see it: its endpoint, and the mirror keys it goes ahead of. */
+export interface HostImagesMirror {
+  /** `http://ADDRESS:PORT`. */
+  endpoint: string;
+  /** Mirror keys (`docker.io`, `localhost`, `*`, …). */
+  keys: readonly string[];
+}
+
 /**
  * The registries.yaml for a cluster: k3ts's mirrors for its registries, then the user's file on top
- * (the user's entry for a host wins, as in k3d).
+ * (the user's entry for a host wins, as in k3d), then the host images ahead of every endpoint of the
+ * keys they mirror (the entry's other endpoints and settings kept, in their order; the registry's own
+ * endpoint stays the last one containerd tries).
  */
-export function renderRegistriesYaml(registries: RegistryEndpoint[], user?: RegistriesConfig): string | undefined {
-  const mirrors: Record<string, unknown> = {};
+export function renderRegistriesYaml(registries: RegistryEndpoint[], user?: RegistriesConfig, hostImages?: HostImagesMirror): string | undefined {
+  const mirrors: Record<string, { endpoint?: string[]; rewrite?: Record<string, string> }> = {};
   for (const r of registries) Object.assign(mirrors, registryMirrors(r));
   Object.assign(mirrors, user?.mirrors ?? {});
+  for (const key of hostImages?.keys ?? []) {
+    const entry = mirrors[key] ?? {};
+    mirrors[key] = { ...entry, endpoint: [hostImages!.endpoint, ...(entry.endpoint ?? []).filter((e) => e !== hostImages!.endpoint)] };
+  }
   const configs = { ...(user?.configs ?? {}) };
   if (Object.keys(mirrors).length === 0 && Object.keys(configs).length === 0) return undefined;
   const doc: RegistriesConfig = {
-    ...(Object.keys(mirrors).length ? { mirrors: mirrors as RegistriesConfig["mirrors"] } : {}),
+    ...(Object.keys(mirrors).length ? { mirrors } : {}),
     ...(Object.keys(configs).length ? { configs } : {}),
   };
   return `# Written by k3ts: mirrors for the cluster's registries, then the user's registries.yaml.\n# k3s reads this file when it starts.\n${yaml().stringify(doc)}`;

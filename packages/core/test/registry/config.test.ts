@@ -112,6 +112,38 @@ describe("registries.yaml", () => {
     expect(doc.configs).toEqual({ "mirror.example": { auth: { username: "u", password: "p" } } });
   });
 
+  it("host images go first for the keys they mirror, ahead of k3ts's registries and the user's mirrors, whose entries stay whole", () => {
+    const user = parseRegistriesConfig(
+      "mirrors:\n  docker.io:\n    endpoint: [https://mirror.example]\n    rewrite: {'^lib/(.*)': 'library/$1'}\n  quay.io:\n    endpoint: [https://quay.mirror]\nconfigs:\n  mirror.example:\n    auth: {username: u, password: p}\n",
+      "user.yaml",
+    );
+    const hub = { name: "k3ts-hub", port: 5000, proxyRemoteURL: "https://registry-1.docker.io" };
+    const hostImages = { endpoint: "http://172.18.0.1:40123", keys: ["docker.io", "localhost", "ghcr.io", "*"] };
+    const doc = parse(renderRegistriesYaml([reg, hub], user, hostImages)!) as { mirrors: Record<string, { endpoint: string[]; rewrite?: unknown }>; configs: unknown };
+    // The user's docker.io entry (which replaced the pull-through cache's, as before) keeps its endpoint and rewrite, after the host images.
+    expect(doc.mirrors["docker.io"]).toEqual({ endpoint: ["http://172.18.0.1:40123", "https://mirror.example"], rewrite: { "^lib/(.*)": "library/$1" } });
+    expect(doc.mirrors.localhost).toEqual({ endpoint: ["http://172.18.0.1:40123"] });
+    expect(doc.mirrors["ghcr.io"]).toEqual({ endpoint: ["http://172.18.0.1:40123"] });
+    expect(doc.mirrors["*"]).toEqual({ endpoint: ["http://172.18.0.1:40123"] });
+    // Keys the host images do not mirror are as they were.
+    expect(doc.mirrors["quay.io"]).toEqual({ endpoint: ["https://quay.mirror"] });
+    expect(doc.mirrors["k3ts-dev:5000"]).toEqual({ endpoint: ["http://k3ts-dev:5000"] });
+    expect(doc.configs).toEqual({ "mirror.example": { auth: { username: "u", password: "p" } } });
+    // Order of keys in the file: k3ts's registries, the user's, then the host images' new ones.
+    expect(Object.keys(doc.mirrors).slice(-3)).toEqual(["localhost", "ghcr.io", "*"]);
+  });
+
+  it("host images alone: a file with their mirrors only; an endpoint listed already is moved to the front, not repeated", () => {
+    const doc = parse(renderRegistriesYaml([], undefined, { endpoint: "http://10.89.0.1:5000", keys: ["docker.io", "localhost"] })!) as unknown;
+    expect(doc).toEqual({ mirrors: { "docker.io": { endpoint: ["http://10.89.0.1:5000"] }, localhost: { endpoint: ["http://10.89.0.1:5000"] } } });
+    const user = parseRegistriesConfig("mirrors:\n  docker.io:\n    endpoint: [https://a.example, http://10.89.0.1:5000]\n", "u");
+    const again = parse(renderRegistriesYaml([], user, { endpoint: "http://10.89.0.1:5000", keys: ["docker.io"] })!) as { mirrors: Record<string, { endpoint: string[] }> };
+    expect(again.mirrors["docker.io"]!.endpoint).toEqual(["http://10.89.0.1:5000", "https://a.example"]);
+    // A user's key with no settings (`docker.io:` and nothing) takes the host images.
+    const empty = parse(renderRegistriesYaml([], parseRegistriesConfig("mirrors:\n  docker.io:\n", "u"), { endpoint: "http://10.89.0.1:5000", keys: ["docker.io"] })!) as unknown;
+    expect(empty).toEqual({ mirrors: { "docker.io": { endpoint: ["http://10.89.0.1:5000"] } } });
+  });
+
   it("nothing to say → no file", () => {
     expect(renderRegistriesYaml([], undefined)).toBeUndefined();
     expect(renderRegistriesYaml([], {})).toBeUndefined();
