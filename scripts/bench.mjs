@@ -15,15 +15,20 @@
 //             beside it the floor: the same hops as a plain TLS byte relay, and its own ratio to direct TCP
 //   portforward-kubectl  the same through a cluster of the k3s stand-in on Docker: an sdk endpoint against
 //             `kubectl port-forward` to one sink (needs the engine, the stand-in image and kubectl)
+//   hostimages  a ~200 MB image rebuilt with one changed 1 MB layer, from rebuilt on the host to running on
+//             3 nodes (a pod on the server, crictl pull + ctr run on 2 agents) through host images against
+//             `image import` of it into the same nodes and the same run; beside it the bytes that entered
+//             the nodes each way (bench-hostimages.mjs; --hostimages-runs N, default 3)
 // The cluster benchmarks run on Docker with the k3s stand-in (pnpm fixtures builds it), unless
 // K3TS_BENCH_K3S_IMAGE names a real k3s image.
 //
-// Usage: pnpm bench [--runs N] [--cluster-runs N] [--json] [--only startup|create|scale|import|portforward|portforward-kubectl]
+// Usage: pnpm bench [--runs N] [--cluster-runs N] [--hostimages-runs N] [--json] [--only startup|create|scale|import|portforward|portforward-kubectl|hostimages]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchHostImages } from "./bench-hostimages.mjs";
 import { benchImport } from "./bench-import.mjs";
 import { benchPortForward } from "./bench-portforward.mjs";
 import { benchPortForwardKubectl } from "./bench-portforward-kubectl.mjs";
@@ -193,6 +198,9 @@ if (!only || only === "import") {
 
 if (!only || only === "portforward") results.push(await benchPortForward(7, { mb: 64 }));
 if (!only || only === "portforward-kubectl") results.push(await benchPortForwardKubectl(5, { mb: 64 }));
+if (!only || only === "hostimages") {
+  results.push(...(await benchHostImages(Number(args.includes("--hostimages-runs") ? args[args.indexOf("--hostimages-runs") + 1] : 3))));
+}
 
 if (asJson) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
@@ -203,5 +211,6 @@ else {
       process.stdout.write(`  the same relay without TLS (the two extra hops alone): ${r.floor.hopsMs} ms → ratio ${r.floor.hopsRatio}\n`);
     }
     if (r.apart) process.stdout.write(`  ${r.apart.name}: ${r.apart.apartMs} ms → ratio ${r.apart.apartRatio}\n`);
+    if (r.table) process.stdout.write(r.table);
   }
 }
