@@ -25,7 +25,7 @@
 // Usage: pnpm bench [--runs N] [--cluster-runs N] [--hostimages-runs N] [--json] [--only startup|create|scale|import|portforward|portforward-kubectl|hostimages]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchHostImages } from "./bench-hostimages.mjs";
@@ -73,7 +73,10 @@ const k3sImage = process.env.K3TS_BENCH_K3S_IMAGE ?? "k3ts-test/k3s-standin:2";
 const lbImage = process.env.K3TS_BENCH_LB_IMAGE ?? (process.env.K3TS_BENCH_K3S_IMAGE ? "nginx:1.29-alpine" : "k3ts-test/nginx:1");
 const privilege = process.env.K3TS_BENCH_K3S_IMAGE ? [] : ["--no-privileged"];
 
-const benchKubeconfig = join(mkdtempSync(join(tmpdir(), "k3ts-bench-")), "config");
+const benchDir = mkdtempSync(join(tmpdir(), "k3ts-bench-"));
+const benchKubeconfig = join(benchDir, "config");
+// The kubeconfig's directory goes with the process, however it ends.
+process.on("exit", () => rmSync(benchDir, { recursive: true, force: true }));
 
 function sh(cmd, argv) {
   const r = spawnSync(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
@@ -122,7 +125,9 @@ function rawCreate(name, agents, { ready = false } = {}) {
 
 /** Polls the raw server's API (its own kubeconfig, the published port) until `count` nodes are Ready. */
 function waitRawReady(server, count) {
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), "k3ts-bench-raw-")), "config");
+  const dir = mkdtempSync(join(tmpdir(), "k3ts-bench-raw-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const kubeconfig = join(dir, "config");
   const deadline = Date.now() + 180_000;
   for (;;) {
     if (Date.now() > deadline) throw new Error(`${server}: ${count} nodes not Ready in 180 s`);
