@@ -3,13 +3,14 @@
  * cluster that is not kept, like testcontainers' Ryuk but without a container. It reads `+`/`-` lines
  * (reaper-protocol.ts) from its stdin, a pipe whose other end only the program holds. When the pipe
  * closes (the program ended in any way: process.exit(), an uncaught exception, SIGKILL, a crash)
- * it deletes every cluster still registered with core's deleteCluster, then exits. A program that
+ * it deletes every cluster still registered (reap-cluster.ts: with its host-images cache), then exits. A program that
  * deleted its clusters has unregistered them, so the reaper then just exits.
  *
  * Not part of the API: built as dist/reaper.js and run with `node dist/reaper.js`.
  */
 import { createInterface } from "node:readline";
-import { VERSION, deleteCluster, selectRuntime, type Runtime } from "@k3ts/core";
+import { VERSION, selectRuntime, type Runtime } from "@k3ts/core";
+import { reapCluster } from "./reap-cluster.js";
 import { applyCommand, parseCommand } from "./reaper-protocol.js";
 
 type Registered = Map<string, { runtime: string; createId?: string; env?: Record<string, string> }>;
@@ -30,7 +31,7 @@ async function sweep(registered: Registered, runtimes: Map<string, Promise<Runti
         runtimes.set(key, runtime);
       }
       try {
-        await deleteCluster(cluster, { runtime: await runtime, updateKubeconfig: false, ...(createId ? { createId } : {}) });
+        await reapCluster(cluster, await runtime, { env: env ?? process.env, ...(createId ? { createId } : {}) });
       } catch {
         // Nobody to tell: the program is gone. The cluster stays, as it would without a reaper.
       }
