@@ -79,6 +79,8 @@ const VERSION_CHECK_TIMEOUT_MS = 30_000;
 /** How often, and how far apart, stop repeats itself on a node that podman's restart policy brings back. */
 const RESTART_STOP_ATTEMPTS = 20;
 const RESTART_STOP_PAUSE_MS = 200;
+/** How long an exited node with a restart policy must stay so after a stop: the clean-up of a run that ended by itself may still start it again. */
+const RESTART_SETTLE_MS = 800;
 
 const delay = (ms: number, signal?: AbortSignal) => raceAbort(new Promise<void>((resolve) => setTimeout(resolve, ms)), signal, "podman stop");
 
@@ -215,13 +217,19 @@ class PodmanNodes implements NodeClient {
       });
     await stop();
     // A stop that finds a node with a restart policy between two runs (podman's state "stopped", before its
-    // clean-up) does not mark it stopped by the user, and podman starts it again. Stop until it has exited.
+    // clean-up), or just after its command ended by itself, does not mark it stopped by the user, and podman's
+    // clean-up starts it again. Stop until it has exited and stays so (no new run) for a moment.
+    const inspect = async () => (await this.#podman.jsonArray<PodmanContainer>(cmd.inspectArgs([name]), { node: name }, options))[0];
     for (let attempt = 0; attempt < RESTART_STOP_ATTEMPTS; attempt++) {
-      const [container] = await this.#podman.jsonArray<PodmanContainer>(cmd.inspectArgs([name]), { node: name }, options);
+      const container = await inspect();
       const policy = container?.HostConfig?.RestartPolicy?.Name ?? "";
       const status = container?.State?.Status;
-      if (policy === "" || policy === "no" || (status !== "running" && status !== "stopped" && status !== "stopping")) return;
-      await delay(RESTART_STOP_PAUSE_MS, options.signal);
+      if (policy === "" || policy === "no") return;
+      if (status !== "running" && status !== "stopped" && status !== "stopping") {
+        await delay(RESTART_SETTLE_MS, options.signal);
+        const again = await inspect();
+        if (again?.State?.Status === status && again?.State?.StartedAt === container?.State?.StartedAt) return;
+      } else await delay(RESTART_STOP_PAUSE_MS, options.signal);
       await stop();
     }
     await stopNow(); // still restarting after every attempt: podman's own error
