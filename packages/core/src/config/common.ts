@@ -1,6 +1,8 @@
 /** What both formats share: collecting problems and notices, typed reads of plain data, node filters. */
 import { isK3tsError } from "../errors.js";
 import { parseNodeFilter, selectNodes, type ParsedNodeFilter } from "../cluster/filters.js";
+import { parseDuration, parseMemory } from "../cluster/parse.js";
+import { VALUE_OPTION_NAMES, specField, valueRow, type ValueOption, type ValueRow } from "../cluster/value-options.js";
 import type { Filtered } from "../cluster/spec.js";
 import type { ConfigNotice, ConfigProblem } from "./types.js";
 import { childPointer, type ParsedYaml } from "./yaml.js";
@@ -56,6 +58,67 @@ export function bool(value: unknown): boolean | undefined {
 
 export function arr(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
+}
+
+/**
+ * One value of core's table of value options, as a config file holds it at `pointer` (read with the row's kind;
+ * a value of the wrong type is left out: the schema has already reported it).
+ */
+export function readValue(c: Collector, row: ValueRow, raw: unknown, pointer: string, format: "k3ts" | "k3d"): unknown {
+  switch (row.kind) {
+    case "count": {
+      const n = int(raw);
+      return n !== undefined && n >= (row.min ?? 0) ? n : undefined;
+    }
+    case "text": {
+      const text = str(raw);
+      if (!text) return undefined;
+      return row.fileRead ? row.fileRead(c, text, pointer, format) : text;
+    }
+    case "duration": {
+      const text = str(raw);
+      return text === undefined ? undefined : c.attempt(pointer, (where) => parseDuration(text, where));
+    }
+    case "size": {
+      const text = str(raw);
+      // k3d reads an empty size as none (Go's zero value); k3ts's own format refuses it.
+      if (text === undefined || (text === "" && format === "k3d")) return undefined;
+      return c.attempt(pointer, (where) => parseMemory(text, where));
+    }
+    case "switch": {
+      const on = bool(raw);
+      return on !== undefined && format === "k3d" && row.k3d?.invert ? !on : on;
+    }
+  }
+}
+
+/**
+ * Every option of core's table of value options that a config file says, in the table's order: `at` finds a
+ * value row's raw value and its pointer (undefined where the format has no such field). An object option is set
+ * when one of its fields is.
+ */
+export function readValueOptions(c: Collector, format: "k3ts" | "k3d", at: (option: ValueOption, row: ValueRow, field?: string) => { raw: unknown; pointer: string } | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const one = (option: ValueOption, row: ValueRow, field?: string): unknown => {
+    const found = at(option, row, field);
+    return found === undefined ? undefined : readValue(c, row, found.raw, found.pointer, format);
+  };
+  for (const option of VALUE_OPTION_NAMES) {
+    const row = valueRow(option);
+    if (row.kind !== "object") {
+      const value = one(option, row);
+      if (value !== undefined) out[specField(option)] = value;
+      continue;
+    }
+    const fields = Object.fromEntries(Object.entries(row.fields).map(([field, fieldRow]) => [field, one(option, fieldRow, field)]).filter(([, v]) => v !== undefined));
+    if (Object.keys(fields).length) out[option] = fields;
+  }
+  return out;
+}
+
+/** A value at a path of fields (`["options", "k3d", "wait"]`), undefined where a step is missing. */
+export function atPath(data: Record<string, unknown>, path: readonly string[]): unknown {
+  return path.reduce<unknown>((at, key) => rec(at)[key], data);
 }
 
 /** A filtered item read from a file, with where it was (for the node-count checks). */

@@ -12,15 +12,12 @@ import {
   VOLUME_PATH_SHORTCUTS,
   isIPv4,
   parseApiPort,
-  parseDuration,
   parseHostAlias,
-  subnetProblem,
-  parseMemory,
   validateClusterName,
 } from "../cluster/parse.js";
 import type { ApiSpec, FileSpec, KeyValue, RegistriesSpec } from "../cluster/spec.js";
 import type { HostAlias } from "../types.js";
-import { type Collector, arr, bool, checkSelections, int, plain, readFiltered, rec, requireFilters, str, type FilteredEntry } from "./common.js";
+import { type Collector, arr, atPath, bool, checkSelections, int, plain, readFiltered, readValueOptions, rec, requireFilters, str, type FilteredEntry } from "./common.js";
 import type { ClusterSpecInput } from "./types.js";
 
 export type K3dVersion = 2 | 3 | 4 | 5;
@@ -119,29 +116,6 @@ function readApi(c: Collector, kubeAPI: Record<string, unknown>): Partial<ApiSpe
     if (parsed?.hostPort !== undefined) api.hostPort = parsed.hostPort;
   }
   return Object.keys(api).length ? api : undefined;
-}
-
-function readImage(c: Collector, image: string | undefined): string | undefined {
-  if (image === undefined || image === "") return undefined;
-  if (image === "latest" || image === "stable" || image.startsWith("+")) {
-    c.notice("/image", `k3ts does not look up k3s release channels (${JSON.stringify(image)}); it uses its default image or --image / K3TS_IMAGE`);
-    return undefined;
-  }
-  return image;
-}
-
-export function readSubnet(c: Collector, subnet: string | undefined, pointer = "/subnet", allowAuto = true): string | undefined {
-  if (subnet === undefined || subnet === "") return undefined;
-  if (subnet === "auto" && allowAuto) {
-    c.notice(pointer, "\"auto\" is what k3ts does without a subnet: the engine picks it (servers with embedded etcd still get fixed addresses in it)");
-    return undefined;
-  }
-  const problem = subnetProblem(subnet);
-  if (problem) {
-    c.problem(pointer, allowAuto ? problem.replace(/\)$/, " or auto)") : problem);
-    return undefined;
-  }
-  return subnet;
 }
 
 /** An option k3d keeps as filtered items, read where core's option table says k3d has it. */
@@ -276,28 +250,17 @@ export function readK3d(c: Collector, data: Record<string, unknown>, file: strin
   const options = rec(data.options);
   const k3d = rec(options.k3d);
   const runtime = rec(options.runtime);
-  const kubeconfig = rec(options.kubeconfig);
 
   const name = str(rec(data.metadata).name);
   if (name && c.attempt("/metadata/name", (where) => validateClusterName(name, where)) !== undefined) spec.name = name;
-  const servers = int(data.servers);
-  const agents = int(data.agents);
-  if (servers !== undefined && servers >= 1) spec.servers = servers;
-  if (agents !== undefined && agents >= 0) spec.agents = agents;
   const api = readApi(c, rec(data.kubeAPI));
   if (api) spec.api = api;
-  const image = readImage(c, str(data.image));
-  if (image) spec.image = image;
+  // The value options of core's table, where the table says k3d keeps them.
+  Object.assign(spec, readValueOptions(c, "k3d", (_option, row) => (row.k3d ? { raw: atPath(data, row.k3d.path), pointer: `/${row.k3d.path.join("/")}` } : undefined)));
   for (const option of SWITCH_OPTION_NAMES) {
-    const on = bool(SWITCH_OPTIONS[option].k3d.path.reduce<unknown>((at, key) => rec(at)[key], data));
+    const on = bool(atPath(data, SWITCH_OPTIONS[option].k3d.path));
     if (on !== undefined) spec[option] = on;
   }
-  const network = str(data.network);
-  if (network === "host") c.problem("/network", 'the host network is not supported by k3ts (nodes need their own network); drop it or name a bridge network');
-  else if (network) spec.network = network;
-  const subnet = readSubnet(c, str(data.subnet));
-  if (subnet) spec.subnet = subnet;
-  if (str(data.token)) spec.token = str(data.token)!;
 
   const volumes = readK3dFiltered(c, data, "volumes");
   // k3d puts a volume without node filters on every node, the load balancer included.
@@ -316,7 +279,8 @@ export function readK3d(c: Collector, data: Record<string, unknown>, file: strin
   const runtimeLabels = readRuntimeLabels(c, data);
   const files = readFiles(c, data.files, file);
 
-  const counts = { servers: servers ?? 1, agents: agents ?? 0, loadBalancer: bool(k3d.disableLoadbalancer) !== true };
+  // The node counts the filter rules below check against (as the file says them, valid or not).
+  const counts = { servers: int(data.servers) ?? 1, agents: int(data.agents) ?? 0, loadBalancer: bool(k3d.disableLoadbalancer) !== true };
   const nodes = counts.servers + counts.agents + (counts.loadBalancer ? 1 : 0);
   const why = `k3d requires one when the cluster has more than one node, and this one has ${nodes} (${counts.servers} server(s), ${counts.agents} agent(s)${counts.loadBalancer ? ", the load balancer" : ""})`;
   requireFilters(c, env, nodes, "envVar", why);
@@ -340,27 +304,6 @@ export function readK3d(c: Collector, data: Record<string, unknown>, file: strin
   const hostAliases = readHostAliases(c, data.hostAliases);
   if (hostAliases.length) spec.hostAliases = hostAliases;
 
-  if (bool(k3d.wait) !== undefined) spec.wait = bool(k3d.wait)!;
-  const timeout = str(k3d.timeout);
-  if (timeout !== undefined) {
-    const ms = c.attempt("/options/k3d/timeout", (where) => parseDuration(timeout, where));
-    if (ms !== undefined) spec.timeoutMs = ms;
-  }
-  if (bool(k3d.disableLoadbalancer) !== undefined) spec.loadBalancer = { enabled: !bool(k3d.disableLoadbalancer) };
-  if (bool(k3d.disableRollback) !== undefined) spec.rollback = !bool(k3d.disableRollback);
-  const update = bool(kubeconfig.updateDefaultKubeconfig);
-  const switchContext = bool(kubeconfig.switchCurrentContext);
-  if (update !== undefined || switchContext !== undefined) {
-    spec.kubeconfig = { ...(update !== undefined ? { update } : {}), ...(switchContext !== undefined ? { switchContext } : {}) };
-  }
-  const memory: { servers?: number; agents?: number } = {};
-  for (const [field, key] of [["serversMemory", "servers"], ["agentsMemory", "agents"]] as const) {
-    const text = str(runtime[field]);
-    if (!text) continue;
-    const bytes = c.attempt(`/options/runtime/${field}`, (where) => parseMemory(text, where));
-    if (bytes !== undefined) memory[key] = bytes;
-  }
-  if (Object.keys(memory).length) spec.memory = memory;
   const ulimits = readUlimits(c, runtime.ulimits);
   if (ulimits.length) spec.ulimits = ulimits;
   noticeUnsupported(c, data);

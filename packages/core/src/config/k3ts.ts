@@ -1,9 +1,9 @@
 /** k3ts's own format, `apiVersion: k3ts.io/v1alpha1`, `kind: Cluster`: `spec` says what ClusterSpec can say. */
 import { FILTERED_OPTIONS, SWITCH_OPTION_NAMES, type FilteredOption, type FilteredOptionRow, type FilteredValue } from "../cluster/options.js";
-import { isHostname, isIPv4, parseDuration, parseMemory, validateClusterName } from "../cluster/parse.js";
+import { isHostname, isIPv4, validateClusterName } from "../cluster/parse.js";
 import type { ApiSpec } from "../cluster/spec.js";
-import { type Collector, bool, checkSelections, int, plain, readFiltered, rec, requireFilters, str } from "./common.js";
-import { readFiles, readHostAliases, readRegistries, readSubnet, readUlimits } from "./k3d.js";
+import { type Collector, bool, checkSelections, int, plain, readFiltered, readValueOptions, rec, requireFilters, str } from "./common.js";
+import { readFiles, readHostAliases, readRegistries, readUlimits } from "./k3d.js";
 import type { ClusterSpecInput } from "./types.js";
 
 function readApi(c: Collector, api: Record<string, unknown>): Partial<ApiSpec> | undefined {
@@ -33,11 +33,6 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   const s = rec(data.spec);
   const name = str(rec(data.metadata).name);
   if (name !== undefined && c.attempt("/metadata/name", (where) => validateClusterName(name, where)) !== undefined) spec.name = name;
-  const servers = int(s.servers);
-  const agents = int(s.agents);
-  if (servers !== undefined && servers >= 1) spec.servers = servers;
-  if (agents !== undefined && agents >= 0) spec.agents = agents;
-  if (str(s.image)) spec.image = str(s.image)!;
   setIf(spec, "api", readApi(c, rec(s.api)));
 
   const read = <K extends FilteredOption>(option: K) => {
@@ -52,8 +47,8 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   const runtimeLabels = read("runtimeLabels");
   const capAdd = read("capAdd");
   const files = readFiles(c, s.files, file, "/spec/files");
-  const loadBalancer = rec(s.loadBalancer);
-  const counts = { servers: servers ?? 1, agents: agents ?? 0, loadBalancer: bool(loadBalancer.enabled) !== false };
+  // The node counts the filter rules below check against (as the file says them, valid or not).
+  const counts = { servers: int(s.servers) ?? 1, agents: int(s.agents) ?? 0, loadBalancer: bool(rec(s.loadBalancer).enabled) !== false };
   // The planner's rule: env, k3s args and node labels need filters when there is more than one k3s node.
   const k3sNodes = counts.servers + counts.agents;
   const why = `the cluster has ${k3sNodes} k3s nodes (${counts.servers} server(s), ${counts.agents} agent(s))`;
@@ -69,30 +64,14 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   if (runtimeLabels.length) spec.runtimeLabels = plain(runtimeLabels);
   if (capAdd.length) spec.capAdd = plain(capAdd);
 
-  setIf(spec, "network", str(s.network) || undefined);
-  setIf(spec, "subnet", readSubnet(c, str(s.subnet), "/spec/subnet", false));
-  setIf(spec, "token", str(s.token) || undefined);
-  setIf(spec, "wait", bool(s.wait));
-  const timeout = str(s.timeout);
-  if (timeout !== undefined) setIf(spec, "timeoutMs", c.attempt("/spec/timeout", (where) => parseDuration(timeout, where)));
-  const lb = { ...(bool(loadBalancer.enabled) !== undefined ? { enabled: bool(loadBalancer.enabled)! } : {}), ...(str(loadBalancer.image) ? { image: str(loadBalancer.image)! } : {}) };
-  if (Object.keys(lb).length) spec.loadBalancer = lb;
-  setIf(spec, "rollback", bool(s.rollback));
-  const memory: { servers?: number; agents?: number } = {};
-  for (const key of ["servers", "agents"] as const) {
-    const text = str(rec(s.memory)[key]);
-    if (text === undefined) continue;
-    const bytes = c.attempt(`/spec/memory/${key}`, (where) => parseMemory(text, where));
-    if (bytes !== undefined) memory[key] = bytes;
-  }
-  if (Object.keys(memory).length) spec.memory = memory;
+  // The value options of core's table, each at spec.OPTION (an object's fields at spec.OPTION.FIELD).
+  Object.assign(spec, readValueOptions(c, "k3ts", (option, _row, field) => ({
+    raw: field === undefined ? s[option] : rec(s[option])[field],
+    pointer: field === undefined ? `/spec/${option}` : `/spec/${option}/${field}`,
+  })));
   const hostAliases = readHostAliases(c, s.hostAliases, "/spec/hostAliases");
   if (hostAliases.length) spec.hostAliases = hostAliases;
-  setIf(spec, "privileged", bool(s.privileged));
   for (const option of SWITCH_OPTION_NAMES) setIf(spec, option, bool(s[option]));
-  const kc = rec(s.kubeconfig);
-  const kubeconfig = { ...(bool(kc.update) !== undefined ? { update: bool(kc.update)! } : {}), ...(bool(kc.switchContext) !== undefined ? { switchContext: bool(kc.switchContext)! } : {}) };
-  if (Object.keys(kubeconfig).length) spec.kubeconfig = kubeconfig;
   setIf(spec, "registries", readRegistries(c, rec(s.registries), "/spec/registries", file));
   if (files.length) {
     spec.files = plain(files);

@@ -1,6 +1,7 @@
 /** Precedence: flags > environment > file > defaults (k3d's, through viper). Lists add up; everything else the later source wins. */
 import { DEFAULT_CLUSTER_NAME, DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, DEFAULT_LB_IMAGE, type ClusterSpec } from "../cluster/spec.js";
 import { FILTERED_OPTION_NAMES, SWITCH_OPTION_NAMES } from "../cluster/options.js";
+import { VALUE_OPTION_NAMES, specField, valueRow, type ObjectOption } from "../cluster/value-options.js";
 import type { ClusterSpecInput } from "./types.js";
 
 /** The spec of `k3ts cluster create` with no flags, no file and no environment. */
@@ -46,7 +47,10 @@ export function specFromEnvironment(env: Record<string, string | undefined>): Cl
 
 /** Lists add up: the filtered options of core's table, and the other lists. */
 const LISTS = [...FILTERED_OPTION_NAMES, "hostAliases", "files", "ulimits"] as const;
-const SCALARS = ["name", "servers", "agents", "image", "network", "subnet", "token", "wait", "timeoutMs", "rollback", "privileged", "hostImages", ...SWITCH_OPTION_NAMES] as const;
+/** A later source's value wins: the one-value options of core's table, and the others. */
+const SCALARS = ["name", ...VALUE_OPTION_NAMES.filter((o) => valueRow(o).kind !== "object").map(specField), "hostImages", ...SWITCH_OPTION_NAMES] as ReadonlyArray<keyof ClusterSpecInput>;
+/** Merged field by field, a later source's fields winning: the object options of core's table. */
+const OBJECTS = VALUE_OPTION_NAMES.filter((o) => valueRow(o).kind === "object") as ObjectOption[];
 
 function defined<T extends object>(o: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -62,9 +66,7 @@ function mergeOne(spec: ClusterSpec, layer: ClusterSpecInput): ClusterSpec {
   }
   // An API endpoint is replaced as a whole (as --api-port replaces k3d's kubeAPI); its address defaults to 127.0.0.1.
   if (layer.api && Object.keys(defined(layer.api)).length) out.api = { hostIP: "127.0.0.1", ...defined(layer.api) };
-  out.loadBalancer = { ...spec.loadBalancer, ...defined(layer.loadBalancer) };
-  out.memory = { ...spec.memory, ...defined(layer.memory) };
-  out.kubeconfig = { ...spec.kubeconfig, ...defined(layer.kubeconfig) };
+  for (const key of OBJECTS) o[key] = { ...spec[key], ...defined(layer[key]) };
   // Registries merge per field (--registry-create replaces the file's create, keeps its use and config); use lists add up.
   if (layer.registries) {
     const r = layer.registries;

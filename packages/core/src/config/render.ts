@@ -1,6 +1,7 @@
 /** Writing k3ts config files: a ClusterSpecInput as a k3ts document (for `config convert`) and the commented starter (`config init`). */
 import { yaml } from "../cluster/deps.js";
 import { SWITCH_OPTION_NAMES } from "../cluster/options.js";
+import { interleave, specField, valueRow, type ValueOption, type ValueRow } from "../cluster/value-options.js";
 import type { Filtered, KeyValue, MountSpec, PortSpec } from "../cluster/spec.js";
 import { K3TS_API_VERSION, K3TS_KIND } from "./schema.js";
 import type { ClusterSpecInput, ConfigNotice } from "./types.js";
@@ -48,32 +49,42 @@ function compact(o: Record<string, unknown>): Record<string, unknown> | undefine
   return Object.keys(out).length ? out : undefined;
 }
 
+/** A value as k3ts's file format writes it (durations and sizes in their short forms). */
+function formatValue(row: ValueRow, value: unknown): unknown {
+  if (value === undefined) return undefined;
+  if (row.kind === "duration") return formatDuration(value as number);
+  if (row.kind === "size") return value ? formatMemory(value as number) : value;
+  return value;
+}
+
+/** A value option of core's table as k3ts's file format writes it (an object: the fields it has, or nothing). */
+function formatOption(spec: ClusterSpecInput, option: ValueOption): unknown {
+  const row = valueRow(option);
+  const value = (spec as Record<string, unknown>)[specField(option)];
+  if (row.kind !== "object") return formatValue(row, value);
+  if (!value) return undefined;
+  const o = value as Record<string, unknown>;
+  return compact(Object.fromEntries(Object.entries(row.fields).map(([field, fieldRow]) => [field, formatValue(fieldRow, o[field])])));
+}
+
 /** The k3ts document for a spec input (fields the input does not set are left out). */
 export function toK3tsDocument(spec: ClusterSpecInput): Record<string, unknown> {
+  const entries = interleave<[string, unknown]>((option) => [[option, formatOption(spec, option)]], {
+    image: [
+      ["api", spec.api ? compact({ ...spec.api }) : undefined],
+      ["ports", filtered("port", spec.ports, formatPort)],
+      ["volumes", filtered("volume", spec.volumes, formatMount)],
+      ["env", filtered("value", spec.env, formatKeyValue)],
+      ["k3sArgs", filtered("value", spec.k3sArgs, (a: string) => a)],
+      ["nodeLabels", filtered("value", spec.nodeLabels, formatKeyValue)],
+      ["runtimeLabels", filtered("value", spec.runtimeLabels, formatKeyValue)],
+      ["capAdd", filtered("value", spec.capAdd, (c: string) => c)],
+    ],
+    memory: [["hostAliases", spec.hostAliases?.length ? spec.hostAliases : undefined]],
+    privileged: SWITCH_OPTION_NAMES.map((o) => [o, spec[o]]),
+  });
   const s = compact({
-    servers: spec.servers,
-    agents: spec.agents,
-    image: spec.image,
-    api: spec.api ? compact({ ...spec.api }) : undefined,
-    ports: filtered("port", spec.ports, formatPort),
-    volumes: filtered("volume", spec.volumes, formatMount),
-    env: filtered("value", spec.env, formatKeyValue),
-    k3sArgs: filtered("value", spec.k3sArgs, (a: string) => a),
-    nodeLabels: filtered("value", spec.nodeLabels, formatKeyValue),
-    runtimeLabels: filtered("value", spec.runtimeLabels, formatKeyValue),
-    capAdd: filtered("value", spec.capAdd, (c: string) => c),
-    network: spec.network,
-    subnet: spec.subnet,
-    token: spec.token,
-    wait: spec.wait,
-    timeout: spec.timeoutMs !== undefined ? formatDuration(spec.timeoutMs) : undefined,
-    loadBalancer: spec.loadBalancer ? compact({ ...spec.loadBalancer }) : undefined,
-    rollback: spec.rollback,
-    memory: spec.memory ? compact({ servers: spec.memory.servers && formatMemory(spec.memory.servers), agents: spec.memory.agents && formatMemory(spec.memory.agents) }) : undefined,
-    hostAliases: spec.hostAliases?.length ? spec.hostAliases : undefined,
-    privileged: spec.privileged,
-    ...Object.fromEntries(SWITCH_OPTION_NAMES.map((o) => [o, spec[o]])),
-    kubeconfig: spec.kubeconfig ? compact({ ...spec.kubeconfig }) : undefined,
+    ...Object.fromEntries(entries),
     registries: spec.registries
       ? compact({ ...spec.registries, config: spec.registries.config ? ("content" in spec.registries.config ? spec.registries.config.content : spec.registries.config.path) : undefined })
       : undefined,

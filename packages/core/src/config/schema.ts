@@ -8,6 +8,7 @@
  * `options.runtime`, `registries` and `hostAliases[]`, then ignores them).
  */
 import { SWITCH_OPTIONS, SWITCH_OPTION_NAMES } from "../cluster/options.js";
+import { interleave, valueRow, type ValueOption } from "../cluster/value-options.js";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -24,6 +25,25 @@ const object = (properties: Record<string, JsonSchema>, extra: JsonSchema = {}):
 
 /** The switch options of cluster/options.ts, as both formats spell them. */
 const SWITCHES: Record<string, JsonSchema> = Object.fromEntries(SWITCH_OPTION_NAMES.map((o) => [o, flag(SWITCH_OPTIONS[o].description)]));
+
+/** A value option of cluster/value-options.ts in k3ts's file format: its schema, an object's fields in an object. */
+function fileSchema(option: ValueOption): JsonSchema {
+  const row = valueRow(option);
+  if (row.kind !== "object") return row.schema;
+  const fields = Object.fromEntries(Object.entries(row.fields).map(([field, fieldRow]) => [field, fieldRow.schema]));
+  return object(fields, row.description ? { description: row.description } : {});
+}
+
+/** The value options as k3ts's file format spells them, in the table's order with the other fields placed after the one they follow. */
+const fileFields = (after: Partial<Record<ValueOption, Array<[string, JsonSchema]>>>): Record<string, JsonSchema> =>
+  Object.fromEntries(interleave((option) => [[option, fileSchema(option)] as [string, JsonSchema]], after));
+
+/** The value options as the SDK takes them (the Environment's `spec.cluster` fields), placed as `fileFields` places them. */
+const sdkFields = (after: Partial<Record<ValueOption, Array<[string, JsonSchema]>>>): Record<string, JsonSchema> =>
+  Object.fromEntries(interleave((option) => {
+    const sdk = valueRow(option).sdk;
+    return sdk ? [[option, sdk] as [string, JsonSchema]] : [];
+  }, after));
 
 const NODE_FILTERS = list(text(), "k3d node filters: server:0, agent:*, agents:1-2, loadbalancer, all (ports also :proxy / :direct)");
 
@@ -61,33 +81,24 @@ export const K3TS_CONFIG_SCHEMA: JsonSchema = {
     kind: { type: "string", const: K3TS_KIND },
     metadata: object({ name: text("cluster name: lowercase letters, digits and -, at most 32 characters") }),
     spec: object({
-      servers: { type: "integer", minimum: 1, description: "server nodes (3 or more: HA with embedded etcd); default 1" },
-      agents: { type: "integer", minimum: 0, description: "agent nodes; default 0" },
-      image: { type: "string", minLength: 1, description: "k3s image" },
-      api: object({
-        host: text("name for the kubeconfig and the TLS SAN"),
-        hostIP: text("IPv4 address the API is published on (default 127.0.0.1)"),
-        hostPort: { type: "integer", minimum: 1, maximum: 65535, description: "host port (default: a free port)" },
+      ...fileFields({
+        image: [
+          ["api", object({
+            host: text("name for the kubeconfig and the TLS SAN"),
+            hostIP: text("IPv4 address the API is published on (default 127.0.0.1)"),
+            hostPort: { type: "integer", minimum: 1, maximum: 65535, description: "host port (default: a free port)" },
+          })],
+          ["ports", filtered("port", "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL], e.g. 8080:80")],
+          ["volumes", filtered("volume", "[SOURCE:]DEST[:ro|rw]")],
+          ["env", filtered("value", "KEY[=VALUE]")],
+          ["k3sArgs", filtered("value", "extra k3s argument, e.g. --disable=traefik")],
+          ["nodeLabels", filtered("value", "Kubernetes node label KEY[=VALUE]")],
+          ["runtimeLabels", filtered("value", "container label KEY[=VALUE]")],
+          ["capAdd", filtered("value", "Linux capability added to the nodes, e.g. SYS_ADMIN (default: every k3s node)")],
+        ],
+        memory: [["hostAliases", HOST_ALIASES]],
+        privileged: Object.entries(SWITCHES),
       }),
-      ports: filtered("port", "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL], e.g. 8080:80"),
-      volumes: filtered("volume", "[SOURCE:]DEST[:ro|rw]"),
-      env: filtered("value", "KEY[=VALUE]"),
-      k3sArgs: filtered("value", "extra k3s argument, e.g. --disable=traefik"),
-      nodeLabels: filtered("value", "Kubernetes node label KEY[=VALUE]"),
-      runtimeLabels: filtered("value", "container label KEY[=VALUE]"),
-      capAdd: filtered("value", "Linux capability added to the nodes, e.g. SYS_ADMIN (default: every k3s node)"),
-      network: text("existing network to join (kept when the cluster is deleted)"),
-      subnet: text("IPv4 CIDR for the created network"),
-      token: text("cluster token (default: random)"),
-      wait: flag("wait for the API and every node to be Ready (default true)"),
-      timeout: text("give up after this long, e.g. 60s or 5m (default: no limit)"),
-      loadBalancer: object({ enabled: flag("run the load balancer (default true)"), image: { type: "string", minLength: 1 } }),
-      rollback: flag("remove what a failed create made (default true)"),
-      memory: object({ servers: text("memory limit per server, e.g. 1g"), agents: text("memory limit per agent, e.g. 512m") }),
-      hostAliases: HOST_ALIASES,
-      privileged: flag("run nodes privileged (real k3s needs it; default true)"),
-      ...SWITCHES,
-      kubeconfig: object({ update: flag("merge into the default kubeconfig (default true)"), switchContext: flag("make the context current (default true)") }),
       registries: REGISTRIES(5),
       files: list(object({ source: text(), destination: text(), description: text(), nodeFilters: NODE_FILTERS }, { required: ["source", "destination"] })),
       ulimits: ULIMITS,
@@ -124,38 +135,22 @@ export const K3TS_ENVIRONMENT_SCHEMA: JsonSchema = {
         cluster: object(
           {
             name: stepName("name of the cluster k3ts makes (lowercase letters, digits and -, at most 32); required unless kubeconfig/context name an existing cluster"),
-            servers: { type: "integer", minimum: 1, description: "server nodes; default 1" },
-            agents: { type: "integer", minimum: 0, description: "agent nodes; default 0" },
-            image: nonEmpty("k3s image"),
-            k3sVersion: nonEmpty("a k3s release, e.g. v1.33.4-k3s1: the image rancher/k3s:<version> (not with image)"),
-            api: nonEmpty("API endpoint on the host, [HOST:]PORT as --api-port takes it (6443, 127.0.0.1:6550, random)"),
-            ports: list(nonEmpty("[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL][@NODEFILTER], e.g. 8080:80@loadbalancer")),
-            volumes: list(nonEmpty("[SOURCE:]DEST[:ro|rw][@NODEFILTER]")),
-            env: list(nonEmpty("node environment KEY=VALUE[@NODEFILTER]")),
-            k3sArgs: list(nonEmpty("extra k3s argument ARG[@NODEFILTER], e.g. --disable=traefik@server:*")),
-            nodeLabels: list(nonEmpty("Kubernetes node label KEY=VALUE[@NODEFILTER]")),
-            runtimeLabels: list(nonEmpty("container label KEY=VALUE[@NODEFILTER]")),
-            capAdd: list(nonEmpty("Linux capability added to the nodes CAPABILITY[@NODEFILTER], e.g. SYS_ADMIN")),
-            hostAliases: list(nonEmpty("IP:HOST[,HOST…] for every node's /etc/hosts")),
-            network: nonEmpty("existing network to join instead of creating k3ts-NAME"),
-            subnet: nonEmpty("IPv4 CIDR for the created network"),
-            token: nonEmpty("cluster token (default: random)"),
-            dataVolume: nonEmpty("a named volume for server-0's /var/lib/rancher/k3s, kept when the cluster is deleted (needs token; one server, no agents)"),
-            memory: object({
-              servers: { type: ["string", "integer"], description: "memory limit per server: 512m, 1g or bytes" },
-              agents: { type: ["string", "integer"], description: "memory limit per agent: 512m, 1g or bytes" },
+            ...sdkFields({
+              image: [
+                ["k3sVersion", nonEmpty("a k3s release, e.g. v1.33.4-k3s1: the image rancher/k3s:<version> (not with image)")],
+                ["api", nonEmpty("API endpoint on the host, [HOST:]PORT as --api-port takes it (6443, 127.0.0.1:6550, random)")],
+                ["ports", list(nonEmpty("[HOST:][HOSTPORT:]CONTAINERPORT[/PROTOCOL][@NODEFILTER], e.g. 8080:80@loadbalancer"))],
+                ["volumes", list(nonEmpty("[SOURCE:]DEST[:ro|rw][@NODEFILTER]"))],
+                ["env", list(nonEmpty("node environment KEY=VALUE[@NODEFILTER]"))],
+                ["k3sArgs", list(nonEmpty("extra k3s argument ARG[@NODEFILTER], e.g. --disable=traefik@server:*"))],
+                ["nodeLabels", list(nonEmpty("Kubernetes node label KEY=VALUE[@NODEFILTER]"))],
+                ["runtimeLabels", list(nonEmpty("container label KEY=VALUE[@NODEFILTER]"))],
+                ["capAdd", list(nonEmpty("Linux capability added to the nodes CAPABILITY[@NODEFILTER], e.g. SYS_ADMIN"))],
+                ["hostAliases", list(nonEmpty("IP:HOST[,HOST…] for every node's /etc/hosts"))],
+              ],
+              token: [["dataVolume", nonEmpty("a named volume for server-0's /var/lib/rancher/k3s, kept when the cluster is deleted (needs token; one server, no agents)")]],
+              privileged: Object.entries(SWITCHES),
             }),
-            loadBalancer: {
-              type: ["boolean", "object"],
-              properties: { enabled: flag("run the load balancer (default true)"), image: nonEmpty("nginx image for the load balancer") },
-              additionalProperties: false,
-              description: "false for no load balancer; { image } for another nginx image (default: enabled)",
-            },
-            privileged: flag("run nodes privileged (real k3s needs it; default true)"),
-            ...SWITCHES,
-            wait: flag("wait for the API and every node to be Ready (default true)"),
-            timeout: { type: ["string", "integer"], minimum: 0, description: "give up (and roll back) after this long: a duration (90s, 5m) or milliseconds; 0 = no limit (default 5m)" },
-            rollback: flag("remove what a failed create made (default true)"),
             images: list(nonEmpty("an image of the engine (docker/podman), imported into every node before the other steps, as k3ts image import does")),
             kubeconfig: nonEmpty("an existing cluster: its kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"),
             context: nonEmpty("an existing cluster: the kubeconfig context (default: the current one)"),
