@@ -1,5 +1,5 @@
 import { K3tsError } from "@k3ts/core";
-import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES } from "@k3ts/core/internal";
+import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES, interleave, optionFlagHelps, type FlagHelp } from "@k3ts/core/internal";
 import { STDIN_ARG, imageCommands } from "./image/index.js";
 import { CONFIG_OPTION, configCommands } from "./config/index.js";
 import { registryCommands } from "./registry/index.js";
@@ -18,6 +18,8 @@ const PORT_EDITS: OptionSpec[] = [
   { flags: "--port-add <spec>", description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO][@FILTER] (repeatable)" },
   { flags: "--port-delete <spec>", description: "[HOST:][HOSTPORT:]CONTAINERPORT[/PROTO] to stop forwarding (repeatable)" },
 ];
+/** A flag of core's option tables as cac takes it. */
+const optionSpec = ({ flag, short, arg, help }: FlagHelp): OptionSpec => ({ flags: `${short ? `${short}, ` : ""}${flag}${arg ? ` <${arg}>` : ""}`, description: help });
 const TIMEOUT: OptionSpec = { flags: "--timeout <duration>", description: "Give up after this long (e.g. 60s, 2m; 0 = no limit); create rolls back (create's default: 5m)" };
 
 export const commands: CommandSpec[] = [
@@ -34,35 +36,22 @@ export const commands: CommandSpec[] = [
     description: "Create a k3s cluster (default name k3s-default) and merge its kubeconfig",
     options: [
       CONFIG_OPTION,
-      { flags: "-s, --servers <count>", description: "Server nodes (3 or more for HA with embedded etcd; default 1)" },
-      { flags: "-a, --agents <count>", description: "Agent nodes (default 0)" },
-      { flags: "-i, --image <image>", description: "k3s image (env K3TS_IMAGE)" },
-      { flags: "--api-port <[host:]port>", description: "Where the Kubernetes API is published (default 127.0.0.1 and a free port)" },
-      // The VALUE@FILTER flags, as core's table of filtered options declares them.
-      ...FILTERED_OPTION_NAMES.map((o): OptionSpec => {
-        const { short, flag, arg, help } = FILTERED_OPTIONS[o];
-        return { flags: `${short ? `${short}, ` : ""}${flag} <${arg}>`, description: help };
+      // The value options (servers … kubeconfig) as core's table declares them, the other flags after the option they follow.
+      ...interleave((o) => optionFlagHelps(o).map(optionSpec), {
+        image: [
+          { flags: "--api-port <[host:]port>", description: "Where the Kubernetes API is published (default 127.0.0.1 and a free port)" },
+          // The VALUE@FILTER flags, as core's table of filtered options declares them.
+          ...FILTERED_OPTION_NAMES.map((o) => optionSpec(FILTERED_OPTIONS[o])),
+          // The switches (off unless given), from the same table.
+          ...SWITCH_OPTION_NAMES.map((o): OptionSpec => ({ flags: SWITCH_OPTIONS[o].flag, description: SWITCH_OPTIONS[o].help })),
+        ],
+        memory: [{ flags: "--host-alias <ip:host[,host]>", description: "Extra /etc/hosts entry in every node (repeatable)" }],
+        privileged: [
+          { flags: "--registry-create <NAME[:HOST][:PORT]>", description: "Create a registry with the cluster (deleted with it), e.g. myreg:5001" },
+          { flags: "--registry-use <name>", description: "Use an existing registry (k3ts registry create) (repeatable)" },
+          { flags: "--registry-config <file>", description: "A k3s registries.yaml for the nodes (merged over the registries' mirrors; yours wins)" },
+        ],
       }),
-      // The switches (off unless given), from the same table.
-      ...SWITCH_OPTION_NAMES.map((o): OptionSpec => ({ flags: SWITCH_OPTIONS[o].flag, description: SWITCH_OPTIONS[o].help })),
-      { flags: "--network <name>", description: "Join an existing network (kept when the cluster is deleted)" },
-      { flags: "--subnet <cidr>", description: "IPv4 subnet for the cluster network" },
-      { flags: "--token <token>", description: "Cluster token (default: K3TS_TOKEN, else random from a CSPRNG); --token-file keeps it out of ps and shell history" },
-      { flags: "--token-file <file>", description: "Read the cluster token from a file (its first line)" },
-      { flags: "--wait", description: "Wait for the API and every node to be Ready (default; --wait=false to return at once)" },
-      TIMEOUT,
-      { flags: "--no-lb", description: "No load balancer: the API is published on server-0" },
-      { flags: "--lb-image <image>", description: "nginx image for the load balancer (env K3TS_LB_IMAGE)" },
-      { flags: "--no-rollback", description: "Keep what was created when create fails" },
-      { flags: "--servers-memory <size>", description: "Memory limit per server (e.g. 1g)" },
-      { flags: "--agents-memory <size>", description: "Memory limit per agent (e.g. 512m)" },
-      { flags: "--host-alias <ip:host[,host]>", description: "Extra /etc/hosts entry in every node (repeatable)" },
-      { flags: "--no-privileged", description: "Run nodes unprivileged (real k3s needs privileged nodes)" },
-      { flags: "--registry-create <NAME[:HOST][:PORT]>", description: "Create a registry with the cluster (deleted with it), e.g. myreg:5001" },
-      { flags: "--registry-use <name>", description: "Use an existing registry (k3ts registry create) (repeatable)" },
-      { flags: "--registry-config <file>", description: "A k3s registries.yaml for the nodes (merged over the registries' mirrors; yours wins)" },
-      { flags: "--kubeconfig-update-default", description: "Merge into the default kubeconfig (default; =false to skip)" },
-      { flags: "--kubeconfig-switch-context", description: "Make the new context current (default; =false to keep it)" },
       KUBECONFIG_FILE,
       OUTPUT_OPTION,
     ],

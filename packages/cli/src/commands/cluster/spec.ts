@@ -1,6 +1,26 @@
 import { readFileSync } from "node:fs";
 import { DEFAULT_CLUSTER_NAME, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput } from "@k3ts/core";
-import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseSubnet, parseMemory, parseRegistriesConfig, parseRegistryCreate, readFilteredString, specFromEnvironment, validateClusterName, type FilteredOption } from "@k3ts/core/internal";
+import {
+  FILTERED_OPTIONS,
+  FILTERED_OPTION_NAMES,
+  SWITCH_OPTIONS,
+  SWITCH_OPTION_NAMES,
+  VALUE_OPTION_NAMES,
+  parseApiPort,
+  parseDuration,
+  parseHostAlias,
+  parseMemory,
+  parseRegistriesConfig,
+  parseRegistryCreate,
+  readFilteredString,
+  specField,
+  specFromEnvironment,
+  validateClusterName,
+  valueRow,
+  type FilteredOption,
+  type ValueOption,
+  type ValueRow,
+} from "@k3ts/core/internal";
 import { bool, flagKey, integer, many, one } from "../../flags.js";
 
 /** The `VALUE@FILTER;FILTER` flags (core's table names each option's flag), every error naming the flag and the value. */
@@ -30,6 +50,39 @@ function negatable(value: unknown, flag: string): boolean | undefined {
 function defined<T extends object>(o: T): T | undefined {
   const out = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   return Object.keys(out).length ? out : undefined;
+}
+
+/** One value flag of core's table of value options, read as its kind says; undefined when it was not given. */
+function valueFlag(o: Record<string, unknown>, row: ValueRow): unknown {
+  const key = flagKey(row.flag);
+  if (row.kind === "switch") {
+    // A `--no-x` flag: cac reports x=true when it is absent, and only --no-x (or --x=false) turns it off.
+    if (row.negated) return o[`no${key[0]!.toUpperCase()}${key.slice(1)}`] === true ? false : negatable(o[key], row.flag);
+    return given(o[key], row.flag);
+  }
+  if (row.kind === "count") return integer(o[key], row.flag, row.min);
+  const text = one(o[key], row.flag);
+  if (!text) return undefined;
+  const where = row.whereHasValue ? `${row.flag} ${text}` : row.flag;
+  if (row.kind === "duration") return parseDuration(text, where);
+  if (row.kind === "size") return parseMemory(text, where);
+  return row.parse ? row.parse(text, where) : text;
+}
+
+/** Options whose flags the CLI reads itself: --token-file reads a file. */
+const OWN_READERS: Partial<Record<ValueOption, (o: Record<string, unknown>) => unknown>> = { token: tokenInput };
+
+/** The value options' flags (servers … kubeconfig, as core's table names them); an object option only with a field given. */
+function valueFlags(o: Record<string, unknown>): ClusterSpecInput {
+  return Object.fromEntries(
+    VALUE_OPTION_NAMES.map((option) => {
+      const row = valueRow(option);
+      const own = OWN_READERS[option];
+      if (own) return [specField(option), own(o)];
+      if (row.kind !== "object") return [specField(option), valueFlag(o, row)];
+      return [option, defined(Object.fromEntries(Object.entries(row.fields).map(([field, fieldRow]) => [field, valueFlag(o, fieldRow)])))];
+    }),
+  );
 }
 
 /** `--token` or `--token-file FILE` (its first line); both at once is a usage error. */
@@ -77,39 +130,15 @@ function registriesInput(o: Record<string, unknown>): ClusterSpecInput["registri
 /** What the `cluster create` flags given say (k3d's flag names and meanings); absent flags are left out. */
 export function flagsInput(name: string | undefined, o: Record<string, unknown>): ClusterSpecInput {
   if (name !== undefined) validateClusterName(name, "NAME");
-  const timeout = one(o.timeout, "--timeout");
-  const serversMemory = one(o.serversMemory, "--servers-memory");
-  const agentsMemory = one(o.agentsMemory, "--agents-memory");
   const apiPort = one(o.apiPort, "--api-port");
-  const subnet = one(o.subnet, "--subnet");
-  const noLb = o.noLb === true ? false : undefined;
-  const lb = noLb ?? negatable(o.lb, "--lb");
   const input: ClusterSpecInput = {
     name,
-    servers: integer(o.servers, "--servers", 1),
-    agents: integer(o.agents, "--agents", 0),
-    image: one(o.image, "--image"),
+    ...valueFlags(o),
     api: apiPort ? parseApiPort(apiPort, "--api-port") : undefined,
     ...filteredFlags(o),
     ...Object.fromEntries(SWITCH_OPTION_NAMES.map((option) => [option, given(o[flagKey(SWITCH_OPTIONS[option].flag)], SWITCH_OPTIONS[option].flag)])),
-    network: one(o.network, "--network") || undefined,
-    subnet: subnet ? parseSubnet(subnet, `--subnet ${subnet}`) : undefined,
-    token: tokenInput(o),
-    wait: given(o.wait, "--wait"),
-    timeoutMs: timeout ? parseDuration(timeout, "--timeout") : undefined,
-    loadBalancer: defined({ enabled: lb, image: one(o.lbImage, "--lb-image") }),
-    rollback: negatable(o.rollback, "--rollback"),
-    memory: defined({
-      servers: serversMemory ? parseMemory(serversMemory, "--servers-memory") : undefined,
-      agents: agentsMemory ? parseMemory(agentsMemory, "--agents-memory") : undefined,
-    }),
     hostAliases: many(o.hostAlias).map((h) => parseHostAlias(h, `--host-alias ${h}`)),
-    privileged: negatable(o.privileged, "--privileged"),
     registries: registriesInput(o),
-    kubeconfig: defined({
-      update: given(o.kubeconfigUpdateDefault, "--kubeconfig-update-default"),
-      switchContext: given(o.kubeconfigSwitchContext, "--kubeconfig-switch-context"),
-    }),
   };
   return defined(input) ?? {};
 }
