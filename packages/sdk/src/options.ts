@@ -6,7 +6,26 @@
  */
 import { randomBytes } from "node:crypto";
 import { DEFAULT_CREATE_TIMEOUT_MS, DEFAULT_K3S_IMAGE, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput, type Filtered, type Logger, type MountSpec, type Progress, type Runtime } from "@k3ts/core";
-import { FILTERED_OPTION_NAMES, SWITCH_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseMemory, parseHostImagesMirror, parseNodeFilter, parseSubnet, readFilteredString, specFromEnvironment, validateClusterName } from "@k3ts/core/internal";
+import {
+  FILTERED_OPTION_NAMES,
+  SWITCH_OPTION_NAMES,
+  VALUE_OPTION_NAMES,
+  interleave,
+  parseApiPort,
+  parseDuration,
+  parseHostAlias,
+  parseMemory,
+  parseHostImagesMirror,
+  parseNodeFilter,
+  readFilteredString,
+  specField,
+  specFromEnvironment,
+  validateClusterName,
+  valueRow,
+  type ValueOption,
+  type ValueRow,
+  type VALUE_OPTIONS,
+} from "@k3ts/core/internal";
 
 /** How a cluster is described in a program: every field optional, in the CLI's string forms. */
 export interface ClusterSpecOptions {
@@ -116,12 +135,24 @@ export interface ClusterOptions extends ClusterSpecOptions {
 /** The SDK's default timeout: a program should not wait forever for a cluster that never comes up (the CLI's too). */
 export const DEFAULT_TIMEOUT_MS = DEFAULT_CREATE_TIMEOUT_MS;
 
-const KNOWN: ReadonlySet<string> = new Set<keyof ClusterOptions>([
-  "name", "servers", "agents", "image", "k3sVersion", "api", "ports", "volumes", "env", "k3sArgs", "nodeLabels", "runtimeLabels",
-  "capAdd", "hostAliases", "network", "subnet", "token", "dataVolume", "memory", "loadBalancer", "privileged", "hostImages", "wait", "timeout", "rollback",
+/** The value options of core's table the sdk takes (servers … rollback), in the table's order. */
+const VALUE_OPTIONS_TAKEN = VALUE_OPTION_NAMES.filter((option) => valueRow(option).sdk);
+
+const KNOWN: ReadonlySet<string> = new Set<string>([
+  "name",
+  ...interleave((option) => (valueRow(option).sdk ? [option] : []), {
+    image: ["k3sVersion", "api", ...FILTERED_OPTION_NAMES, "hostAliases"],
+    token: ["dataVolume"],
+    privileged: ["hostImages"],
+  }),
   "runtime", "reuse", "keep", "reaper", "updateKubeconfig", "kubeconfigPath", "signal", "logger", "progress", "environment",
   ...SWITCH_OPTION_NAMES,
-]);
+] satisfies string[]);
+
+/** Each option of core's table the sdk takes is a field of ClusterSpecOptions (the compiler says which is missing). */
+type TakenOption = { [K in ValueOption]: (typeof VALUE_OPTIONS)[K] extends { sdk: object } ? K : never }[ValueOption];
+const everyTakenOptionIsTyped: TakenOption extends keyof ClusterSpecOptions ? true : never = true;
+void everyTakenOptionIsTyped;
 
 function invalid(where: string, message: string, value?: unknown): K3tsError<"INVALID_ARGUMENT"> {
   return new K3tsError("INVALID_ARGUMENT", `${where}: ${message}`, { meta: { where, ...(value === undefined ? {} : { value }) } });
@@ -156,28 +187,43 @@ function list(value: unknown, where: string): string[] {
   });
 }
 
-function memory(value: unknown, where: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === "number") return count(value, where, 1);
-  if (typeof value === "string") return parseMemory(value, where);
-  throw invalid(where, `${JSON.stringify(value)} is neither a size such as 512m nor a number of bytes`, value);
+/** One value of core's table of value options, as its kind reads an SDK option (a string in the CLI's form, or a number). */
+function value(row: ValueRow, v: unknown, where: string): unknown {
+  switch (row.kind) {
+    case "count":
+      return count(v, where, row.min ?? 0);
+    case "switch":
+      return flag(v, where);
+    case "text": {
+      const t = text(v, where);
+      return t !== undefined && row.parse ? row.parse(t, where) : t;
+    }
+    case "duration":
+      if (v === undefined) return undefined;
+      if (typeof v === "number") return count(v, where, 0);
+      if (typeof v === "string") return parseDuration(v, where);
+      throw invalid(where, `${JSON.stringify(v)} is neither a duration such as 90s nor milliseconds`, v);
+    case "size":
+      if (v === undefined) return undefined;
+      if (typeof v === "number") return count(v, where, 1);
+      if (typeof v === "string") return parseMemory(v, where);
+      throw invalid(where, `${JSON.stringify(v)} is neither a size such as 512m nor a number of bytes`, v);
+  }
 }
 
-function timeout(value: unknown): number {
-  if (value === undefined) return DEFAULT_TIMEOUT_MS;
-  if (typeof value === "number") return count(value, "timeout", 0)!;
-  if (typeof value === "string") return parseDuration(value, "timeout");
-  throw invalid("timeout", `${JSON.stringify(value)} is neither a duration such as 90s nor milliseconds`, value);
-}
-
-function loadBalancer(value: unknown): ClusterSpecInput["loadBalancer"] {
-  if (value === undefined) return undefined;
-  if (typeof value === "boolean") return { enabled: value };
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid("loadBalancer", "want true, false or { enabled?, image? }", value);
-  const o = value as Record<string, unknown>;
-  const enabled = flag(o.enabled, "loadBalancer.enabled");
-  const image = text(o.image, "loadBalancer.image");
-  return { ...(enabled !== undefined ? { enabled } : {}), ...(image !== undefined ? { image } : {}) };
+/** An option of core's table as the sdk takes it: one value, or an object of its fields (or true/false for its shorthand field). */
+function option(name: (typeof VALUE_OPTION_NAMES)[number], v: unknown): unknown {
+  const row = valueRow(name);
+  if (row.kind !== "object") return value(row, v, name);
+  if (v === undefined) return undefined;
+  if (row.sdkShorthand !== undefined && typeof v === "boolean") return { [row.sdkShorthand]: v };
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    const fields = Object.keys(row.fields).map((f) => `${f}?`).join(", ");
+    throw invalid(name, `want ${row.sdkShorthand !== undefined ? "true, false or " : ""}{ ${fields} }`, v);
+  }
+  const o = v as Record<string, unknown>;
+  const out = Object.fromEntries(Object.entries(row.fields).map(([field, fieldRow]) => [field, value(fieldRow, o[field], `${name}.${field}`)]).filter(([, x]) => x !== undefined));
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** `hostImages`: off (absent from the spec, so it leaves the spec hash alone), or on with the registries it mirrors besides the defaults. */
@@ -239,31 +285,18 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
   }
   const o = options as Record<string, unknown>;
   const api = text(o.api, "api");
-  const subnet = text(o.subnet, "subnet");
-  const mem = o.memory as Record<string, unknown> | undefined;
-  if (mem !== undefined && (typeof mem !== "object" || mem === null)) throw invalid("memory", "want { servers?, agents? }", mem);
-  const servers = memory(mem?.servers, "memory.servers");
-  const agents = memory(mem?.agents, "memory.agents");
   const input: ClusterSpecInput = {
     name: o.name === undefined ? undefined : validateClusterName(text(o.name, "name")!, "name"),
-    servers: count(o.servers, "servers", 1),
-    agents: count(o.agents, "agents", 0),
+    ...Object.fromEntries(VALUE_OPTIONS_TAKEN.map((name) => [specField(name), option(name, o[name])])),
     image: k3sImage(o),
     api: api ? parseApiPort(api, "api") : undefined,
     ...Object.fromEntries(FILTERED_OPTION_NAMES.map((option) => [option, list(o[option], option).map((raw, i) => readFilteredString(option, raw, `${option}[${i}]`))])),
     hostAliases: list(o.hostAliases, "hostAliases").map((h, i) => parseHostAlias(h, `hostAliases[${i}]`)),
-    network: text(o.network, "network"),
-    subnet: subnet === undefined ? undefined : parseSubnet(subnet, "subnet"),
-    token: text(o.token, "token"),
-    memory: servers !== undefined || agents !== undefined ? { ...(servers ? { servers } : {}), ...(agents ? { agents } : {}) } : undefined,
-    loadBalancer: loadBalancer(o.loadBalancer),
-    privileged: flag(o.privileged, "privileged"),
     hostImages: hostImages(o.hostImages),
     ...Object.fromEntries(SWITCH_OPTION_NAMES.map((option) => [option, flag(o[option], option)])),
-    wait: flag(o.wait, "wait"),
-    timeoutMs: timeout(o.timeout),
-    rollback: flag(o.rollback, "rollback"),
   };
+  // The sdk's own default: a program should not wait forever for a cluster that never comes up.
+  input.timeoutMs ??= DEFAULT_TIMEOUT_MS;
   const data = dataVolume(o, input.volumes);
   if (data) input.volumes = [...(input.volumes ?? []), data];
   flag(o.reuse, "reuse");
