@@ -8,10 +8,13 @@
  */
 import { createHash } from "node:crypto";
 import { LABELS, type ClusterSpec, type Filtered } from "@k3ts/core";
-import { SWITCH_OPTION_NAMES, parseNodeFilter } from "@k3ts/core/internal";
+import { SWITCH_OPTION_NAMES, VALUE_OPTION_NAMES, parseNodeFilter, specField, valueRow, type VALUE_OPTIONS, type ValueOption } from "@k3ts/core/internal";
 
-/** The fields that make two clusters the same, in a fixed order. */
-export const SPEC_FIELDS = [
+/**
+ * The fields the first hashes were made of, in the order they were hashed. Fixed for good: a kept cluster's
+ * hash was made of them in this order (whether a value option counts is its row's `hash` in core's table).
+ */
+export const FIRST_SPEC_FIELDS = [
   "servers",
   "agents",
   "image",
@@ -32,17 +35,27 @@ export const SPEC_FIELDS = [
   "registries",
   "files",
   "ulimits",
-  ...SWITCH_OPTION_NAMES,
-  "hostImages",
 ] as const satisfies ReadonlyArray<keyof ClusterSpec>;
 
 /**
- * Fields the hash took in after clusters were first kept with it (core's switch options, hostImages): each counts only when it is
- * on, so a cluster kept before it existed, or without it, keeps the hash it had.
+ * Fields the hash took in after clusters were first kept with it (core's switch options, hostImages, then the value options
+ * of core's table that count and came later): each counts only when it is on, so a cluster kept before it existed, or without
+ * it, keeps the hash it had.
  */
-const LATER_FIELDS: ReadonlySet<SpecField> = new Set([...SWITCH_OPTION_NAMES, "hostImages"]);
+const LATER_FIELDS: ReadonlyArray<SpecField> = [
+  ...SWITCH_OPTION_NAMES,
+  "hostImages",
+  ...VALUE_OPTION_NAMES.filter((o) => valueRow(o).hash).map((o) => specField(o) as SpecField).filter((f) => !(FIRST_SPEC_FIELDS as ReadonlyArray<string>).includes(f)),
+];
 
-export type SpecField = (typeof SPEC_FIELDS)[number];
+/** The fields that make two clusters the same, in a fixed order. */
+export const SPEC_FIELDS: ReadonlyArray<SpecField> = [...FIRST_SPEC_FIELDS, ...LATER_FIELDS];
+const LATER: ReadonlySet<SpecField> = new Set(LATER_FIELDS);
+
+/** The value options of core's table that count for the hash. */
+type HashedOption = { [K in ValueOption]: (typeof VALUE_OPTIONS)[K] extends { hash: true } ? K : never }[ValueOption];
+
+export type SpecField = (typeof FIRST_SPEC_FIELDS)[number] | (typeof SWITCH_OPTION_NAMES)[number] | "hostImages" | HashedOption;
 
 export interface SpecHash {
   hash: string;
@@ -76,7 +89,7 @@ export function hashSpec(spec: ClusterSpec): SpecHash {
   const fields = {} as Record<SpecField, string>;
   const parts: string[] = [];
   for (const field of SPEC_FIELDS) {
-    if (LATER_FIELDS.has(field) && !spec[field]) {
+    if (LATER.has(field) && !spec[field]) {
       fields[field] = "";
       continue;
     }
