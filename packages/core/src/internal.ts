@@ -9,8 +9,8 @@ export { K3S_API_PORT, KUBECONFIG_IN_NODE, REGISTRIES_YAML, names } from "./clus
 export { parseNodeFilter, splitFilters } from "./cluster/filters.js";
 export { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES, readFilteredString } from "./cluster/options.js";
 export type { FilteredOption, FilteredOptionRow, FilteredValue, SwitchOption, SwitchOptionRow } from "./cluster/options.js";
-export { VALUE_OPTIONS, VALUE_OPTION_NAMES, flagHelps, interleave, optionFlagHelps, specField, valueRow } from "./cluster/value-options.js";
-export type { FlagHelp, ObjectOption, ObjectOptionRow, ScalarOptionRow, ValueKind, ValueOption, ValueOptionRow, ValueRow } from "./cluster/value-options.js";
+export { VALUE_OPTIONS, VALUE_OPTION_NAMES, interleave, optionFlagHelps, specField, valueRow } from "./cluster/value-options.js";
+export type { FlagHelp, ValueOption, ValueRow } from "./cluster/value-options.js";
 export {
   parseApiPort,
   parseCapability,
