@@ -147,7 +147,7 @@ const KNOWN: ReadonlySet<string> = new Set<string>([
   }),
   "runtime", "reuse", "keep", "reaper", "updateKubeconfig", "kubeconfigPath", "signal", "logger", "progress", "environment",
   ...SWITCH_OPTION_NAMES,
-] satisfies string[]);
+]);
 
 /** Each option of core's table the sdk takes is a field of ClusterSpecOptions (the compiler says which is missing). */
 type TakenOption = { [K in ValueOption]: (typeof VALUE_OPTIONS)[K] extends { sdk: object } ? K : never }[ValueOption];
@@ -212,7 +212,7 @@ function value(row: ValueRow, v: unknown, where: string): unknown {
 }
 
 /** An option of core's table as the sdk takes it: one value, or an object of its fields (or true/false for its shorthand field). */
-function option(name: (typeof VALUE_OPTION_NAMES)[number], v: unknown): unknown {
+function valueOption(name: (typeof VALUE_OPTION_NAMES)[number], v: unknown): unknown {
   const row = valueRow(name);
   if (row.kind !== "object") return value(row, v, name);
   if (v === undefined) return undefined;
@@ -287,7 +287,7 @@ export function specInput(options: ClusterOptions): ClusterSpecInput {
   const api = text(o.api, "api");
   const input: ClusterSpecInput = {
     name: o.name === undefined ? undefined : validateClusterName(text(o.name, "name")!, "name"),
-    ...Object.fromEntries(VALUE_OPTIONS_TAKEN.map((name) => [specField(name), option(name, o[name])])),
+    ...Object.fromEntries(VALUE_OPTIONS_TAKEN.map((name) => [specField(name), valueOption(name, o[name])])),
     image: k3sImage(o),
     api: api ? parseApiPort(api, "api") : undefined,
     ...Object.fromEntries(FILTERED_OPTION_NAMES.map((option) => [option, list(o[option], option).map((raw, i) => readFilteredString(option, raw, `${option}[${i}]`))])),
