@@ -73,6 +73,7 @@ export function toK3tsDocument(spec: ClusterSpecInput): Record<string, unknown> 
     hostAliases: spec.hostAliases?.length ? spec.hostAliases : undefined,
     privileged: spec.privileged,
     ...Object.fromEntries(SWITCH_OPTION_NAMES.map((o) => [o, spec[o]])),
+    hostImages: spec.hostImages === undefined || spec.hostImages === false ? spec.hostImages : spec.hostImages.mirrors.length ? { mirrors: spec.hostImages.mirrors } : true,
     kubeconfig: spec.kubeconfig ? compact({ ...spec.kubeconfig }) : undefined,
     registries: spec.registries
       ? compact({ ...spec.registries, config: spec.registries.config ? ("content" in spec.registries.config ? spec.registries.config.content : spec.registries.config.path) : undefined })

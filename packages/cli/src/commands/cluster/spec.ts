@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { DEFAULT_CLUSTER_NAME, K3tsError, defaultClusterSpec, mergeSpec, type ClusterSpec, type ClusterSpecInput } from "@k3ts/core";
-import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseSubnet, parseMemory, parseRegistriesConfig, parseRegistryCreate, readFilteredString, specFromEnvironment, validateClusterName, type FilteredOption } from "@k3ts/core/internal";
+import { FILTERED_OPTIONS, FILTERED_OPTION_NAMES, SWITCH_OPTIONS, SWITCH_OPTION_NAMES, parseApiPort, parseDuration, parseHostAlias, parseHostImagesMirror, parseSubnet, parseMemory, parseRegistriesConfig, parseRegistryCreate, readFilteredString, specFromEnvironment, validateClusterName, type FilteredOption } from "@k3ts/core/internal";
 import { bool, flagKey, integer, many, one } from "../../flags.js";
 
 /** The `VALUE@FILTER;FILTER` flags (core's table names each option's flag), every error naming the flag and the value. */
@@ -74,6 +74,15 @@ function registriesInput(o: Record<string, unknown>): ClusterSpecInput["registri
   });
 }
 
+/** `--host-images[=BOOL]` and `--host-images-mirror REGISTRY`: undefined when neither was given (the file or the default decides). */
+function hostImagesInput(o: Record<string, unknown>): ClusterSpecInput["hostImages"] {
+  const on = given(o.hostImages, "--host-images");
+  const mirrors = many(o.hostImagesMirror).map((m) => parseHostImagesMirror(m, `--host-images-mirror ${m}`));
+  if (on === false && mirrors.length) throw new K3tsError("INVALID_ARGUMENT", "--host-images=false and --host-images-mirror: the mirrors need host images on", { meta: { flag: "--host-images-mirror" } });
+  if (on === false) return false;
+  return on || mirrors.length ? { mirrors: [...new Set(mirrors)] } : undefined;
+}
+
 /** What the `cluster create` flags given say (k3d's flag names and meanings); absent flags are left out. */
 export function flagsInput(name: string | undefined, o: Record<string, unknown>): ClusterSpecInput {
   if (name !== undefined) validateClusterName(name, "NAME");
@@ -106,6 +115,7 @@ export function flagsInput(name: string | undefined, o: Record<string, unknown>)
     hostAliases: many(o.hostAlias).map((h) => parseHostAlias(h, `--host-alias ${h}`)),
     privileged: negatable(o.privileged, "--privileged"),
     registries: registriesInput(o),
+    hostImages: hostImagesInput(o),
     kubeconfig: defined({
       update: given(o.kubeconfigUpdateDefault, "--kubeconfig-update-default"),
       switchContext: given(o.kubeconfigSwitchContext, "--kubeconfig-switch-context"),
