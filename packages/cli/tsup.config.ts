@@ -1,4 +1,4 @@
 import { defineConfig } from "tsup";
 import { baseConfig } from "../../tsup.base.ts";
 
-export default defineConfig({ ...baseConfig({ main: "src/main.ts", "version-line": "src/version-line.ts" }), dts: false });
+export default defineConfig({ ...baseConfig({ main: "src/main.ts", "version-line": "src/version-line.ts", "host-images": "src/host-images.ts" }), dts: false });

@@ -13,6 +13,8 @@ export interface CommandContext {
   version: string;
   /** Aborted on Ctrl-C. */
   signal: AbortSignal;
+  /** The runtime --runtime named (a plugin name or path), if it did. */
+  runtimeName?: string;
   /** Picks the runtime (--runtime, K3TS_RUNTIME, or auto-detection) on first use. */
   runtime(): Promise<Runtime>;
 }

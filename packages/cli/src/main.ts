@@ -62,6 +62,7 @@ export async function main(argv: string[], io: MainIO): Promise<number> {
         cwd: io.cwd,
         version: VERSION,
         signal,
+        ...(opts.runtime ? { runtimeName: String(opts.runtime) } : {}),
         // One selection however many callers ask (a second caller waits for the first's).
         runtime: () =>
           (runtime ??= (async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { specFromFlags } from "../src/commands/cluster/spec.js";
+import { flagsInput, specFromFlags } from "../src/commands/cluster/spec.js";
 
 describe("cluster create flags → ClusterSpec", () => {
   it("defaults: k3s-default, 1 server, API on 127.0.0.1, privileged, load balancer, rollback, kubeconfig merged and switched", () => {
@@ -72,6 +72,17 @@ describe("cluster create flags → ClusterSpec", () => {
     [{ hostAlias: "nohost" }, "--host-alias nohost"],
   ])("%j is refused, naming the flag", (flags, message) => {
     expect(() => specFromFlags("dev", flags, {})).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringContaining(message) }));
+  });
+
+  it("--host-images[=false] and --host-images-mirror: absent unless given (create then decides); false off; mirrors on", () => {
+    expect(flagsInput(undefined, {}).hostImages).toBeUndefined();
+    expect(flagsInput(undefined, { hostImages: true }).hostImages).toEqual({ mirrors: [] });
+    expect(flagsInput(undefined, { hostImages: "false" }).hostImages).toBe(false);
+    expect(flagsInput(undefined, { hostImagesMirror: ["ghcr.io", "Registry.Local:5000"] }).hostImages).toEqual({ mirrors: ["ghcr.io", "registry.local:5000"] });
+    expect(specFromFlags(undefined, { hostImages: "false" }, {})).not.toHaveProperty("hostImages");
+    expect(() => flagsInput(undefined, { hostImagesMirror: "ghcr.io/org" })).toThrow(/--host-images-mirror ghcr\.io\/org: "ghcr\.io\/org" is not a registry host/);
+    expect(() => flagsInput(undefined, { hostImages: "false", hostImagesMirror: "ghcr.io" })).toThrow(/--host-images=false and --host-images-mirror/);
+    expect(() => flagsInput(undefined, { hostImages: "maybe" })).toThrow(/--host-images=maybe: expected true or false/);
   });
 
   it("refuses a cluster name that would not make valid hostnames", () => {

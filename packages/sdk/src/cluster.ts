@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { K3tsError, LABELS, VERSION, isK3tsError, createCluster as coreCreateCluster, deleteCluster, getCluster as coreGetCluster, getKubeconfig, importImages as coreImportImages, selectRuntime, silentLogger, startCluster, stopCluster, type ClusterSpec, type ClusterSummary, type HostImagesServer, type DeleteResult, type ImageSource, type ImportImagesResult, type Logger, type Node, type NodeSummary, type Progress, type Runtime } from "@k3ts/core";
-import { K3S_API_PORT, REGISTRIES_YAML, hostImagesCacheDir, parseRegistriesConfig, rewriteKubeconfig, startClusterHostImages, TOKEN_FILE_IN_NODE } from "@k3ts/core/internal";
+import { K3S_API_PORT, hostImagesCacheDir, recordedHostImagesEndpoint, rewriteKubeconfig, startClusterHostImages, TOKEN_FILE_IN_NODE } from "@k3ts/core/internal";
 import { deleteOnExit, processEndingBySignal } from "./cleanup.js";
 import { isReaped, reapOnCrash, reapTargetFor, reaperEnabled, type ReapTarget } from "./reaper-client.js";
 import { forwardService, type Endpoint, type EndpointOptions } from "./endpoint.js";
@@ -90,18 +90,6 @@ function inProcessHostImages(
     });
   };
   return { serve, resume, started: () => state };
-}
-
-/** The host-images endpoint a cluster's nodes were made with: the first endpoint of both docker.io and localhost in server-0's registries.yaml. */
-async function recordedHostImagesEndpoint(runtime: Runtime, server0: string, signal?: AbortSignal): Promise<string | undefined> {
-  const text = await runtime.nodes.readFile(server0, REGISTRIES_YAML, signal ? { signal } : {}).then(
-    (b) => b.toString("utf8"),
-    () => undefined,
-  );
-  if (text === undefined) return undefined;
-  const mirrors = parseRegistriesConfig(text, `${REGISTRIES_YAML} in ${server0}`).mirrors ?? {};
-  const endpoint = mirrors["docker.io"]?.endpoint?.[0];
-  return endpoint && endpoint === mirrors.localhost?.endpoint?.[0] && /^http:\/\/\d+\.\d+\.\d+\.\d+:\d+$/.test(endpoint) ? endpoint : undefined;
 }
 
 /** Stops a host-images registry and, with `removeCache`, removes its cache. */

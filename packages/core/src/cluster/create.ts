@@ -231,11 +231,12 @@ async function claimName<T>(run: CreateRun, make: () => Promise<T>): Promise<T> 
  * the nodes reach the host at, once the network is there and before any node starts (k3s reads
  * registries.yaml once, at its start); stopped by the rollback.
  */
-async function serveHostImages(run: CreateRun, info: RuntimeInfo, network: NetworkInfo): Promise<HostImagesMirror> {
+async function serveHostImages(run: CreateRun, info: RuntimeInfo, network: NetworkInfo): Promise<HostImagesMirror | undefined> {
   const { spec, opts, progress, signal, undo } = run;
   const serve = opts.hostImages!;
   const address = hostImagesAddress(info, network.gateway);
   const service = await withStep(progress, `Serving the engine's images to the nodes on ${address}`, () => serve({ cluster: spec.name, address, network, ...(signal ? { signal } : {}) }));
+  if (!service) return undefined;
   undo.push({ what: `host images registry ${service.endpoint}`, run: () => service.close() });
   return { endpoint: service.endpoint, keys: hostImagesMirrorKeys(spec.image, spec.hostImages?.mirrors) };
 }

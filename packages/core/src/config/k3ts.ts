@@ -5,6 +5,7 @@ import type { ApiSpec } from "../cluster/spec.js";
 import { type Collector, bool, checkSelections, int, plain, readFiltered, readValueOptions, rec, requireFilters, str } from "./common.js";
 import { readFiles, readHostAliases, readRegistries, readUlimits } from "./k3d.js";
 import type { ClusterSpecInput } from "./types.js";
+import { parseHostImagesMirror } from "../hostimages/cluster.js";
 
 function readApi(c: Collector, api: Record<string, unknown>): Partial<ApiSpec> | undefined {
   const out: Partial<ApiSpec> = {};
@@ -21,6 +22,17 @@ function readApi(c: Collector, api: Record<string, unknown>): Partial<ApiSpec> |
   }
   if (hostPort !== undefined && hostPort >= 1 && hostPort <= 65535) out.hostPort = hostPort;
   return Object.keys(out).length ? out : undefined;
+}
+
+/** `hostImages: true | false | { enabled, mirrors }` (absent: the creator's default). */
+function readHostImages(c: Collector, value: unknown): ClusterSpecInput["hostImages"] {
+  if (value === undefined) return undefined;
+  if (typeof value === "boolean") return value ? { mirrors: [] } : false;
+  const o = rec(value);
+  if (bool(o.enabled) === false) return false;
+  const mirrors = Array.isArray(o.mirrors) ? o.mirrors : [];
+  const read = mirrors.map((m, i) => c.attempt(`/spec/hostImages/mirrors/${i}`, (where) => parseHostImagesMirror(String(m), where)));
+  return { mirrors: [...new Set(read.filter((m): m is string => m !== undefined))] };
 }
 
 function setIf<K extends keyof ClusterSpecInput>(spec: ClusterSpecInput, key: K, value: ClusterSpecInput[K] | undefined): void {
@@ -73,6 +85,7 @@ export function readK3ts(c: Collector, data: Record<string, unknown>, file: stri
   if (hostAliases.length) spec.hostAliases = hostAliases;
   for (const option of SWITCH_OPTION_NAMES) setIf(spec, option, bool(s[option]));
   setIf(spec, "registries", readRegistries(c, rec(s.registries), "/spec/registries", file));
+  setIf(spec, "hostImages", readHostImages(c, s.hostImages));
   if (files.length) {
     spec.files = plain(files);
   }

@@ -60,6 +60,8 @@ function mergeOne(spec: ClusterSpec, layer: ClusterSpecInput): ClusterSpec {
   const out: ClusterSpec = { ...spec };
   const o = out as unknown as Record<string, unknown>;
   for (const key of SCALARS) if (layer[key] !== undefined) o[key] = layer[key];
+  // Host images said off by a later source: absent from the spec, as off is.
+  if (layer.hostImages === false) delete out.hostImages;
   for (const key of LISTS) {
     const more = layer[key];
     if (more?.length) o[key] = [...((spec[key] as unknown[] | undefined) ?? []), ...more];

@@ -81,7 +81,10 @@ export function toK3tsDocument(spec: ClusterSpecInput): Record<string, unknown> 
       ["capAdd", filtered("value", spec.capAdd, (c: string) => c)],
     ],
     memory: [["hostAliases", spec.hostAliases?.length ? spec.hostAliases : undefined]],
-    privileged: SWITCH_OPTION_NAMES.map((o) => [o, spec[o]]),
+    privileged: [
+      ...SWITCH_OPTION_NAMES.map((o): [string, unknown] => [o, spec[o]]),
+      ["hostImages", spec.hostImages === undefined || spec.hostImages === false ? spec.hostImages : spec.hostImages.mirrors.length ? { mirrors: spec.hostImages.mirrors } : true],
+    ],
   });
   const s = compact({
     ...Object.fromEntries(entries),

@@ -100,6 +100,16 @@ export const K3TS_CONFIG_SCHEMA: JsonSchema = {
         privileged: Object.entries(SWITCHES),
       }),
       registries: REGISTRIES(5),
+      hostImages: {
+        description: "the host engine's images as the nodes' first mirror, so an image built on the host runs without an import: true, false, or { enabled, mirrors } (default true for `k3ts cluster create`)",
+        anyOf: [
+          flag(),
+          object({
+            enabled: flag("serve the host engine's images to the nodes (default true for `k3ts cluster create`)"),
+            mirrors: list(text("a registry host, e.g. ghcr.io or registry.local:5000"), "registries mirrored besides docker.io and localhost"),
+          }),
+        ],
+      },
       files: list(object({ source: text(), destination: text(), description: text(), nodeFilters: NODE_FILTERS }, { required: ["source", "destination"] })),
       ulimits: ULIMITS,
     }),

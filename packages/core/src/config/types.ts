@@ -17,8 +17,10 @@ export interface ConfigNotice {
 }
 
 /** What one source (a file, the environment, the flags) says about a cluster: every field optional. */
-export interface ClusterSpecInput extends Partial<Omit<ClusterSpec, "api" | "loadBalancer" | "memory" | "kubeconfig">> {
+export interface ClusterSpecInput extends Partial<Omit<ClusterSpec, "api" | "loadBalancer" | "memory" | "kubeconfig" | "hostImages">> {
   api?: Partial<ApiSpec>;
+  /** On with these mirrors; `false`: off, over what an earlier source said (absent: as the earlier source says). */
+  hostImages?: ClusterSpec["hostImages"] | false;
   loadBalancer?: Partial<ClusterSpec["loadBalancer"]>;
   memory?: ClusterSpec["memory"];
   kubeconfig?: Partial<ClusterSpec["kubeconfig"]>;

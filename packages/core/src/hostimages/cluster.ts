@@ -18,6 +18,8 @@ import type { Logger } from "../logger.js";
 import type { Runtime, RuntimeInfo } from "../runtime.js";
 import { isHostname, isIPv4 } from "../cluster/parse.js";
 import { hostAddressFor } from "../cluster/plan.js";
+import { REGISTRIES_YAML } from "../cluster/spec.js";
+import { parseRegistriesConfig } from "../registry/config.js";
 import { startHostImageRegistry, type HostImageRegistry } from "./server.js";
 
 /** The registries every cluster with host images mirrors through them. */
@@ -73,6 +75,36 @@ export function hostImagesAddress(info: Pick<RuntimeInfo, "os" | "capabilities">
     meta: { gateway, hostAddress: address },
     hint: "turn host images off for this engine (hostImages: false), and import images with importImages",
   });
+}
+
+/**
+ * Why this engine's nodes cannot reach a host-images registry (see {@link hostImagesAddress}), or
+ * undefined when they can: for a creator that turns host images on by default and goes on without.
+ */
+export function hostImagesUnsupported(info: Pick<RuntimeInfo, "os" | "capabilities">, platform: string = process.platform): string | undefined {
+  if (hostAddressFor(info, "192.0.2.1", platform) === "192.0.2.1") return undefined;
+  return info.capabilities.rootless ? "the engine is rootless" : "the engine runs in a VM";
+}
+
+/**
+ * The host-images endpoint a cluster's nodes were made with, from `node`'s registries.yaml: the first
+ * endpoint of both docker.io and localhost when it is `http://IPv4:PORT`; undefined otherwise (the
+ * cluster was made without host images, or the file is gone).
+ */
+export async function recordedHostImagesEndpoint(runtime: Runtime, node: string, signal?: AbortSignal): Promise<string | undefined> {
+  const text = await runtime.nodes.readFile(node, REGISTRIES_YAML, signal ? { signal } : {}).then(
+    (b) => b.toString("utf8"),
+    () => undefined,
+  );
+  if (text === undefined) return undefined;
+  let mirrors: NonNullable<ReturnType<typeof parseRegistriesConfig>["mirrors"]>;
+  try {
+    mirrors = parseRegistriesConfig(text, `${REGISTRIES_YAML} in ${node}`).mirrors ?? {};
+  } catch {
+    return undefined;
+  }
+  const endpoint = mirrors["docker.io"]?.endpoint?.[0];
+  return endpoint && endpoint === mirrors.localhost?.endpoint?.[0] && /^http:\/\/\d+\.\d+\.\d+\.\d+:\d+$/.test(endpoint) ? endpoint : undefined;
 }
 
 /** Where a cluster's host-images cache lives: `$XDG_STATE_HOME/k3ts/host-images/<cluster>` (default `~/.local/state`). */

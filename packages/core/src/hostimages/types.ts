@@ -21,5 +21,9 @@ export interface HostImagesService {
   close(): Promise<void>;
 }
 
-/** Starts the host-images registry of a cluster (the SDK in its process; a CLI host process later). */
-export type HostImagesServer = (request: HostImagesRequest) => Promise<HostImagesService>;
+/**
+ * Starts the host-images registry of a cluster (the SDK in its process, the CLI in a host process of
+ * the cluster's). Resolving to undefined declines: the create goes on without host images (a creator
+ * for which they are a default, not a request, and that could not start them).
+ */
+export type HostImagesServer = (request: HostImagesRequest) => Promise<HostImagesService | undefined>;

@@ -100,6 +100,24 @@ spec:
     expect(problem("apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata: { name: x }\noptions:\n  runtime:\n    labels: [{ label: 'k3ts.io/managed=true', nodeFilters: [server:0] }]\n")).toMatch(/\/options\/runtime\/labels\/0\/label: .*reserved prefix k3ts\.io\//);
   });
 
+  it("hostImages: true, false or { enabled, mirrors }; a later false turns an earlier on off; a bad mirror is refused where it is", () => {
+    const read = (value: string) => loadConfig(`apiVersion: k3ts.io/v1alpha1\nkind: Cluster\nmetadata: { name: x }\nspec:\n  hostImages: ${value}\n`, { file: "hi.yaml" }).spec.hostImages;
+    expect(read("true")).toEqual({ mirrors: [] });
+    expect(read("false")).toBe(false);
+    expect(read("{ enabled: false, mirrors: [ghcr.io] }")).toBe(false);
+    expect(read("{ mirrors: [GHCR.io, 'registry.local:5000', ghcr.io] }")).toEqual({ mirrors: ["ghcr.io", "registry.local:5000"] });
+    expect(() => read("{ mirrors: ['http://ghcr.io'] }")).toThrow(/hi\.yaml:5:\d+: \/spec\/hostImages\/mirrors\/0: .*not a registry host/);
+    expect(() => read("{ mirror: [ghcr.io] }")).toThrow(/hi\.yaml:5:\d+: \/spec\/hostImages/);
+    expect(() => read("yes please")).toThrow(/hi\.yaml:5:\d+: \/spec\/hostImages/);
+    const on = mergeSpec(defaultClusterSpec(), { hostImages: { mirrors: ["ghcr.io"] } });
+    expect(on.hostImages).toEqual({ mirrors: ["ghcr.io"] });
+    expect(mergeSpec(defaultClusterSpec(), { hostImages: { mirrors: ["ghcr.io"] } }, { hostImages: false })).not.toHaveProperty("hostImages");
+    expect(mergeSpec(defaultClusterSpec(), { hostImages: false }, {}).hostImages).toBeUndefined();
+    // Written back as it reads.
+    expect(loadConfig(toK3tsYaml({ name: "x", hostImages: { mirrors: ["ghcr.io"] } }), { file: "back.yaml" }).spec.hostImages).toEqual({ mirrors: ["ghcr.io"] });
+    expect(loadConfig(toK3tsYaml({ name: "x", hostImages: false }), { file: "back.yaml" }).spec.hostImages).toBe(false);
+  });
+
   it("refuses what is no capability name, saying where", () => {
     const err = (() => {
       try {

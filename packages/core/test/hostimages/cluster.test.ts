@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { createCluster } from "../../src/cluster/create.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
 import { isK3tsError, K3tsError } from "../../src/errors.js";
-import { hostImagesAddress, hostImagesCacheDir, hostImagesMirrorKeys, parseHostImagesMirror, startClusterHostImages, wildcardMirrorSupported } from "../../src/hostimages/cluster.js";
+import { hostImagesAddress, hostImagesCacheDir, hostImagesUnsupported, hostImagesMirrorKeys, parseHostImagesMirror, startClusterHostImages, wildcardMirrorSupported } from "../../src/hostimages/cluster.js";
 import type { HostImagesRequest } from "../../src/hostimages/types.js";
 import type { Runtime } from "../../src/runtime.js";
 import { createMemoryRuntime } from "../../src/testing/memory/index.js";
@@ -80,6 +80,12 @@ describe("where the host images listen", () => {
       expect(isK3tsError(err, "RUNTIME_CAPABILITY_MISSING")).toBe(true);
     }
     expect(() => hostImagesAddress(linux, undefined, "linux")).toThrow(K3tsError);
+  });
+  it("hostImagesUnsupported: why not (rootless, in a VM) for a creator that has them on by default; undefined on a rootful Linux engine", () => {
+    expect(hostImagesUnsupported(linux, "linux")).toBeUndefined();
+    expect(hostImagesUnsupported({ ...linux, capabilities: { rootless: true, hostGateway: true } as never }, "linux")).toBe("the engine is rootless");
+    expect(hostImagesUnsupported(linux, "darwin")).toBe("the engine runs in a VM");
+    expect(hostImagesUnsupported({ os: "Docker Desktop", capabilities: { rootless: false, hostGateway: true } as never }, "linux")).toBe("the engine runs in a VM");
   });
   it("never every address", async (t) => {
     for (const address of ["0.0.0.0", "::", "localhost"]) {
@@ -156,6 +162,23 @@ describe("createCluster with hostImages (memory runtime)", () => {
     expect((err as Error).message).toMatch(/^hostImages: /);
     expect(await runtime.nodes.list()).toEqual([]);
     expect(await runtime.networks.list()).toEqual([]);
+  });
+
+  it("a server that declines (resolves undefined): the create goes on without host images, and no registries.yaml names them", async () => {
+    const base = createMemoryRuntime();
+    const paths: string[] = [];
+    const runtime = overriding<Runtime>(base, {
+      nodes: overriding(base.nodes, {
+        writeFile: async (node, path, content, o) => (paths.push(path), base.nodes.writeFile(node, path, content, o)),
+        start: () => Promise.reject(new K3tsError("COMMAND_FAILED", "stop here")),
+      }),
+    });
+    let asked = 0;
+    const err = await createCluster({ ...spec, hostImages: { mirrors: [] } }, { runtime, hostImages: async () => void asked++ }).catch((e: unknown) => e);
+    expect(asked).toBe(1);
+    // It got as far as starting a node (the refusal injected there), with no registries.yaml written.
+    expect((err as Error).message).toBe("stop here");
+    expect(paths).not.toContain("/etc/rancher/k3s/registries.yaml");
   });
 
   it("without hostImages, no server is asked and no registries.yaml is written", async () => {

@@ -5,6 +5,7 @@ import { printValue } from "../../print.js";
 import { readConfig } from "../config/read.js";
 import { many } from "../../flags.js";
 import { specFromConfig } from "./spec.js";
+import { createHostImages, hostImagesOf } from "../../hostimages/cluster.js";
 
 /** The flags behind the spec's lists, so that a refusal found while planning (`ports[0]: …`) names what was typed. */
 const LIST_FLAGS: Record<string, [flag: string, key: string]> = {
@@ -30,7 +31,12 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
   // A bad file stops here (exit 2), before a runtime is picked or anything is created.
   const file = typeof options.config === "string" ? readConfig(ctx, options.config).spec : undefined;
   const spec = specFromConfig(args[0], options, ctx.env, file);
+  // On unless the flags or the file say otherwise: asked for, they must be served; by default, an engine that cannot turns them off.
+  const asked = options.hostImages !== undefined || options.hostImagesMirror !== undefined || file?.hostImages !== undefined;
+  if (!asked) spec.hostImages = { mirrors: [] };
   const runtime = await ctx.runtime();
+  const hostImages = spec.hostImages ? await createHostImages(ctx, runtime, asked) : {};
+  if (!hostImages.serve) delete spec.hostImages;
   const kubeconfigPath = options.kubeconfig as string | undefined;
   const started = performance.now();
   const result = await createCluster(spec, {
@@ -41,16 +47,19 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
     env: ctx.env,
     k3tsVersion: ctx.version,
     ...(kubeconfigPath ? { kubeconfigPath } : {}),
+    ...(hostImages.serve ? { hostImages: hostImages.serve } : {}),
   }).catch((err: unknown) => {
     // With a config file the lists mix its entries and the flags': the spec's own names stay.
     throw file ? err : namedByFlag(err, options);
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  printValue(ctx, options.output, { ...result.cluster, kubeconfigPath: result.kubeconfigPath ?? null, nodes: result.nodes }, () => {
+  const served = spec.hostImages ? await hostImagesOf(ctx, spec.name) : null;
+  printValue(ctx, options.output, { ...result.cluster, kubeconfigPath: result.kubeconfigPath ?? null, hostImages: served, nodes: result.nodes }, () => {
     const lines = [`Cluster ${spec.name} is ready (${result.cluster.servers.length} server(s), ${result.cluster.agents.length} agent(s), ${seconds}s). API: ${result.cluster.apiServerUrl}`];
     if (!result.kubeconfigPath) lines.push(`  export KUBECONFIG=$(k3ts kubeconfig write ${spec.name})`);
     else if (!spec.kubeconfig.switchContext) lines.push(`  kubectl config use-context ${names.context(spec.name)}`);
     lines.push("  kubectl get nodes");
+    if (served) lines.push(`Images of the engine run in the cluster with no import (served on ${served.url}): docker build -t app:dev . && kubectl create deployment app --image app:dev`);
     return lines.join("\n");
   });
   return 0;

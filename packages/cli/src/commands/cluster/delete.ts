@@ -5,6 +5,7 @@ import type { CommandContext } from "../../context.js";
 import { configDir } from "../kubeconfig/merge.js";
 import { printValue } from "../../print.js";
 import { readConfig } from "../config/read.js";
+import { deleteHostImages } from "../../hostimages/cluster.js";
 
 /** The cluster a config file names (`metadata.name`, else k3s-default). */
 function nameFromConfig(ctx: CommandContext, options: Record<string, unknown>, args: string[]): string | undefined {
@@ -31,6 +32,8 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
       rmSync(own);
       r.removed.push(`kubeconfig file ${own}`);
     }
+    // Its host process, cache and log (a cluster's name is its cache's: one left by a cluster gone some other way goes too).
+    r.removed.push(...(await deleteHostImages(ctx, name)));
     if (!r.found) ctx.out.info(`cluster ${name} does not exist: nothing to delete`);
     results.push(r);
   }

@@ -2,6 +2,7 @@ import { getCluster, listClusters, type ClusterSummary } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
 import { formatTable } from "../../output.js";
 import { printValue } from "../../print.js";
+import { hostImagesOf } from "../../hostimages/cluster.js";
 
 const count = (nodes: Array<{ state: string }>) => `${nodes.filter((n) => n.state === "running").length}/${nodes.length}`;
 
@@ -16,6 +17,7 @@ export function clusterTable(clusters: ClusterSummary[], noHeaders = false): str
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
   const runtime = await ctx.runtime();
   const clusters = args.length ? await Promise.all(args.map((n) => getCluster(n, { runtime, signal: ctx.signal }))) : await listClusters({ runtime, signal: ctx.signal });
-  printValue(ctx, options.output, clusters, () => (clusters.length ? clusterTable(clusters, options.headers === false) : "No clusters."));
+  const shown = options.output === undefined ? clusters : await Promise.all(clusters.map(async (c) => ({ ...c, hostImages: await hostImagesOf(ctx, c.name) })));
+  printValue(ctx, options.output, shown, () => (clusters.length ? clusterTable(clusters, options.headers === false) : "No clusters."));
   return 0;
 }

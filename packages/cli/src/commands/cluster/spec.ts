@@ -9,6 +9,7 @@ import {
   parseApiPort,
   parseDuration,
   parseHostAlias,
+  parseHostImagesMirror,
   parseMemory,
   parseRegistriesConfig,
   parseRegistryCreate,
@@ -127,6 +128,15 @@ function registriesInput(o: Record<string, unknown>): ClusterSpecInput["registri
   });
 }
 
+/** `--host-images[=BOOL]` and `--host-images-mirror REGISTRY`: undefined when neither was given (the file or the default decides). */
+function hostImagesInput(o: Record<string, unknown>): ClusterSpecInput["hostImages"] {
+  const on = given(o.hostImages, "--host-images");
+  const mirrors = many(o.hostImagesMirror).map((m) => parseHostImagesMirror(m, `--host-images-mirror ${m}`));
+  if (on === false && mirrors.length) throw new K3tsError("INVALID_ARGUMENT", "--host-images=false and --host-images-mirror: the mirrors need host images on", { meta: { flag: "--host-images-mirror" } });
+  if (on === false) return false;
+  return on || mirrors.length ? { mirrors: [...new Set(mirrors)] } : undefined;
+}
+
 /** What the `cluster create` flags given say (k3d's flag names and meanings); absent flags are left out. */
 export function flagsInput(name: string | undefined, o: Record<string, unknown>): ClusterSpecInput {
   if (name !== undefined) validateClusterName(name, "NAME");
@@ -139,6 +149,7 @@ export function flagsInput(name: string | undefined, o: Record<string, unknown>)
     ...Object.fromEntries(SWITCH_OPTION_NAMES.map((option) => [option, given(o[flagKey(SWITCH_OPTIONS[option].flag)], SWITCH_OPTIONS[option].flag)])),
     hostAliases: many(o.hostAlias).map((h) => parseHostAlias(h, `--host-alias ${h}`)),
     registries: registriesInput(o),
+    hostImages: hostImagesInput(o),
   };
   return defined(input) ?? {};
 }

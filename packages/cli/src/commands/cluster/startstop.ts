@@ -4,6 +4,7 @@ import type { CommandContext } from "../../context.js";
 import { printValue } from "../../print.js";
 import { clusterTable } from "./list.js";
 import { bool, one } from "../../flags.js";
+import { resumeHostImages, stopHostImages } from "../../hostimages/cluster.js";
 
 async function targets(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<string[]> {
   if (options.all === true) {
@@ -18,6 +19,8 @@ export async function start(ctx: CommandContext, args: string[], options: Record
   const timeout = one(options.timeout, "--timeout");
   const done: ClusterSummary[] = [];
   for (const name of await targets(ctx, args, options)) {
+    // Before the nodes: k3s reads registries.yaml (and finds the host images there) when it starts.
+    await resumeHostImages(ctx, runtime, name);
     done.push(
       await startCluster(name, {
         runtime,
@@ -35,7 +38,10 @@ export async function start(ctx: CommandContext, args: string[], options: Record
 export async function stop(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
   const runtime = await ctx.runtime();
   const done: ClusterSummary[] = [];
-  for (const name of await targets(ctx, args, options)) done.push(await stopCluster(name, { runtime, progress: ctx.progress, signal: ctx.signal }));
+  for (const name of await targets(ctx, args, options)) {
+    done.push(await stopCluster(name, { runtime, progress: ctx.progress, signal: ctx.signal }));
+    await stopHostImages(ctx, name);
+  }
   printValue(ctx, options.output, done, () => clusterTable(done));
   return 0;
 }

@@ -21,4 +21,12 @@ export const imageCommands: CommandSpec[] = [
     ],
     load: () => import("./import.js"),
   },
+  {
+    name: "image prune",
+    args: "[...clusters]",
+    description: "Remove the cache of host images (what the nodes pulled from the engine): of the clusters named, of all, or (default) of clusters that are gone",
+    options: [{ flags: "-a, --all", description: "Every cluster's cache (running host processes restart with an empty one)" }, OUTPUT],
+    examples: ["k3ts image prune", "k3ts image prune dev", "k3ts image prune --all -o json"],
+    load: () => import("./prune.js"),
+  },
 ];

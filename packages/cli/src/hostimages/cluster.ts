@@ -1,0 +1,91 @@
+/**
+ * The CLI's host images, per cluster command: a create serves them through a host process (on unless
+ * said off), a start starts it again where the nodes expect it, stop and delete end it, list shows it.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { K3tsError, LABELS, isK3tsError, type HostImagesServer, type Runtime } from "@k3ts/core";
+import { hostImagesUnsupported, recordedHostImagesEndpoint } from "@k3ts/core/internal";
+import type { CommandContext } from "../context.js";
+import { hostImagesProcess, removeHostImages, startHostImagesProcess, stopHostImagesProcess, type HostImagesProcessInfo } from "./process.js";
+
+/** The runtime as the host process makes it again, and its environment (a Docker engine found through a context is named by DOCKER_HOST). */
+async function processTarget(ctx: CommandContext, runtime: Runtime): Promise<{ runtime: string; env: Record<string, string | undefined> }> {
+  const given = ctx.runtimeName ?? ctx.env.K3TS_RUNTIME;
+  const name = given && (given.startsWith(".") || isAbsolute(given)) ? resolve(ctx.cwd, given) : (given ?? runtime.name);
+  if (runtime.name !== "docker" || ctx.env.DOCKER_HOST) return { runtime: name, env: ctx.env };
+  const endpoint = (await runtime.info().catch(() => undefined))?.endpoint;
+  return { runtime: name, env: endpoint && /^(unix|tcp|ssh):\/\//.test(endpoint) ? { ...ctx.env, DOCKER_HOST: endpoint } : ctx.env };
+}
+
+export interface CreateHostImages {
+  /** For createCluster's `hostImages`; undefined: the cluster is made without them. */
+  serve?: HostImagesServer;
+}
+
+/**
+ * How a create serves host images. `asked`: the flags or the file turned them on (an error when they
+ * cannot be served); otherwise they are on by default, and an engine that cannot serve them (rootless,
+ * in a VM) or a host process that does not start turns them off with a warning.
+ */
+export async function createHostImages(ctx: CommandContext, runtime: Runtime, asked: boolean): Promise<CreateHostImages> {
+  const why = hostImagesUnsupported(await runtime.info({ signal: ctx.signal }));
+  if (why) {
+    if (asked) {
+      throw new K3tsError("RUNTIME_CAPABILITY_MISSING", `--host-images: ${why}, and the nodes reach the host through the engine's host-gateway, where k3ts cannot serve them`, {
+        meta: { flag: "--host-images" },
+        hint: "create the cluster with --host-images=false and import images with k3ts image import",
+      });
+    }
+    ctx.out.info(`host images off: ${why} (import images with k3ts image import)`);
+    return {};
+  }
+  const target = await processTarget(ctx, runtime);
+  const serve: HostImagesServer = async ({ cluster, address, signal }) => {
+    try {
+      const { url } = await startHostImagesProcess({ cluster, runtime: target.runtime, env: target.env, cwd: ctx.cwd, address, ...(signal ? { signal } : {}) });
+      return { endpoint: url, close: async () => void (await removeHostImages(cluster, ctx.env)) };
+    } catch (err) {
+      if (asked || isK3tsError(err, "ABORTED")) throw err;
+      ctx.out.warn(`host images off for ${cluster}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  return { serve };
+}
+
+/**
+ * Starts a cluster's host process again if its nodes name a host-images endpoint and none serves it:
+ * before the nodes start, so k3s finds it when it reads registries.yaml. A port someone else took is a
+ * warning (the nodes then pull from the registries themselves).
+ */
+export async function resumeHostImages(ctx: CommandContext, runtime: Runtime, cluster: string): Promise<void> {
+  if ((await hostImagesProcess(cluster, ctx.env))?.running) return;
+  const nodes = await runtime.nodes.list({ labels: { [LABELS.managed]: "true", [LABELS.cluster]: cluster, [LABELS.role]: "server" } }, { signal: ctx.signal });
+  const server0 = nodes.find((n) => n.labels[LABELS.nodeIndex] === "0") ?? nodes[0];
+  const endpoint = server0 ? await recordedHostImagesEndpoint(runtime, server0.name, ctx.signal) : undefined;
+  if (!endpoint) return;
+  const url = new URL(endpoint);
+  const target = await processTarget(ctx, runtime);
+  try {
+    await startHostImagesProcess({ cluster, runtime: target.runtime, env: target.env, cwd: ctx.cwd, address: url.hostname, port: Number(url.port), signal: ctx.signal });
+    ctx.out.info(`host images of ${cluster} served again on ${endpoint}`);
+  } catch (err) {
+    if (isK3tsError(err, "ABORTED")) throw err;
+    ctx.out.warn(`host images of ${cluster} not served: ${(err as Error).message}; the nodes pull from the registries themselves`);
+  }
+}
+
+/** Ends a cluster's host process (a stop). */
+export async function stopHostImages(ctx: CommandContext, cluster: string): Promise<void> {
+  await stopHostImagesProcess(cluster, ctx.env);
+}
+
+/** Ends a cluster's host process and removes its cache (a delete): what was removed. */
+export async function deleteHostImages(ctx: CommandContext, cluster: string): Promise<string[]> {
+  return removeHostImages(cluster, ctx.env);
+}
+
+/** The cluster's host process for `cluster list -o json` (null: none). */
+export async function hostImagesOf(ctx: CommandContext, cluster: string): Promise<HostImagesProcessInfo | null> {
+  return (await hostImagesProcess(cluster, ctx.env)) ?? null;
+}
