@@ -21,7 +21,7 @@ const logger: Logger = {
 };
 
 /** How often it looks for the cluster's nodes, and how long it waits for the first one (a create's limit is 5 minutes). */
-const WATCH_MS = 15_000;
+const WATCH_MS = 30_000;
 const FIRST_NODE_MS = 15 * 60_000;
 
 function send(message: HostImagesMessage): void {

@@ -121,6 +121,12 @@ for (const engine of ENGINES) {
         console.log(`host images via the CLI on ${engine}: rebuild moved ${perNode} B per node for a changed layer of ${changedLayer} B (${((perNode / changedLayer - 1) * 100).toFixed(2)}% over)`);
         expect(perNode).toBeLessThan(changedLayer * 1.03);
 
+        if (engine === "podman") {
+          // Podman names what it built localhost/NAME: pulled by that name too (the localhost mirror).
+          const local = await rt.nodes.exec(agent, ["crictl", "pull", `localhost/${image}`]);
+          expect(local.exitCode, `${local.stdout}${local.stderr}`).toBe(0);
+        }
+
         // Killed: list says so; cluster start starts it again on the endpoint the nodes were made with, and pulls go through it.
         process.kill(first.pid, "SIGKILL");
         await vi.waitFor(() => expect(alive(first.pid)).toBe(false));

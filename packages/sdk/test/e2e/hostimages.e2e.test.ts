@@ -78,7 +78,9 @@ for (const engine of ENGINES) {
   describe.skipIf(!runtime)(`host images on ${engine} (k3s stand-in)`, () => {
     const rt = runtime as Runtime;
 
-    it("runs an image built on the host on every node with nothing imported; a rebuild moves only its changed layer", async () => {
+    // On Docker: the CLI's e2e (packages/cli/test/e2e/hostimages.e2e.test.ts) runs the same story on both engines through
+    // the same registry code, and the SDK's in-process registry on Podman is pulled through in the reuse test below.
+    it.runIf(engine === "docker")("runs an image built on the host on every node with nothing imported; a rebuild moves only its changed layer", async () => {
       const name = await fresh(rt, `sdk-e2e-hostimg-${engine[0]}`);
       const image = `k3ts-e2e/hostimg-${engine}:dev`;
       const dir = await mkdtemp(join(tmpdir(), "k3ts-hostimg-build-"));
@@ -133,11 +135,6 @@ for (const engine of ENGINES) {
           expect(perNode).toBeGreaterThanOrEqual(changedLayer);
           expect(perNode).toBeLessThan(changedLayer * 1.03);
 
-          if (engine === "podman") {
-            // Podman names what it built localhost/NAME: pulled by that name too (the localhost mirror, ns=localhost).
-            const pulled = await rt.nodes.exec(agent, ["crictl", "pull", `localhost/${image}`]);
-            expect(pulled.exitCode, `${pulled.stdout}${pulled.stderr}`).toBe(0);
-          }
         } finally {
           await cluster.delete();
         }
