@@ -6,30 +6,20 @@
  * again by `cluster start`, `cluster stop` ends it, `image prune` empties its cache, and after `cluster
  * delete` nothing of it is left (no process, no cache, no port).
  */
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { Runtime } from "@k3ts/core";
+import { CHANGED_BYTES, UNCHANGED_BYTES, build, prepareBuild, runInAgent } from "../../../../scripts/host-images-e2e.mjs";
 import { describe, expect, it, vi } from "vitest";
-import { ENGINES, POD_IMAGE, clearName, createArgs, k3ts, kubectl, leftovers, runtimeFor, type Engine } from "./helpers.js";
+import { ENGINES, POD_IMAGE, clearName, createArgs, k3ts, kubectl, leftovers, runtimeFor } from "./helpers.js";
 
-const UNCHANGED_BYTES = 8 * 1024 * 1024;
-const CHANGED_BYTES = 1024 * 1024;
 
 interface Shown {
   name: string;
   hostImages: { url: string; pid: number; running: boolean; served: { manifests: number; blobs: number; blobBytes: number } } | null;
-}
-
-/** Builds `tag` on the engine: the test busybox, a layer that stays, and a layer of `version` and fresh random bytes. */
-async function build(engine: Engine, dir: string, tag: string, version: string): Promise<string> {
-  await writeFile(join(dir, "version"), `${version}\n`);
-  await writeFile(join(dir, "app"), randomBytes(CHANGED_BYTES));
-  await execa(engine, ["build", "-q", "-t", tag, dir], { env: { DOCKER_BUILDKIT: "0" } });
-  return (await execa(engine, ["image", "inspect", "--format", "{{.Id}}", tag])).stdout.trim();
 }
 
 /** A pod on `node` (imagePullPolicy Always: its kubelet pulls), waited for; what it printed. */
@@ -41,15 +31,6 @@ async function runInPod(kubeconfig: string, node: string, image: string, round: 
   const done = await kubectl(kubeconfig, ["wait", `pod/${pod}`, "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s"]);
   expect(done.exitCode, `${done.stderr}${(await kubectl(kubeconfig, ["describe", "pod", pod])).stdout}`).toBe(0);
   return (await kubectl(kubeconfig, ["logs", pod])).stdout.trim();
-}
-
-/** On an agent (the stand-in's agents run no pods): the CRI's pull, then a container of the image in the node's containerd. */
-async function runInAgent(runtime: Runtime, node: string, image: string, round: string): Promise<string> {
-  const pull = await runtime.nodes.exec(node, ["crictl", "pull", image]);
-  expect(pull.exitCode, `${pull.stdout}${pull.stderr}`).toBe(0);
-  const run = await runtime.nodes.exec(node, ["ctr", "run", "--rm", "--net-host", "--no-pivot", `docker.io/${image}`, `hostimg-${round}`, "sh", "-c", "cat /app/version"]);
-  expect(run.exitCode, `${run.stdout}${run.stderr}`).toBe(0);
-  return run.stdout.toString().trim();
 }
 
 /** Whether `pid` runs (a process that ended but is not yet reaped has no command line). */
@@ -82,8 +63,7 @@ for (const engine of ENGINES) {
       };
       try {
         await execa("mkdir", ["-p", build1]);
-        await writeFile(join(build1, "Dockerfile"), `FROM ${POD_IMAGE}\nCOPY big /big\nCOPY app version /app/\n`);
-        await writeFile(join(build1, "big"), randomBytes(UNCHANGED_BYTES));
+        prepareBuild(build1, POD_IMAGE);
         ids.push(await build(engine, build1, image, "v1"));
 
         const created = await k3ts(engine, createArgs(name, ["--agents", "1", "--no-lb", "-o", "json"]), env);

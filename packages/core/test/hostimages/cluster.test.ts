@@ -115,6 +115,19 @@ describe("what the registry served", () => {
   });
 });
 
+/** A memory runtime whose node starts fail ("stop here"), recording the paths written into nodes before. */
+function stoppingAtStart(): { runtime: Runtime; paths: string[] } {
+  const base = createMemoryRuntime();
+  const paths: string[] = [];
+  const runtime = overriding<Runtime>(base, {
+    nodes: overriding(base.nodes, {
+      writeFile: async (node, path, content, o) => (paths.push(path), base.nodes.writeFile(node, path, content, o)),
+      start: () => Promise.reject(new K3tsError("COMMAND_FAILED", "stop here")),
+    }),
+  });
+  return { runtime, paths };
+}
+
 describe("createCluster with hostImages (memory runtime)", () => {
   const spec = { ...defaultClusterSpec(), name: "hi", image: "k3ts-test/busybox:1", agents: 1, loadBalancer: { enabled: false, image: "" }, kubeconfig: { update: false, switchContext: false } };
 
@@ -165,14 +178,7 @@ describe("createCluster with hostImages (memory runtime)", () => {
   });
 
   it("a server that declines (resolves undefined): the create goes on without host images, and no registries.yaml names them", async () => {
-    const base = createMemoryRuntime();
-    const paths: string[] = [];
-    const runtime = overriding<Runtime>(base, {
-      nodes: overriding(base.nodes, {
-        writeFile: async (node, path, content, o) => (paths.push(path), base.nodes.writeFile(node, path, content, o)),
-        start: () => Promise.reject(new K3tsError("COMMAND_FAILED", "stop here")),
-      }),
-    });
+    const { runtime, paths } = stoppingAtStart();
     let asked = 0;
     const err = await createCluster({ ...spec, hostImages: { mirrors: [] } }, { runtime, hostImages: async () => void asked++ }).catch((e: unknown) => e);
     expect(asked).toBe(1);
@@ -182,14 +188,7 @@ describe("createCluster with hostImages (memory runtime)", () => {
   });
 
   it("without hostImages, no server is asked and no registries.yaml is written", async () => {
-    const base = createMemoryRuntime();
-    const paths: string[] = [];
-    const runtime = overriding<Runtime>(base, {
-      nodes: overriding(base.nodes, {
-        writeFile: async (node, path, content, o) => (paths.push(path), base.nodes.writeFile(node, path, content, o)),
-        start: () => Promise.reject(new K3tsError("COMMAND_FAILED", "stop here")),
-      }),
-    });
+    const { runtime, paths } = stoppingAtStart();
     let asked = false;
     await createCluster(spec, { runtime, hostImages: async () => ((asked = true), { endpoint: "http://x:1", close: async () => {} }) }).catch(() => undefined);
     expect(asked).toBe(false);

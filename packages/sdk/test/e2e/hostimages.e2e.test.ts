@@ -7,7 +7,6 @@
  * pull run the new image, and what the host-images registry sent the nodes for the rebuild is the
  * changed layer (once per node) and little else.
  */
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,21 +15,11 @@ import { execa } from "execa";
 import { parse } from "yaml";
 import type { Runtime } from "@k3ts/core";
 import { hostImagesCacheDir, names } from "@k3ts/core/internal";
+import { CHANGED_BYTES, UNCHANGED_BYTES, build, prepareBuild, runInAgent } from "../../../../scripts/host-images-e2e.mjs";
 import { describe, expect, it, vi } from "vitest";
 import { createCluster } from "../../src/cluster.ts";
-import { ENGINES, POD_IMAGE, fresh, kubectl, leftovers, runtimeFor, testOptions, type Engine } from "./helpers.ts";
+import { ENGINES, POD_IMAGE, fresh, kubectl, leftovers, runtimeFor, testOptions } from "./helpers.ts";
 
-const UNCHANGED_BYTES = 8 * 1024 * 1024;
-const CHANGED_BYTES = 1024 * 1024;
-
-/** Builds `tag` on the engine: the test busybox, a layer that stays the same, and a layer of `version` and fresh random bytes. */
-async function build(engine: Engine, dir: string, tag: string, version: string): Promise<string> {
-  await writeFile(join(dir, "version"), `${version}\n`);
-  await writeFile(join(dir, "app"), randomBytes(CHANGED_BYTES));
-  // DOCKER_BUILDKIT=0: the classic builder, which takes the local FROM image as it is (no registry here).
-  await execa(engine, ["build", "-q", "-t", tag, dir], { env: { DOCKER_BUILDKIT: "0" } });
-  return (await execa(engine, ["image", "inspect", "--format", "{{.Id}}", tag])).stdout.trim();
-}
 
 /** Runs a pod with `image` on the server (imagePullPolicy Always: the kubelet pulls it), waits for it to finish, and returns what it printed. */
 async function runInPod(kubeconfig: string, node: string, image: string, round: string): Promise<string> {
@@ -59,20 +48,6 @@ async function runInPod(kubeconfig: string, node: string, image: string, round: 
   return (await kubectl(kubeconfig, ["logs", pod])).stdout.trim();
 }
 
-/**
- * On an agent, where the stand-in runs no pods (its README): the CRI's pull (`crictl pull`, containerd
- * through registries.yaml as for a pod), then a container of the pulled image in the node's containerd
- * (`ctr run` as the stand-in's kubelet runs pod containers: the node's network, no pivot_root).
- */
-async function runInAgent(runtime: Runtime, node: string, image: string, round: string): Promise<string> {
-  const pull = await runtime.nodes.exec(node, ["crictl", "pull", image]);
-  expect(pull.exitCode, `${pull.stdout}${pull.stderr}`).toBe(0);
-  const ref = `docker.io/${image}`;
-  const run = await runtime.nodes.exec(node, ["ctr", "run", "--rm", "--net-host", "--no-pivot", ref, `hostimg-${round}`, "sh", "-c", "cat /app/version"]);
-  expect(run.exitCode, `${run.stdout}${run.stderr}`).toBe(0);
-  return run.stdout.toString().trim();
-}
-
 for (const engine of ENGINES) {
   const runtime = await runtimeFor(engine);
   describe.skipIf(!runtime)(`host images on ${engine} (k3s stand-in)`, () => {
@@ -86,8 +61,7 @@ for (const engine of ENGINES) {
       const dir = await mkdtemp(join(tmpdir(), "k3ts-hostimg-build-"));
       const ids: string[] = [];
       try {
-        await writeFile(join(dir, "Dockerfile"), `FROM ${POD_IMAGE}\nCOPY big /big\nCOPY app version /app/\n`);
-        await writeFile(join(dir, "big"), randomBytes(UNCHANGED_BYTES));
+        prepareBuild(dir, POD_IMAGE);
         ids.push(await build(engine, dir, image, "v1"));
 
         const cluster = await createCluster({ ...testOptions(name, rt), agents: 1, loadBalancer: false, hostImages: true });

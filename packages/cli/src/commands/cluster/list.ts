@@ -1,7 +1,7 @@
 import { getCluster, listClusters, type ClusterSummary } from "@k3ts/core";
 import type { CommandContext } from "../../context.js";
 import { formatTable } from "../../output.js";
-import { printValue } from "../../print.js";
+import { parseFormat, printValue } from "../../print.js";
 import { hostImagesOf } from "../../hostimages/cluster.js";
 
 const count = (nodes: Array<{ state: string }>) => `${nodes.filter((n) => n.state === "running").length}/${nodes.length}`;
@@ -17,7 +17,8 @@ export function clusterTable(clusters: ClusterSummary[], noHeaders = false): str
 export async function run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<number> {
   const runtime = await ctx.runtime();
   const clusters = args.length ? await Promise.all(args.map((n) => getCluster(n, { runtime, signal: ctx.signal }))) : await listClusters({ runtime, signal: ctx.signal });
-  const shown = options.output === undefined ? clusters : await Promise.all(clusters.map(async (c) => ({ ...c, hostImages: await hostImagesOf(ctx, c.name) })));
+  // For scripts (json, yaml): each cluster's host-images process too.
+  const shown = parseFormat(options.output) === "table" ? clusters : await Promise.all(clusters.map(async (c) => ({ ...c, hostImages: await hostImagesOf(ctx, c.name) })));
   printValue(ctx, options.output, shown, () => (clusters.length ? clusterTable(clusters, options.headers === false) : "No clusters."));
   return 0;
 }
