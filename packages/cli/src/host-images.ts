@@ -21,8 +21,7 @@ const logger: Logger = {
 };
 
 /** How often it looks for the cluster's nodes, and how long it waits for the first one (a create's limit is 5 minutes). */
-const WATCH_MS = 30_000;
-const FIRST_NODE_MS = 15 * 60_000;
+const WATCH = { everyMs: 30_000, firstNodeMs: 15 * 60_000 };
 
 function send(message: HostImagesMessage): void {
   if (!process.send) return;
@@ -66,11 +65,11 @@ async function main(): Promise<void> {
   for (const s of ["SIGTERM", "SIGINT"] as const) process.on(s, () => void end(s, false));
   process.on("SIGHUP", () => {});
   send({ ready: registry.url });
-  watch(runtime, config.cluster, (why) => void end(why, true));
+  watch(runtime, config.cluster, config.watch ?? WATCH, (why) => void end(why, true));
 }
 
 /** Calls `gone` once the cluster's nodes, seen once, are missing twice in a row (or never came). Engine errors are not an answer. */
-function watch(runtime: Runtime, cluster: string, gone: (why: string) => void): void {
+function watch(runtime: Runtime, cluster: string, every: typeof WATCH, gone: (why: string) => void): void {
   const since = Date.now();
   let seen = false;
   let missing = 0;
@@ -81,11 +80,11 @@ function watch(runtime: Runtime, cluster: string, gone: (why: string) => void): 
           seen = true;
           missing = 0;
         } else if (seen && ++missing >= 2) gone(`the nodes of cluster ${cluster} are gone`);
-        else if (!seen && Date.now() - since > FIRST_NODE_MS) gone(`cluster ${cluster} has no nodes ${FIRST_NODE_MS / 60_000} minutes on`);
+        else if (!seen && Date.now() - since > every.firstNodeMs) gone(`cluster ${cluster} has no nodes ${Math.round(every.firstNodeMs / 1000)} s on`);
       },
       (err: unknown) => logger.warn(`listing the nodes of ${cluster}: ${(err as Error).message}`),
     );
-  }, WATCH_MS);
+  }, every.everyMs);
   timer.unref();
 }
 

@@ -61,6 +61,17 @@ describe("the host-images process", () => {
     for (const path of [files.cacheDir, files.log, files.state]) expect(existsSync(path), path).toBe(false);
   }, 60_000);
 
+  it("ends by itself, taking its cache and state, when its cluster has no nodes (removed some other way)", async () => {
+    // The plugin's engine holds the nodes of "dev" only: "ghost" has none, from the start.
+    const { pid } = await startHostImagesProcess({ cluster: "ghost", runtime: plugin, address: "127.0.0.1", env, cwd: process.cwd(), watch: { everyMs: 100, firstNodeMs: 300 } });
+    const files = hostImagesFiles("ghost", env);
+    expect(existsSync(files.state)).toBe(true);
+    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 10_000, interval: 100 });
+    expect(existsSync(files.state)).toBe(false);
+    expect(existsSync(files.cacheDir)).toBe(false);
+    expect(readFileSync(files.log, "utf8")).toMatch(/ending: cluster ghost has no nodes/);
+  }, 60_000);
+
   it("a runtime it cannot make: the start fails with the process's own error, and no process stays", async () => {
     const start = startHostImagesProcess({ cluster: "nope", runtime: join(dir, "no-such-plugin.mjs"), address: "127.0.0.1", env, cwd: process.cwd() });
     await expect(start).rejects.toMatchObject({ code: "PLUGIN_NOT_FOUND", message: expect.stringContaining("host images:") });

@@ -12,7 +12,7 @@ import { existsSync, openSync, closeSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ERROR_CODES, K3tsError, isK3tsError, type ErrorCode } from "@k3ts/core";
+import { ERROR_CODES, K3tsError, type ErrorCode } from "@k3ts/core";
 import { hostImagesCacheDir, pruneHostImageCache } from "@k3ts/core/internal";
 
 /** What the host process is given (as its one argument, JSON). */
@@ -26,6 +26,8 @@ export interface HostImagesProcessConfig {
   port: number;
   cacheDir: string;
   stateFile: string;
+  /** How often it looks for the cluster's nodes, and how long it waits for the first (defaults: 30 s, 15 minutes). */
+  watch?: { everyMs: number; firstNodeMs: number };
 }
 
 /** What `<cluster>.process.json` holds. */
@@ -105,6 +107,8 @@ export interface StartHostImagesOptions {
   env: Record<string, string | undefined>;
   cwd: string;
   signal?: AbortSignal;
+  /** As HostImagesProcessConfig.watch. */
+  watch?: HostImagesProcessConfig["watch"];
 }
 
 /** How long the host process has to say it serves (its runtime made, its cache opened). */
@@ -117,7 +121,7 @@ const READY_MS = 60_000;
  */
 export async function startHostImagesProcess(options: StartHostImagesOptions): Promise<{ url: string; pid: number }> {
   const files = hostImagesFiles(options.cluster, options.env);
-  const config: HostImagesProcessConfig = { cluster: options.cluster, runtime: options.runtime, address: options.address, port: options.port ?? 0, cacheDir: files.cacheDir, stateFile: files.state };
+  const config: HostImagesProcessConfig = { cluster: options.cluster, runtime: options.runtime, address: options.address, port: options.port ?? 0, cacheDir: files.cacheDir, stateFile: files.state, ...(options.watch ? { watch: options.watch } : {}) };
   await mkdir(dirname(files.cacheDir), { recursive: true, mode: 0o700 });
   const log = openSync(files.log, "a", 0o600);
   let child;
@@ -209,9 +213,4 @@ export async function removeHostImages(cluster: string, env: Record<string, stri
   }
   await rm(files.log, { force: true });
   return removed;
-}
-
-/** True when `err` says the host process could not be made here at all (rather than a bad request). */
-export function isHostImagesStartFailure(err: unknown): boolean {
-  return !isK3tsError(err, "INVALID_ARGUMENT") && !isK3tsError(err, "ABORTED");
 }

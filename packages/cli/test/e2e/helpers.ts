@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
 import { K3tsError, LABELS, deleteCluster, selectRuntime, type Runtime } from "@k3ts/core";
-import { freePort } from "@k3ts/core/internal";
+import { freePort, hostImagesCacheDir } from "@k3ts/core/internal";
+import { removeHostImages } from "../../src/hostimages/process.js";
 
 export const bin = fileURLToPath(new URL("../../bin/k3ts.js", import.meta.url));
 
@@ -92,7 +93,10 @@ export async function kubectl(kubeconfig: string, args: string[]): Promise<{ exi
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-/** Everything of the cluster still on the engine (should be nothing after delete or rollback). */
+/**
+ * Everything of the cluster still on the engine, and its host images on this host (the host process, its cache,
+ * state and log under the default state directory): should be nothing after delete or rollback.
+ */
 export async function leftovers(runtime: Runtime, cluster: string): Promise<string[]> {
   const nodes = await runtime.nodes.list({ labels: { [LABELS.cluster]: cluster } });
   const volumes = await runtime.volumes.list({ labels: { [LABELS.cluster]: cluster } });
@@ -100,7 +104,26 @@ export async function leftovers(runtime: Runtime, cluster: string): Promise<stri
     (n) => [`network ${n.name}`],
     () => [],
   );
-  return [...nodes.map((n) => `node ${n.name}`), ...volumes.map((v) => `volume ${v.name}`), ...network];
+  return [...nodes.map((n) => `node ${n.name}`), ...volumes.map((v) => `volume ${v.name}`), ...network, ...hostImagesLeftovers(cluster)];
+}
+
+/** The cluster's host-images process (found by its command line) and files under the default state directory. */
+function hostImagesLeftovers(cluster: string): string[] {
+  const cmdline = (pid: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const processes = (existsSync("/proc") ? readdirSync("/proc") : [])
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      const args = cmdline(pid).split("\0");
+      return args.some((a) => a.endsWith("host-images.js")) && args.some((a) => a.includes(`"cluster":${JSON.stringify(cluster)}`));
+    });
+  const files = hostImagesCacheDir(cluster, process.env);
+  return [...processes.map((pid) => `host images process ${pid}`), ...[files, `${files}.process.json`, `${files}.log`].filter((f) => existsSync(f)).map((f) => `host images file ${f}`)];
 }
 
 /** A free TCP port on 127.0.0.1 (core's own helper). */
@@ -109,6 +132,7 @@ export const freeHostPort = (): Promise<number> => freePort("127.0.0.1");
 /** Removes whatever an earlier, interrupted run left under this cluster name. */
 export async function clearName(runtime: Runtime, cluster: string): Promise<string> {
   await deleteCluster(cluster, { runtime, updateKubeconfig: false });
+  await removeHostImages(cluster, process.env);
   return cluster;
 }
 
