@@ -3,7 +3,7 @@
  * a runtime plugin by path over the memory runtime: no engine needed. It serves once started, says why
  * when it cannot, is found (or found dead) through its state file, and leaves nothing once removed.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,6 +70,16 @@ describe("the host-images process", () => {
     expect(existsSync(files.state)).toBe(false);
     expect(existsSync(files.cacheDir)).toBe(false);
     expect(readFileSync(files.log, "utf8")).toMatch(/ending: cluster ghost has no nodes/);
+  }, 60_000);
+
+  it("aborted while it starts (Ctrl-C during a create): ABORTED, and no process or state stays", async () => {
+    const controller = new AbortController();
+    const start = startHostImagesProcess({ cluster: "aborted", runtime: plugin, address: "127.0.0.1", env, cwd: process.cwd(), signal: controller.signal });
+    setTimeout(() => controller.abort(), 30);
+    await expect(start).rejects.toMatchObject({ code: "ABORTED" });
+    const running = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && alive(Number(p)) && readFileSync(`/proc/${p}/cmdline`, "utf8").includes('"cluster":"aborted"'));
+    expect(running).toEqual([]);
+    expect(existsSync(hostImagesFiles("aborted", env).state)).toBe(false);
   }, 60_000);
 
   it("a runtime it cannot make: the start fails with the process's own error, and no process stays", async () => {

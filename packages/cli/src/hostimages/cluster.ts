@@ -45,6 +45,8 @@ export async function createHostImages(ctx: CommandContext, runtime: Runtime, as
       const { url } = await startHostImagesProcess({ cluster, runtime: target.runtime, env: target.env, cwd: ctx.cwd, address, ...(signal ? { signal } : {}) });
       return { endpoint: url, close: async () => void (await removeHostImages(cluster, ctx.env)) };
     } catch (err) {
+      // Nothing of a host process that did not start stays (its cache, log): the create's rollback does not know of it.
+      await removeHostImages(cluster, ctx.env);
       if (asked || isK3tsError(err, "ABORTED")) throw err;
       ctx.out.warn(`host images off for ${cluster}: ${(err as Error).message}`);
       return undefined;

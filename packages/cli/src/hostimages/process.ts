@@ -8,7 +8,7 @@
  * the process once it serves, removed when it ends) and `<cluster>.log`. `cluster delete` removes all three.
  */
 import { spawn } from "node:child_process";
-import { existsSync, openSync, closeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -138,7 +138,7 @@ export async function startHostImagesProcess(options: StartHostImagesOptions): P
   const started = child;
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new K3tsError("TIMEOUT", `host images: the host process did not start serving within ${READY_MS / 1000}s (its log: ${files.log})`)), READY_MS);
+      const timer = setTimeout(() => reject(new K3tsError("TIMEOUT", `host images: the host process did not start serving within ${READY_MS / 1000}s${logTail(files.log)}`)), READY_MS);
       const onAbort = () => reject(new K3tsError("ABORTED", "host images: aborted while the host process started"));
       options.signal?.addEventListener("abort", onAbort, { once: true });
       const done = () => {
@@ -148,7 +148,7 @@ export async function startHostImagesProcess(options: StartHostImagesOptions): P
       started.on("message", (m: HostImagesMessage) => {
         done();
         if ("ready" in m) resolve(m.ready);
-        else reject(new K3tsError(codeOf(m.error.code), `host images: ${m.error.message}`, { ...(m.error.hint ? { hint: m.error.hint } : {}), meta: { log: files.log } }));
+        else reject(new K3tsError(codeOf(m.error.code), `host images: ${m.error.message}`, m.error.hint ? { hint: m.error.hint } : {}));
       });
       started.on("error", (err) => {
         done();
@@ -156,7 +156,7 @@ export async function startHostImagesProcess(options: StartHostImagesOptions): P
       });
       started.on("exit", (code, sig) => {
         done();
-        reject(new K3tsError("COMMAND_FAILED", `host images: the host process ended before serving (${sig ?? `exit ${code}`}; its log: ${files.log})`));
+        reject(new K3tsError("COMMAND_FAILED", `host images: the host process ended before serving (${sig ?? `exit ${code}`})${logTail(files.log)}`));
       });
     });
     started.removeAllListeners();
@@ -165,8 +165,15 @@ export async function startHostImagesProcess(options: StartHostImagesOptions): P
     return { url, pid: started.pid! };
   } catch (err) {
     started.removeAllListeners();
-    if (started.exitCode === null && started.signalCode === null) started.kill("SIGKILL");
     if (started.connected) started.disconnect();
+    if (started.exitCode === null && started.signalCode === null) {
+      // Ended here (a timeout, Ctrl-C): it may have written its state file already.
+      const exited = new Promise((r) => started.once("exit", r));
+      started.kill("SIGKILL");
+      await exited;
+      if ((await readState(files.state))?.pid === started.pid) await rm(files.state, { force: true });
+      await rm(`${files.state}.tmp`, { force: true });
+    }
     started.unref();
     throw err;
   }
@@ -174,6 +181,16 @@ export async function startHostImagesProcess(options: StartHostImagesOptions): P
 
 /** The host process's error code, when it is one of k3ts's. */
 const codeOf = (code: string | undefined): ErrorCode => ((ERROR_CODES as readonly string[]).includes(code ?? "") ? (code as ErrorCode) : "COMMAND_FAILED");
+
+/** The last lines of the host process's log, for an error (the log itself goes with what failed). */
+function logTail(file: string): string {
+  try {
+    const lines = readFileSync(file, "utf8").trim().split("\n").slice(-3).join("\n  ");
+    return lines ? `:\n  ${lines}` : "";
+  } catch {
+    return "";
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
