@@ -38,7 +38,7 @@ export {
 export { registryImage } from "./registry/cluster.js";
 export { specFromEnvironment, toK3tsYaml, STARTER_CONFIG, configKind, K3TS_CONFIG_SCHEMA, K3TS_ENVIRONMENT_SCHEMA } from "./config/index.js";
 export { formatBytes } from "./images/index.js";
-export { hostImagesAddress, hostImagesCacheDir, hostImagesUnsupported, parseHostImagesMirror, recordedHostImagesEndpoint, startClusterHostImages } from "./hostimages/cluster.js";
+export { hostImagesAddress, hostImagesCacheDir, parseHostImagesMirror, recordedHostImagesEndpoint, startClusterHostImages } from "./hostimages/cluster.js";
 export { pruneHostImageCache } from "./hostimages/cache.js";
 export type { ClusterHostImagesOptions } from "./hostimages/cluster.js";
 export type { HostImageRegistry, HostImagesServed } from "./hostimages/server.js";

@@ -3,8 +3,8 @@
  * said off), a start starts it again where the nodes expect it, stop and delete end it, list shows it.
  */
 import { isAbsolute, resolve } from "node:path";
-import { K3tsError, LABELS, isK3tsError, type HostImagesServer, type Runtime } from "@k3ts/core";
-import { hostImagesUnsupported, recordedHostImagesEndpoint } from "@k3ts/core/internal";
+import { LABELS, isK3tsError, type HostImagesServer, type Runtime } from "@k3ts/core";
+import { recordedHostImagesEndpoint } from "@k3ts/core/internal";
 import type { CommandContext } from "../context.js";
 import { hostImagesProcess, removeHostImages, startHostImagesProcess, stopHostImagesProcess, type HostImagesProcessInfo } from "./process.js";
 
@@ -17,31 +17,16 @@ async function processTarget(ctx: CommandContext, runtime: Runtime): Promise<{ r
   return { runtime: name, env: endpoint && /^(unix|tcp|ssh):\/\//.test(endpoint) ? { ...ctx.env, DOCKER_HOST: endpoint } : ctx.env };
 }
 
-export interface CreateHostImages {
-  /** For createCluster's `hostImages`; undefined: the cluster is made without them. */
-  serve?: HostImagesServer;
-}
-
 /**
- * How a create serves host images. `asked`: the flags or the file turned them on (an error when they
- * cannot be served); otherwise they are on by default, and an engine that cannot serve them (rootless,
- * in a VM) or a host process that does not start turns them off with a warning.
+ * How a create serves host images, through a host process of the cluster's. `asked`: the flags or the file turned
+ * them on, and a host process that does not start fails the create; otherwise they are on by default (core's
+ * create turns them off where the engine cannot serve them: `HostImagesSpec.optional`), and a host process that
+ * does not start turns them off with a warning.
  */
-export async function createHostImages(ctx: CommandContext, runtime: Runtime, asked: boolean): Promise<CreateHostImages> {
-  const why = hostImagesUnsupported(await runtime.info({ signal: ctx.signal }));
-  if (why) {
-    if (asked) {
-      throw new K3tsError("RUNTIME_CAPABILITY_MISSING", `--host-images: ${why}, and the nodes reach the host through the engine's host-gateway, where k3ts cannot serve them`, {
-        meta: { flag: "--host-images" },
-        hint: "create the cluster with --host-images=false and import images with k3ts image import",
-      });
-    }
-    ctx.out.info(`host images off: ${why} (import images with k3ts image import)`);
-    return {};
-  }
-  const target = await processTarget(ctx, runtime);
-  const serve: HostImagesServer = async ({ cluster, address, signal }) => {
+export function createHostImages(ctx: CommandContext, runtime: Runtime, asked: boolean): HostImagesServer {
+  return async ({ cluster, address, signal }) => {
     try {
+      const target = await processTarget(ctx, runtime);
       const { url } = await startHostImagesProcess({ cluster, runtime: target.runtime, env: target.env, cwd: ctx.cwd, address, ...(signal ? { signal } : {}) });
       return { endpoint: url, close: async () => void (await removeHostImages(cluster, ctx.env)) };
     } catch (err) {
@@ -52,7 +37,6 @@ export async function createHostImages(ctx: CommandContext, runtime: Runtime, as
       return undefined;
     }
   };
-  return { serve };
 }
 
 /**

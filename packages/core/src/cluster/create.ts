@@ -232,9 +232,16 @@ async function claimName<T>(run: CreateRun, make: () => Promise<T>): Promise<T> 
  * registries.yaml once, at its start); stopped by the rollback.
  */
 async function serveHostImages(run: CreateRun, info: RuntimeInfo, network: NetworkInfo): Promise<HostImagesMirror | undefined> {
-  const { spec, opts, progress, signal, undo } = run;
+  const { spec, opts, progress, signal, undo, logger } = run;
   const serve = opts.hostImages!;
-  const address = hostImagesAddress(info, network.gateway);
+  let address: string;
+  try {
+    address = hostImagesAddress(info, network.gateway);
+  } catch (err) {
+    if (!spec.hostImages?.optional || !isK3tsError(err, "RUNTIME_CAPABILITY_MISSING")) throw err;
+    logger.info("host images off: the nodes reach the host through the engine's host-gateway (rootless, or in a VM), where k3ts cannot serve them yet; import images with k3ts image import");
+    return undefined;
+  }
   const service = await withStep(progress, `Serving the engine's images to the nodes on ${address}`, () => serve({ cluster: spec.name, address, network, ...(signal ? { signal } : {}) }));
   if (!service) return undefined;
   undo.push({ what: `host images registry ${service.endpoint}`, run: () => service.close() });

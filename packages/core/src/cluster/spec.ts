@@ -86,6 +86,11 @@ export interface RegistriesSpec {
 export interface HostImagesSpec {
   /** Registry hosts mirrored too (`ghcr.io`, `registry.local:5000`), besides docker.io and localhost. */
   mirrors: string[];
+  /**
+   * On by default rather than asked for (the CLI's create): where the nodes cannot reach a registry on the host
+   * (a rootless engine, one in a VM), the create goes on without host images and says so, instead of failing.
+   */
+  optional?: boolean;
 }
 
 /** A file put into nodes before they start (k3d's `files`); carried, not yet applied by create. */

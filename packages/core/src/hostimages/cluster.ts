@@ -78,15 +78,6 @@ export function hostImagesAddress(info: Pick<RuntimeInfo, "os" | "capabilities">
 }
 
 /**
- * Why this engine's nodes cannot reach a host-images registry (see {@link hostImagesAddress}), or
- * undefined when they can: for a creator that turns host images on by default and goes on without.
- */
-export function hostImagesUnsupported(info: Pick<RuntimeInfo, "os" | "capabilities">, platform: string = process.platform): string | undefined {
-  if (hostAddressFor(info, "192.0.2.1", platform) === "192.0.2.1") return undefined;
-  return info.capabilities.rootless ? "the engine is rootless" : "the engine runs in a VM";
-}
-
-/**
  * The host-images endpoint a cluster's nodes were made with, from `node`'s registries.yaml: the first
  * endpoint of both docker.io and localhost when it is `http://IPv4:PORT`; undefined otherwise (the
  * cluster was made without host images, or the file is gone).

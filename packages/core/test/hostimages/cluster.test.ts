@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { createCluster } from "../../src/cluster/create.js";
 import { defaultClusterSpec } from "../../src/config/merge.js";
 import { isK3tsError, K3tsError } from "../../src/errors.js";
-import { hostImagesAddress, hostImagesCacheDir, hostImagesUnsupported, hostImagesMirrorKeys, parseHostImagesMirror, startClusterHostImages, wildcardMirrorSupported } from "../../src/hostimages/cluster.js";
+import { hostImagesAddress, hostImagesCacheDir, hostImagesMirrorKeys, parseHostImagesMirror, startClusterHostImages, wildcardMirrorSupported } from "../../src/hostimages/cluster.js";
 import type { HostImagesRequest } from "../../src/hostimages/types.js";
 import type { Runtime } from "../../src/runtime.js";
 import { createMemoryRuntime } from "../../src/testing/memory/index.js";
@@ -80,12 +80,6 @@ describe("where the host images listen", () => {
       expect(isK3tsError(err, "RUNTIME_CAPABILITY_MISSING")).toBe(true);
     }
     expect(() => hostImagesAddress(linux, undefined, "linux")).toThrow(K3tsError);
-  });
-  it("hostImagesUnsupported: why not (rootless, in a VM) for a creator that has them on by default; undefined on a rootful Linux engine", () => {
-    expect(hostImagesUnsupported(linux, "linux")).toBeUndefined();
-    expect(hostImagesUnsupported({ ...linux, capabilities: { rootless: true, hostGateway: true } as never }, "linux")).toBe("the engine is rootless");
-    expect(hostImagesUnsupported(linux, "darwin")).toBe("the engine runs in a VM");
-    expect(hostImagesUnsupported({ os: "Docker Desktop", capabilities: { rootless: false, hostGateway: true } as never }, "linux")).toBe("the engine runs in a VM");
   });
   it("never every address", async (t) => {
     for (const address of ["0.0.0.0", "::", "localhost"]) {
@@ -185,6 +179,24 @@ describe("createCluster with hostImages (memory runtime)", () => {
     // It got as far as starting a node (the refusal injected there), with no registries.yaml written.
     expect((err as Error).message).toBe("stop here");
     expect(paths).not.toContain("/etc/rancher/k3s/registries.yaml");
+  });
+
+  it("optional (on by default, not asked for): where the nodes reach the host through host-gateway, no server is asked and the create goes on; asked for, it fails and leaves nothing", async () => {
+    const rootless = (runtime: Runtime) =>
+      overriding<Runtime>(runtime, { info: async (o) => ({ ...(await runtime.info(o)), capabilities: { ...(await runtime.info(o)).capabilities, rootless: true, hostGateway: true } }) });
+    const { runtime, paths } = stoppingAtStart();
+    let asked = 0;
+    const serve = async () => void asked++;
+    const err = await createCluster({ ...spec, hostImages: { mirrors: [], optional: true } }, { runtime: rootless(runtime), hostImages: serve }).catch((e: unknown) => e);
+    expect(asked).toBe(0);
+    expect((err as Error).message).toBe("stop here");
+    expect(paths).not.toContain("/etc/rancher/k3s/registries.yaml");
+    const base = createMemoryRuntime();
+    const refused = await createCluster({ ...spec, hostImages: { mirrors: [] } }, { runtime: rootless(base), hostImages: serve }).catch((e: unknown) => e);
+    expect(isK3tsError(refused, "RUNTIME_CAPABILITY_MISSING")).toBe(true);
+    expect(asked).toBe(0);
+    expect(await base.nodes.list()).toEqual([]);
+    expect(await base.networks.list()).toEqual([]);
   });
 
   it("without hostImages, no server is asked and no registries.yaml is written", async () => {

@@ -33,10 +33,8 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
   const spec = specFromConfig(args[0], options, ctx.env, file);
   // On unless the flags or the file say otherwise: asked for, they must be served; by default, an engine that cannot turns them off.
   const asked = options.hostImages !== undefined || options.hostImagesMirror !== undefined || file?.hostImages !== undefined;
-  if (!asked) spec.hostImages = { mirrors: [] };
+  if (!asked) spec.hostImages = { mirrors: [], optional: true };
   const runtime = await ctx.runtime();
-  const hostImages = spec.hostImages ? await createHostImages(ctx, runtime, asked) : {};
-  if (!hostImages.serve) delete spec.hostImages;
   const kubeconfigPath = options.kubeconfig as string | undefined;
   const started = performance.now();
   const result = await createCluster(spec, {
@@ -47,7 +45,7 @@ export async function run(ctx: CommandContext, args: string[], options: Record<s
     env: ctx.env,
     k3tsVersion: ctx.version,
     ...(kubeconfigPath ? { kubeconfigPath } : {}),
-    ...(hostImages.serve ? { hostImages: hostImages.serve } : {}),
+    ...(spec.hostImages ? { hostImages: createHostImages(ctx, runtime, asked) } : {}),
   }).catch((err: unknown) => {
     // With a config file the lists mix its entries and the flags': the spec's own names stay.
     throw file ? err : namedByFlag(err, options);
